@@ -1,0 +1,63 @@
+"""Sites (clinics), users and their roles at each site."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    TECHNICIAN = "technician", "Technician"
+    SITE_ADMIN = "site_admin", "Site administrator"
+    READER = "reader", "Reader"
+    QA_ADMIN = "qa_admin", "Quality administrator"
+
+
+# Roles that capture and manage a site's patients, cases and images.
+CLINICAL_ROLES = frozenset({Role.TECHNICIAN, Role.SITE_ADMIN})
+
+
+class Site(models.Model):
+    """A clinic. Every patient belongs to exactly one site; it is the unit of tenancy."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    code = models.SlugField(max_length=40, unique=True, help_text="Short stable identifier, e.g. 'northside'.")
+    timezone = models.CharField(max_length=64, default="UTC")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who signs in: technician, site admin, reader or QA admin (through memberships)."""
+
+    id = models.BigAutoField(primary_key=True)
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Membership(models.Model):
+    """What a user may do at one site. A user may hold several roles at several sites."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site", "role"], name="membership_unique_role_per_site")
+        ]
+        ordering = ["site__name", "user__username", "role"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.site}"

@@ -1,0 +1,86 @@
+"""What every app's API shares: pagination, one error format, and audited reads."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from dermrelay.audit.models import AuditOutcome
+from dermrelay.audit.services import audit_record
+from dermrelay.cases.image_files import ImageRejected
+from dermrelay.cases.services import CaseLocked, InvalidTransition
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def exception_handler(exc, context):
+    """Errors as {"detail": ..., "code": ...}; domain errors get their HTTP status here, not in views."""
+    if isinstance(exc, ImageRejected):
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+    if isinstance(exc, (InvalidTransition, CaseLocked)):
+        code = "invalid_transition" if isinstance(exc, InvalidTransition) else "case_locked"
+        return Response({"detail": str(exc), "code": code}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.APIException):
+        if isinstance(response.data, dict) and "detail" in response.data:
+            response.data["code"] = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+        elif isinstance(exc, exceptions.ValidationError):
+            response.data = {"detail": "Some fields are invalid.", "code": "invalid", "fields": response.data}
+    return response
+
+
+class AuditedReadsMixin:
+    """Records one audit event per list page and per object read, and a 'denied' event when a user
+    asks for an object that exists but is outside their scope (they still get a plain 404)."""
+
+    audit_object_type: str = ""
+
+    def audit_site_id(self, obj):
+        return getattr(obj, "site_id", None)
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+            model = self.get_queryset().model
+            try:
+                exists = model.objects.filter(pk=uuid.UUID(str(lookup))).exists()
+            except ValueError:
+                exists = False
+            if exists:
+                audit_record(
+                    actor=self.request.user, action=f"{self.action}", object_type=self.audit_object_type,
+                    object_id=lookup, outcome=AuditOutcome.DENIED,
+                )
+            raise
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", []) if isinstance(response.data, dict) else response.data
+        audit_record(
+            actor=request.user, action="list", object_type=self.audit_object_type,
+            detail={"ids": [str(row["id"]) for row in rows], "filters": sorted(request.query_params.keys())},
+        )
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        audit_record(
+            actor=request.user, action="view", object_type=self.audit_object_type, object_id=instance.pk,
+            site_id=self.audit_site_id(instance),
+        )
+        return Response(self.get_serializer(instance).data)

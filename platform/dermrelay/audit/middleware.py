@@ -1,0 +1,19 @@
+"""Makes the client address of the current request available to audit_record()."""
+
+from __future__ import annotations
+
+import contextvars
+
+client_address_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_address", default=None)
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = client_address_var.set(request.META.get("REMOTE_ADDR") or None)
+        try:
+            return self.get_response(request)
+        finally:
+            client_address_var.reset(token)

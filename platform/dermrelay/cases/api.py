@@ -1,0 +1,327 @@
+"""REST API for patients, lesions, cases and images: thin, reads through selectors, writes through services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from dermrelay.accounts.models import Role, Site, User
+from dermrelay.accounts.selectors import clinical_site_ids
+from dermrelay.api import AuditedReadsMixin
+from dermrelay.audit.services import audit_record
+
+from . import selectors, services
+from .image_files import EXTENSIONS, MEDIA_TYPES
+from .models import RCM_KINDS, Case, DepthLevel, Image, ImageKind, Lesion, Patient
+from .uploads import HashingUploadHandler, StagedFile
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A related id that must be among what the requesting user may write to; others look absent."""
+
+    def __init__(self, *, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.scope(self.context["request"].user)
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    site = ScopedPrimaryKeyField(scope=lambda user: Site.objects.filter(id__in=clinical_site_ids(user=user)))
+
+    class Meta:
+        model = Patient
+        fields = ["id", "site", "mrn", "given_name", "family_name", "birth_date", "sex", "created_at", "updated_at"]
+
+    def update(self, instance, validated_data):
+        validated_data.pop("site", None)  # a patient never moves between sites
+        return services.patient_update(actor=self.context["request"].user, patient=instance, **validated_data)
+
+    def create(self, validated_data):
+        return services.patient_create(actor=self.context["request"].user, **validated_data)
+
+
+class LesionSerializer(serializers.ModelSerializer):
+    patient = ScopedPrimaryKeyField(scope=lambda user: selectors.patient_list(user=user))
+
+    class Meta:
+        model = Lesion
+        fields = ["id", "patient", "label", "anatom_site_general", "anatom_site", "location_note", "created_at"]
+
+    def update(self, instance, validated_data):
+        validated_data.pop("patient", None)
+        return services.lesion_update(actor=self.context["request"].user, lesion=instance, **validated_data)
+
+    def create(self, validated_data):
+        return services.lesion_create(actor=self.context["request"].user, **validated_data)
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    lesion = ScopedPrimaryKeyField(scope=lambda user: selectors.lesion_list(user=user))
+    technician = ScopedPrimaryKeyField(
+        scope=lambda user: User.objects.filter(
+            memberships__role=Role.TECHNICIAN, memberships__site_id__in=clinical_site_ids(user=user)
+        ).distinct(),
+        required=False,
+        allow_null=True,
+    )
+    patient = serializers.UUIDField(source="lesion.patient_id", read_only=True)
+    image_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id", "lesion", "patient", "site", "visit_date", "technician", "device", "clinical_note",
+            "status", "image_count", "created_at", "updated_at", "submitted_at",
+        ]
+        read_only_fields = ["site", "status", "submitted_at"]
+
+    def update(self, instance, validated_data):
+        validated_data.pop("lesion", None)
+        return services.case_update(actor=self.context["request"].user, case=instance, **validated_data)
+
+    def create(self, validated_data):
+        return services.case_create(actor=self.context["request"].user, **validated_data)
+
+
+class RecallSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+def _check_rcm_fields(kind: str, attrs: dict) -> None:
+    """Depth belongs to RCM images only; an RCM mosaic must say at which depth it was taken."""
+    if kind not in RCM_KINDS and (attrs.get("depth_level") or attrs.get("depth_um") is not None):
+        raise serializers.ValidationError({"depth_level": "Depth applies to RCM images only."})
+    if kind == ImageKind.RCM_MOSAIC and not attrs.get("depth_level"):
+        raise serializers.ValidationError({"depth_level": "An RCM mosaic needs its depth level."})
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    file_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id", "case", "kind", "depth_level", "depth_um", "pixel_spacing_um", "width", "height", "frames",
+            "channels", "bit_depth", "file_format", "sha256", "size_bytes", "status", "status_detail",
+            "created_at", "file_url", "thumbnail_url",
+        ]
+        read_only_fields = [
+            "case", "kind", "width", "height", "frames", "channels", "bit_depth", "file_format", "sha256",
+            "size_bytes", "status", "status_detail",
+        ]
+        extra_kwargs = {
+            "depth_um": {"min_value": 0, "max_value": 1000},
+            "pixel_spacing_um": {"min_value": 0.01, "max_value": 1000},
+        }
+
+    def get_file_url(self, image: Image) -> str:
+        return self.context["request"].build_absolute_uri(f"/api/v1/images/{image.id}/file/")
+
+    def get_thumbnail_url(self, image: Image) -> str | None:
+        if not image.thumbnail:
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/v1/images/{image.id}/thumbnail/")
+
+    def validate(self, attrs):
+        _check_rcm_fields(self.instance.kind, {"depth_level": self.instance.depth_level, "depth_um": self.instance.depth_um, **attrs})
+        return attrs
+
+    def update(self, instance, validated_data):
+        return services.image_update(actor=self.context["request"].user, image=instance, **validated_data)
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    kind = serializers.ChoiceField(choices=ImageKind.choices)
+    depth_level = serializers.ChoiceField(choices=DepthLevel.choices, required=False, allow_blank=True)
+    depth_um = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1000)
+    pixel_spacing_um = serializers.FloatField(required=False, allow_null=True, min_value=0.01, max_value=1000)
+
+    def validate(self, attrs):
+        _check_rcm_fields(attrs["kind"], attrs)
+        return attrs
+
+
+class PatientFilter(filters.FilterSet):
+    family_name = filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Patient
+        fields = ["site", "mrn", "family_name", "birth_date"]
+
+
+class CaseFilter(filters.FilterSet):
+    patient = filters.UUIDFilter(field_name="lesion__patient")
+    visit_date_after = filters.DateFilter(field_name="visit_date", lookup_expr="gte")
+    visit_date_before = filters.DateFilter(field_name="visit_date", lookup_expr="lte")
+
+    class Meta:
+        model = Case
+        fields = ["site", "lesion", "patient", "status", "technician", "visit_date_after", "visit_date_before"]
+
+
+class PatientViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Patients of the sites where you are a technician or site admin."""
+
+    serializer_class = PatientSerializer
+    filterset_class = PatientFilter
+    ordering_fields = ["family_name", "created_at", "mrn"]
+    audit_object_type = "patient"
+
+    def get_queryset(self):
+        return selectors.patient_list(user=self.request.user)
+
+
+class LesionViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = LesionSerializer
+    filterset_fields = ["patient", "anatom_site_general"]
+    ordering_fields = ["created_at", "label"]
+    audit_object_type = "lesion"
+
+    def get_queryset(self):
+        return selectors.lesion_list(user=self.request.user)
+
+    def audit_site_id(self, obj):
+        return obj.patient.site_id
+
+
+class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                  mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Cases (visits). Status changes only through the submit and recall actions and the platform."""
+
+    serializer_class = CaseSerializer
+    filterset_class = CaseFilter
+    ordering_fields = ["visit_date", "created_at", "status", "submitted_at"]
+    audit_object_type = "case"
+
+    def get_queryset(self):
+        return selectors.case_list(user=self.request.user)
+
+    def initialize_request(self, request, *args, **kwargs):
+        drf_request = super().initialize_request(request, *args, **kwargs)
+        if self.action == "upload_image":  # before anything parses the body, CSRF checks included
+            request.upload_handlers = [HashingUploadHandler(request, max_bytes=settings.DERMRELAY_UPLOAD_MAX_BYTES)]
+        return drf_request
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        for staged in _parsed_files(request._request):  # whatever happened, no staging file survives
+            staged.discard()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @extend_schema(request=None, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        case = services.case_submit(case=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(selectors.case_list(user=request.user).get(pk=case.pk)).data)
+
+    @extend_schema(request=RecallSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def recall(self, request, pk=None):
+        serializer = RecallSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        case = services.case_request_recall(case=self.get_object(), actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(selectors.case_list(user=request.user).get(pk=case.pk)).data)
+
+    @extend_schema(
+        request={"multipart/form-data": ImageUploadSerializer},
+        responses={
+            201: ImageSerializer,
+            200: OpenApiResponse(ImageSerializer, description="The same bytes were already uploaded to this case."),
+            400: OpenApiResponse(description="Corrupt, truncated or oversized (in pixels) image."),
+            413: OpenApiResponse(description="The upload exceeds the size limit."),
+            415: OpenApiResponse(description="Not an accepted image type."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="images", parser_classes=[MultiPartParser])
+    def upload_image(self, request, pk=None):
+        """Upload one image file (multipart field `file`). The type is judged from the bytes, never the name."""
+        limit = settings.DERMRELAY_UPLOAD_MAX_BYTES
+        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
+        case = self.get_object()
+        data = request.data
+        if getattr(request._request, "upload_too_large", False):
+            raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
+        serializer = ImageUploadSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        staged: StagedFile = fields.pop("file")
+        image, created = services.image_create(actor=request.user, case=case, staged=staged, **fields)
+        body = ImageSerializer(image, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _parsed_files(django_request) -> list[StagedFile]:
+    files = getattr(django_request, "_files", None)  # only what was parsed; never trigger parsing here
+    if not files:
+        return []
+    return [f for name in files for f in files.getlist(name) if isinstance(f, StagedFile)]
+
+
+class ImageFilter(filters.FilterSet):
+    class Meta:
+        model = Image
+        fields = ["case", "kind", "status", "depth_level"]
+
+
+class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                   mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Images are created by uploading to a case (POST /cases/{id}/images/)."""
+
+    serializer_class = ImageSerializer
+    filterset_class = ImageFilter
+    ordering_fields = ["created_at", "depth_um", "kind"]
+    audit_object_type = "image"
+
+    def get_queryset(self):
+        return selectors.image_list(user=self.request.user)
+
+    def audit_site_id(self, obj):
+        return obj.case.site_id
+
+    def perform_destroy(self, instance):
+        services.image_delete(actor=self.request.user, image=instance)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def file(self, request, pk=None):
+        """The original file as uploaded, as an attachment."""
+        image = self.get_object()
+        audit_record(actor=request.user, action="download", object_type="image", object_id=image.id,
+                     site_id=image.case.site_id)
+        response = FileResponse(
+            image.file.open("rb"), as_attachment=True, filename=f"{image.id}.{EXTENSIONS[image.file_format]}",
+            content_type=MEDIA_TYPES[image.file_format],
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def thumbnail(self, request, pk=None):
+        image = self.get_object()
+        if not image.thumbnail:
+            raise NotFound("The thumbnail is not ready yet.", code="not_ready")
+        audit_record(actor=request.user, action="view_thumbnail", object_type="image", object_id=image.id,
+                     site_id=image.case.site_id)
+        response = FileResponse(image.thumbnail.open("rb"), content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response

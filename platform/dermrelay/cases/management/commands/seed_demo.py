@@ -1,0 +1,112 @@
+"""Demo data: two sites, one user per role, patients, lesions and cases with generated images.
+
+Idempotent: running it again finds what exists (sites by code, users by name, patients by MRN,
+images by content hash) and adds nothing twice. The names and images are synthetic.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+from dataclasses import dataclass
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from dermrelay.accounts.models import Membership, Role, Site, User
+from dermrelay.cases import demo_images, services
+from dermrelay.cases.models import Case, CaseStatus, DepthLevel, ImageKind, Lesion, Patient
+from dermrelay.cases.uploads import stage_stream
+
+DEFAULT_PASSWORD = "dermrelay-demo"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    full_name: str
+    memberships: tuple[tuple[str, str], ...]  # (site code, role)
+    superuser: bool = False
+
+
+SITES = {"northside": "Northside Dermatology", "lakeside": "Lakeside Skin Clinic"}
+USERS = (
+    DemoUser("tech.north", "Tara Technician", (("northside", Role.TECHNICIAN),)),
+    DemoUser("tech.lake", "Luis Technician", (("lakeside", Role.TECHNICIAN),)),
+    DemoUser("admin.north", "Sam Siteadmin", (("northside", Role.SITE_ADMIN),)),
+    DemoUser("reader", "Rita Reader", (("northside", Role.READER), ("lakeside", Role.READER))),
+    DemoUser("qa", "Quinn Quality", (("northside", Role.QA_ADMIN), ("lakeside", Role.QA_ADMIN))),
+    DemoUser("ops", "Olive Operations", (), superuser=True),
+)
+# (site, MRN, given, family, birth date, sex, lesion label, ISIC general site, ISIC site, submit?)
+PATIENTS = (
+    ("northside", "N-1001", "Ada", "Demo", "1961-04-12", "female", "L1", "posterior torso", "Trunk:Posterior trunk", True),
+    ("northside", "N-1002", "Ben", "Sample", "1975-09-30", "male", "L1", "upper extremity", "Upper extremity:Upper arm", False),
+    ("lakeside", "L-2001", "Cleo", "Example", "1958-01-05", "female", "L1", "head/neck", "Head and neck:Head:Face:Cheek", True),
+    ("lakeside", "L-2002", "Dan", "Fixture", "1983-07-22", "male", "L1", "lower extremity", "Lower extremity:Lower leg", False),
+)
+RCM_DEPTHS = ((DepthLevel.STRATUM_GRANULOSUM, 20.0), (DepthLevel.DEJ, 80.0), (DepthLevel.PAPILLARY_DERMIS, 120.0))
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo sites, users, patients, cases and images."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=os.environ.get("DERMRELAY_DEMO_PASSWORD", DEFAULT_PASSWORD))
+
+    def handle(self, *args, password: str, **options):
+        sites = {code: Site.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in SITES.items()}
+        users = {spec.username: self._user(spec, sites, password) for spec in USERS}
+        technicians = {"northside": users["tech.north"], "lakeside": users["tech.lake"]}
+        for seed, row in enumerate(PATIENTS):
+            self._case(seed, row, sites, technicians)
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with (password for all: %s):" % password))
+        for spec in USERS:
+            roles = ", ".join(f"{role} @ {site}" for site, role in spec.memberships) or "superuser (Django admin)"
+            self.stdout.write(f"  {spec.username:<12} {roles}")
+
+    def _user(self, spec: DemoUser, sites: dict[str, Site], password: str) -> User:
+        given, family = spec.full_name.split(" ", 1)
+        user, created = User.objects.get_or_create(
+            username=spec.username,
+            defaults={"first_name": given, "last_name": family, "is_staff": spec.superuser, "is_superuser": spec.superuser},
+        )
+        if created:
+            user.set_password(password)
+            user.save()
+        for code, role in spec.memberships:
+            Membership.objects.get_or_create(user=user, site=sites[code], role=role)
+        return user
+
+    @transaction.atomic
+    def _case(self, seed: int, row: tuple, sites: dict[str, Site], technicians: dict[str, User]) -> None:
+        code, mrn, given, family, born, sex, label, general, detailed, submit = row
+        technician = technicians[code]
+        patient = Patient.objects.filter(site=sites[code], mrn=mrn).first() or services.patient_create(
+            actor=technician, site=sites[code], mrn=mrn, given_name=given, family_name=family,
+            birth_date=datetime.date.fromisoformat(born), sex=sex,
+        )
+        lesion = Lesion.objects.filter(patient=patient, label=label).first() or services.lesion_create(
+            actor=technician, patient=patient, label=label, anatom_site_general=general, anatom_site=detailed,
+        )
+        visit = datetime.date(2026, 11, 2) + datetime.timedelta(days=seed)
+        case = Case.objects.filter(lesion=lesion, visit_date=visit).first() or services.case_create(
+            actor=technician, lesion=lesion, visit_date=visit, technician=technician, device="VivaScope 1500 (demo)",
+        )
+        if case.status not in services.EDITABLE_STATUSES:
+            return
+        uploads = [
+            (demo_images.dermoscopy(seed=seed), {"kind": ImageKind.DERMOSCOPY}),
+            (demo_images.clinical_photo(seed=seed), {"kind": ImageKind.CLINICAL}),
+            (demo_images.rcm_stack(seed=seed), {"kind": ImageKind.RCM_STACK, "depth_um": 40.0, "pixel_spacing_um": 1.0}),
+        ] + [
+            (demo_images.rcm_mosaic(seed=seed * 10 + i), {
+                "kind": ImageKind.RCM_MOSAIC, "depth_level": level, "depth_um": depth, "pixel_spacing_um": 1.0,
+            })
+            for i, (level, depth) in enumerate(RCM_DEPTHS)
+        ]
+        for data, fields in uploads:
+            services.image_create(actor=technician, case=case, staged=stage_stream(io.BytesIO(data)), **fields)
+        if submit and case.status == CaseStatus.DRAFT:
+            services.case_submit(case=case, actor=technician)

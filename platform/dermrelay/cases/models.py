@@ -1,0 +1,164 @@
+"""Patients, lesions, cases (visits) and their images."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from dermrelay.accounts.models import Site
+
+from .vocabulary import ANATOM_SITE_GENERAL_CHOICES, validate_anatom_site
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Patient(models.Model):
+    """A patient of one site. Name, birth date and MRN are PHI: they never leave the API or logs."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("medical record number", max_length=64)
+    given_name = models.CharField(max_length=120)
+    family_name = models.CharField(max_length=120)
+    birth_date = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        constraints = [models.UniqueConstraint(fields=["site", "mrn"], name="patient_unique_mrn_per_site")]
+
+    def __str__(self) -> str:
+        return f"Patient {self.id}"  # no PHI in logs and reprs
+
+
+class Lesion(models.Model):
+    """A skin lesion followed over visits; its location uses the ISIC anatom_site vocabulary."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="lesions")
+    label = models.CharField(max_length=80, blank=True, help_text="How the clinic refers to it, e.g. 'L1'.")
+    anatom_site_general = models.CharField(max_length=40, choices=ANATOM_SITE_GENERAL_CHOICES, blank=True)
+    anatom_site = models.CharField(
+        max_length=120, blank=True, validators=[validate_anatom_site], help_text="ISIC hierarchical term."
+    )
+    location_note = models.CharField(max_length=300, blank=True, help_text="Free text, e.g. '3 cm above the navel'.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Lesion {self.label or self.id}"
+
+
+class CaseStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    PROCESSING = "processing", "Processing"
+    READY_FOR_READING = "ready_for_reading", "Ready for reading"
+    IN_READING = "in_reading", "In reading"
+    SIGNED = "signed", "Signed"
+    RECALL_REQUESTED = "recall_requested", "Recall requested"
+    AMENDED = "amended", "Amended"
+
+
+class Case(models.Model):
+    """One visit's imaging of one lesion. Its status only changes through cases.services."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="cases")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="cases", editable=False)
+    visit_date = models.DateField()
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="cases_imaged"
+    )
+    device = models.CharField(max_length=120, blank=True, help_text="Capture device, e.g. 'VivaScope 1500'.")
+    clinical_note = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=CaseStatus.choices, default=CaseStatus.DRAFT, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-visit_date", "-created_at"]
+        indexes = [models.Index(fields=["site", "status"], name="case_site_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Case {self.id} ({self.status})"
+
+
+class ImageKind(models.TextChoices):
+    RCM_MOSAIC = "rcm_mosaic", "RCM mosaic"
+    RCM_STACK = "rcm_stack", "RCM stack"
+    DERMOSCOPY = "dermoscopy", "Dermoscopy"
+    CLINICAL = "clinical", "Clinical photo"
+
+
+RCM_KINDS = frozenset({ImageKind.RCM_MOSAIC, ImageKind.RCM_STACK})
+
+
+class DepthLevel(models.TextChoices):
+    STRATUM_GRANULOSUM = "stratum_granulosum", "Stratum granulosum"
+    SPINOSUM = "spinosum", "Suprabasal / stratum spinosum"
+    DEJ = "dej", "Dermal-epidermal junction"
+    PAPILLARY_DERMIS = "papillary_dermis", "Papillary dermis"
+    OTHER = "other", "Other"
+
+
+class ImageStatus(models.TextChoices):
+    STORED = "stored", "Stored"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ImageFormat(models.TextChoices):
+    JPEG = "jpeg", "JPEG"
+    PNG = "png", "PNG"
+    TIFF = "tiff", "TIFF"
+    BMP = "bmp", "BMP"
+
+
+class Image(models.Model):
+    """One stored, verified image file of a case. A row exists only for a file proven whole."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="images")
+    kind = models.CharField(max_length=20, choices=ImageKind.choices)
+    depth_level = models.CharField(max_length=20, choices=DepthLevel.choices, blank=True)
+    depth_um = models.FloatField("depth (µm)", null=True, blank=True)
+    pixel_spacing_um = models.FloatField("pixel spacing (µm)", null=True, blank=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    frames = models.PositiveIntegerField(default=1)
+    channels = models.PositiveSmallIntegerField(default=1)
+    bit_depth = models.PositiveSmallIntegerField(default=8)
+    file_format = models.CharField(max_length=8, choices=ImageFormat.choices)
+    file = models.FileField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    thumbnail = models.FileField(max_length=255, blank=True)
+    status = models.CharField(max_length=12, choices=ImageStatus.choices, default=ImageStatus.STORED)
+    status_detail = models.CharField(max_length=500, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["case", "kind", "depth_um", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["case", "sha256"], name="image_unique_sha256_per_case")]
+
+    def __str__(self) -> str:
+        return f"Image {self.id} ({self.kind})"

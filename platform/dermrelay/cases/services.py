@@ -1,0 +1,263 @@
+"""Writes to patients, lesions, cases and images. Every change of patient data is audited here."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dermrelay.accounts.models import Site, User
+from dermrelay.accounts.selectors import site_technicians
+from dermrelay.audit.services import audit_record
+
+from .image_files import EXTENSIONS, ImageRejected, inspect_image_file
+from .models import Case, CaseStatus, Image, ImageStatus, Lesion, Patient
+from .uploads import StagedFile
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidTransition(Exception):
+    """A case status change that the state machine does not allow."""
+
+
+class CaseLocked(Exception):
+    """The case is past the point where its data or images may change."""
+
+
+# DESIGN.md: draft → submitted → processing → ready_for_reading → in_reading → signed, recall from
+# processing or ready_for_reading, amended after signed. A recalled case is re-imaged and resubmitted;
+# a reader may release a case back to the worklist.
+CASE_TRANSITIONS: dict[str, frozenset[str]] = {
+    CaseStatus.DRAFT: frozenset({CaseStatus.SUBMITTED}),
+    CaseStatus.SUBMITTED: frozenset({CaseStatus.PROCESSING}),
+    CaseStatus.PROCESSING: frozenset({CaseStatus.READY_FOR_READING, CaseStatus.RECALL_REQUESTED}),
+    CaseStatus.READY_FOR_READING: frozenset({CaseStatus.IN_READING, CaseStatus.RECALL_REQUESTED}),
+    CaseStatus.IN_READING: frozenset({CaseStatus.SIGNED, CaseStatus.READY_FOR_READING}),
+    CaseStatus.RECALL_REQUESTED: frozenset({CaseStatus.SUBMITTED}),
+    CaseStatus.SIGNED: frozenset({CaseStatus.AMENDED}),
+    CaseStatus.AMENDED: frozenset({CaseStatus.AMENDED}),
+}
+# Statuses in which the clinic may still change the case and add or remove images.
+EDITABLE_STATUSES = frozenset({CaseStatus.DRAFT, CaseStatus.RECALL_REQUESTED})
+
+
+def _apply_changes(instance, fields: dict[str, Any]) -> list[str]:
+    """Set the fields that differ and save only those; returns their names for the audit trail."""
+    changed = [name for name, value in fields.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, fields[name])
+    if changed:
+        instance.full_clean()
+        instance.save(update_fields=[*changed, *(["updated_at"] if hasattr(instance, "updated_at") else [])])
+    return changed
+
+
+@transaction.atomic
+def patient_create(*, actor: User, site: Site, **fields: Any) -> Patient:
+    patient = Patient(site=site, **fields)
+    patient.full_clean()
+    patient.save()
+    audit_record(actor=actor, action="create", object_type="patient", object_id=patient.id, site_id=site.id)
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, actor: User, patient: Patient, **fields: Any) -> Patient:
+    changed = _apply_changes(patient, fields)
+    audit_record(
+        actor=actor, action="update", object_type="patient", object_id=patient.id, site_id=patient.site_id,
+        detail={"fields": changed},
+    )
+    return patient
+
+
+@transaction.atomic
+def lesion_create(*, actor: User, patient: Patient, **fields: Any) -> Lesion:
+    lesion = Lesion(patient=patient, **fields)
+    lesion.full_clean()
+    lesion.save()
+    audit_record(actor=actor, action="create", object_type="lesion", object_id=lesion.id, site_id=patient.site_id)
+    return lesion
+
+
+@transaction.atomic
+def lesion_update(*, actor: User, lesion: Lesion, **fields: Any) -> Lesion:
+    changed = _apply_changes(lesion, fields)
+    audit_record(
+        actor=actor, action="update", object_type="lesion", object_id=lesion.id,
+        site_id=lesion.patient.site_id, detail={"fields": changed},
+    )
+    return lesion
+
+
+def _check_technician(*, site: Site, technician: User | None) -> None:
+    if technician is not None and not site_technicians(site=site).filter(pk=technician.pk).exists():
+        raise ValidationError({"technician": "The technician must hold the technician role at the case's site."})
+
+
+@transaction.atomic
+def case_create(*, actor: User, lesion: Lesion, **fields: Any) -> Case:
+    site = lesion.patient.site
+    _check_technician(site=site, technician=fields.get("technician"))
+    case = Case(lesion=lesion, site=site, created_by=actor, **fields)
+    case.full_clean()
+    case.save()
+    audit_record(actor=actor, action="create", object_type="case", object_id=case.id, site_id=site.id)
+    return case
+
+
+@transaction.atomic
+def case_update(*, actor: User, case: Case, **fields: Any) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status not in EDITABLE_STATUSES:
+        raise CaseLocked(f"A case in status '{case.status}' can no longer be changed.")
+    if "technician" in fields:
+        _check_technician(site=case.site, technician=fields["technician"])
+    changed = _apply_changes(case, fields)
+    audit_record(
+        actor=actor, action="update", object_type="case", object_id=case.id, site_id=case.site_id,
+        detail={"fields": changed},
+    )
+    return case
+
+
+@transaction.atomic
+def case_transition(*, case: Case, to_status: str, actor: User | None, reason: str = "") -> Case:
+    """The only way a case changes status. Locks the row so two requests cannot race past a check."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if to_status not in CASE_TRANSITIONS.get(case.status, frozenset()):
+        raise InvalidTransition(f"A case cannot go from '{case.status}' to '{to_status}'.")
+    from_status = case.status
+    case.status = to_status
+    update_fields = ["status", "updated_at"]
+    if to_status == CaseStatus.SUBMITTED:
+        case.submitted_at = timezone.now()
+        update_fields.append("submitted_at")
+    case.save(update_fields=update_fields)
+    audit_record(
+        actor=actor, action="transition", object_type="case", object_id=case.id, site_id=case.site_id,
+        detail={"from": from_status, "to": to_status, **({"reason": reason} if reason else {})},
+    )
+    return case
+
+
+def case_submit(*, case: Case, actor: User) -> Case:
+    """Hand the case over for processing and reading; it needs at least one image, none failed."""
+    images = list(case.images.values_list("status", flat=True))
+    if not images:
+        raise InvalidTransition("A case needs at least one image before it can be submitted.")
+    if ImageStatus.FAILED in images:
+        raise InvalidTransition("Replace or remove the images that failed processing before submitting.")
+    case = case_transition(case=case, to_status=CaseStatus.SUBMITTED, actor=actor)
+    transaction.on_commit(lambda: _enqueue_case_advance(case.id))
+    return case
+
+
+def case_request_recall(*, case: Case, actor: User, reason: str) -> Case:
+    return case_transition(case=case, to_status=CaseStatus.RECALL_REQUESTED, actor=actor, reason=reason)
+
+
+def case_advance(*, case_id: uuid.UUID) -> Case:
+    """Move a submitted case forward as far as its images allow. Safe to call any number of times."""
+    case = Case.objects.get(pk=case_id)
+    if case.status == CaseStatus.SUBMITTED:
+        case = case_transition(case=case, to_status=CaseStatus.PROCESSING, actor=None)
+    if case.status == CaseStatus.PROCESSING:
+        statuses = set(case.images.values_list("status", flat=True))
+        if statuses == {ImageStatus.READY}:
+            case = case_transition(case=case, to_status=CaseStatus.READY_FOR_READING, actor=None)
+    return case
+
+
+def _enqueue_case_advance(case_id: uuid.UUID) -> None:
+    from .tasks import case_advance_task
+
+    case_advance_task.delay(str(case_id))
+
+
+def _enqueue_derivation(image_id: uuid.UUID) -> None:
+    from dermrelay.imaging.tasks import image_derive_task
+
+    image_derive_task.delay(str(image_id))
+
+
+def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) -> tuple[Image, bool]:
+    """Store a verified upload: returns (image, created). The same bytes twice give the first image.
+
+    Nothing is half-stored: the staging file is always removed, the stored file is deleted if the
+    row cannot be committed, and no row is written before the file is proven whole.
+    """
+    try:
+        if case.status not in EDITABLE_STATUSES:
+            raise CaseLocked(f"Images cannot be added to a case in status '{case.status}'.")
+        existing = Image.objects.filter(case=case, sha256=staged.sha256).first()
+        if existing is not None:
+            return existing, False
+        if staged.size == 0:
+            raise ImageRejected("The file is empty.", code="empty_file")
+        if staged.has_markup:
+            raise ImageRejected(
+                "The file contains HTML or script markup; image files with active content are refused.",
+                code="active_content",
+                status=415,
+            )
+        header = inspect_image_file(
+            path=staged.path, head=staged.head, kind=fields["kind"], max_frames=settings.DERMRELAY_MAX_STACK_FRAMES
+        )
+        image_id = uuid.uuid4()
+        key = default_storage.save(f"originals/{case.site_id}/{image_id}.{EXTENSIONS[header.file_format]}", staged)
+        try:
+            with transaction.atomic():
+                image = Image.objects.create(
+                    id=image_id, case=case, file=key, sha256=staged.sha256, size_bytes=staged.size,
+                    file_format=header.file_format, width=header.width, height=header.height,
+                    frames=header.frames, channels=header.channels, bit_depth=header.bit_depth,
+                    uploaded_by=actor, **fields,
+                )
+                audit_record(
+                    actor=actor, action="upload", object_type="image", object_id=image.id, site_id=case.site_id,
+                    detail={"case": str(case.id), "sha256": staged.sha256, "bytes": staged.size},
+                )
+        except IntegrityError:
+            default_storage.delete(key)
+            return Image.objects.get(case=case, sha256=staged.sha256), False
+        except BaseException:
+            default_storage.delete(key)
+            raise
+        transaction.on_commit(lambda: _enqueue_derivation(image.id))
+        return image, True
+    finally:
+        staged.discard()
+
+
+@transaction.atomic
+def image_update(*, actor: User, image: Image, **fields: Any) -> Image:
+    if image.case.status not in EDITABLE_STATUSES:
+        raise CaseLocked(f"Images of a case in status '{image.case.status}' can no longer be changed.")
+    changed = _apply_changes(image, fields)
+    audit_record(
+        actor=actor, action="update", object_type="image", object_id=image.id, site_id=image.case.site_id,
+        detail={"fields": changed},
+    )
+    return image
+
+
+def image_delete(*, actor: User, image: Image) -> None:
+    """Remove a wrongly uploaded image while the case is still being put together."""
+    if image.case.status not in EDITABLE_STATUSES:
+        raise CaseLocked("Images can only be removed while the case is a draft or recalled.")
+    keys = [name for name in (image.file.name, image.thumbnail.name) if name]
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="delete", object_type="image", object_id=image.id, site_id=image.case.site_id,
+            detail={"sha256": image.sha256},
+        )
+        image.delete()
+        transaction.on_commit(lambda: [default_storage.delete(key) for key in keys])
