@@ -147,6 +147,7 @@ MEDIA_URL = "/media-not-served/"
 FILE_UPLOAD_TEMP_DIR = os.environ.get("DERMRELAY_UPLOAD_TEMP_DIR", str(VAR_DIR / "tmp"))
 FILE_UPLOAD_PERMISSIONS = 0o640
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)  # staging for uploads, beside the media
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
 if AWS_STORAGE_BUCKET_NAME:
     default_storage = {
