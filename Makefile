@@ -1,0 +1,38 @@
+# DermRelay: the README's commands. `make run` serves the platform with demo data; `make test` runs every suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test test-embedded test-services check schema clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(INSTALLED)
+
+## run: install, migrate, seed demo data, then serve the web app and a Celery worker (Ctrl-C stops both)
+run: $(INSTALLED)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	./scripts/run.sh
+
+## test: the embedded suite (SQLite, file-system broker) and the services suite (PostgreSQL + Redis)
+test: $(INSTALLED)
+	./scripts/test.sh
+
+## check: Django's checks, missing migrations, a valid OpenAPI schema
+check: $(INSTALLED)
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+## schema: write the OpenAPI 3 schema to var/openapi.yaml
+schema: $(INSTALLED)
+	mkdir -p var && $(PY) manage.py spectacular --validate --file var/openapi.yaml
+
+clean:
+	rm -rf var/test var/test-reports .pytest_cache
