@@ -27,6 +27,7 @@ def case_list(*, user: User) -> QuerySet[Case]:
         Case.objects.filter(site_id__in=clinical_site_ids(user=user))
         .select_related("lesion", "lesion__patient", "technician")
         .annotate(image_count=Count("images"))
+        .order_by("-visit_date", "-created_at")  # Meta.ordering is dropped once a query aggregates
     )
 
 
