@@ -1,0 +1,14 @@
+# One image for the web app and the workers. GPU workers use the same code with a CUDA build of
+# PyTorch once the inference issue adds it.
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/app/platform DERMRELAY_VAR_DIR=/var/lib/dermrelay
+WORKDIR /app
+RUN useradd --system --create-home --home-dir /var/lib/dermrelay dermrelay
+COPY pyproject.toml manage.py ./
+COPY platform ./platform
+COPY inference ./inference
+RUN pip install --no-cache-dir . \
+ && DERMRELAY_ENV=development python manage.py collectstatic --noinput --verbosity 0
+USER dermrelay
+EXPOSE 8000
+CMD ["gunicorn", "dermrelay.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--access-logfile", "-"]

@@ -1,0 +1,499 @@
+"""Upload intake (POST /api/v1/cases/{id}/images/): every bad upload is answered with a clear 4xx and
+leaves nothing behind (no Image row, no file under MEDIA_ROOT, no staging file); good uploads are
+stored under a UUID key with the extension of the sniffed format, whatever the client called them.
+
+All test files are generated here with Pillow/numpy, small enough that the whole module runs in seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+from PIL import PngImagePlugin
+from rest_framework.test import APIClient
+
+from dermrelay.accounts.models import Role
+from dermrelay.audit.models import AuditEvent
+from dermrelay.cases.image_files import ImageRejected, sniff_format
+from dermrelay.cases.models import CaseStatus, Image, ImageFormat
+from dermrelay.cases.services import case_submit
+from tests.conftest import stored_files
+from tests.factories import PASSWORD, api_client, make_case, make_site, make_user, png_bytes, upload
+
+pytestmark = pytest.mark.django_db
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+HTML_PAYLOAD = b"<html><script>alert(1)</script></html>"
+
+
+# --------------------------------------------------------------------------- file builders
+
+
+def encode(image: PILImage.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def noise(size: int = 256, *, seed: int = 0, mode: str = "RGB") -> PILImage.Image:
+    rng = np.random.default_rng(seed)
+    shape = (size, size, 3) if mode == "RGB" else (size, size)
+    return PILImage.fromarray(rng.integers(0, 256, shape, dtype=np.uint8))
+
+
+def truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def noise_jpeg(seed: int = 0) -> bytes:
+    return encode(noise(seed=seed), "JPEG", quality=90)
+
+
+def noise_png(size: int = 256, seed: int = 0) -> bytes:
+    return encode(noise(size, seed=seed), "PNG")
+
+
+def noise_tiff(seed: int = 0) -> bytes:
+    return encode(noise(seed=seed), "TIFF")
+
+
+def noise_bmp(seed: int = 0) -> bytes:
+    return encode(noise(64, seed=seed), "BMP")
+
+
+def tiff16(*, frames: int = 1, width: int = 300, height: int = 200, seed: int = 0) -> bytes:
+    """Grayscale 16-bit TIFF (Pillow mode I;16), one page per frame, all of the same size."""
+    rng = np.random.default_rng(seed)
+    pages = [PILImage.fromarray(rng.integers(0, 65536, (height, width), dtype=np.uint16)) for _ in range(frames)]
+    assert pages[0].mode == "I;16"
+    return encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A well-formed PNG header (IHDR with a correct CRC) declaring width x height 8-bit gray pixels,
+    followed by a tiny IDAT that holds far fewer rows than declared, and IEND: under 100 bytes."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 65)
+    return PNG_MAGIC + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def png_with_text(text: str, seed: int = 0) -> bytes:
+    """A valid PNG carrying `text` in an uncompressed tEXt chunk."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", text)
+    data = encode(noise(64, seed=seed), "PNG", pnginfo=info)
+    assert b"tEXt" in data and text.encode() in data
+    PILImage.open(io.BytesIO(data)).load()  # still a perfectly valid image
+    return data
+
+
+DICOM = b"\x00" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00\xc8\x00\x00\x00" + b"\x00" * 200
+
+
+# --------------------------------------------------------------------------- fixtures and helpers
+
+
+@dataclass
+class Setup:
+    site: object
+    tech: object
+    case: object
+    client: APIClient
+    media: Path
+    staging: Path
+
+
+@pytest.fixture
+def env(isolated_files) -> Setup:
+    site = make_site()
+    tech = make_user(role=Role.TECHNICIAN, site=site)
+    case = make_case(site=site, actor=tech)
+    return Setup(site, tech, case, api_client(tech), isolated_files / "media", isolated_files / "staging")
+
+
+def multipart_post(client: APIClient, case, parts: list[tuple[str, str | None, bytes]]):
+    """POST a multipart body built by hand, so file names reach the server exactly as a client sent
+    them (Django's test client would reduce them to their basename first). parts: (field, filename, data)."""
+    boundary = "----dermrelay-test-boundary-7MA4YWxkTrZu0gW"
+    body = b""
+    for field, filename, data in parts:
+        disposition = f'Content-Disposition: form-data; name="{field}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        body += f"--{boundary}\r\n{disposition}\r\n".encode()
+        if filename is not None:
+            body += b"Content-Type: application/octet-stream\r\n"
+        body += b"\r\n" + data + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return client.post(
+        f"/api/v1/cases/{case.id}/images/", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+
+
+def assert_human_message(body: dict, code: str) -> None:
+    detail = body["detail"]
+    assert isinstance(detail, str), body
+    assert detail != code and len(detail) >= 15 and " " in detail, body
+    assert detail[0].isupper() and detail.rstrip()[-1] in ".!", body
+    assert "Traceback" not in detail and "Error(" not in detail, body
+
+
+def assert_nothing_stored(env: Setup, *, images: int = 0) -> None:
+    assert Image.objects.count() == images
+    assert len(stored_files(env.media)) == images, stored_files(env.media)
+    assert stored_files(env.staging) == []
+    assert AuditEvent.objects.filter(action="upload").count() == images
+
+
+def assert_refused(response, env: Setup, *, status: int, code: str, images: int = 0) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["code"] == code, body
+    assert_human_message(body, code)
+    assert_nothing_stored(env, images=images)
+    return body
+
+
+def assert_stored(response, env: Setup, data: bytes, *, ext: str, status: int = 201) -> Image:
+    """The upload made exactly one row and one file, at originals/<site>/<uuid>.<ext>, with the sent bytes."""
+    assert response.status_code == status, response.content
+    image = Image.objects.get(pk=response.json()["id"])
+    assert image.file.name == f"originals/{env.site.id}/{image.id}.{ext}"
+    path = env.media / image.file.name
+    assert stored_files(env.media) == [path]
+    assert path.resolve().is_relative_to(env.media.resolve())
+    assert path.read_bytes() == data
+    assert stored_files(env.staging) == []
+    return image
+
+
+# --------------------------------------------------------------------------- refused uploads
+
+DEJ = {"depth_level": "dej"}
+
+REFUSED = [
+    # id, make bytes, file name, form fields, status, code
+    ("empty-file", lambda: b"", "empty.png", {}, 400, "empty_file"),
+    ("truncated-jpeg", lambda: truncated(noise_jpeg()), "cut.jpg", {}, 400, "corrupt_image"),
+    ("truncated-png", lambda: truncated(noise_png()), "cut.png", {}, 400, "corrupt_image"),
+    ("truncated-tiff", lambda: truncated(noise_tiff()), "cut.tif", {}, 400, "corrupt_image"),
+    ("truncated-16bit-tiff", lambda: truncated(tiff16()), "cut.tif", {"kind": "rcm_mosaic", **DEJ}, 400,
+     "corrupt_image"),
+    ("truncated-bmp", lambda: truncated(noise_bmp()), "cut.bmp", {}, 400, "corrupt_image"),
+    ("png-declaring-100000x100000", lambda: png_declaring(100_000, 100_000), "bomb.png", {}, 400,
+     "too_many_pixels"),
+    ("png-declaring-100000x100000-as-rcm", lambda: png_declaring(100_000, 100_000), "bomb.png",
+     {"kind": "rcm_mosaic", **DEJ}, 400, "too_many_pixels"),
+    ("png-declaring-64MP-as-dermoscopy", lambda: png_declaring(8000, 8000), "big.png", {}, 400, "too_many_pixels"),
+    ("png-declaring-64MP-as-clinical", lambda: png_declaring(8000, 8000), "big.png", {"kind": "clinical"}, 400,
+     "too_many_pixels"),
+    # 64 MP is within an RCM mosaic's 256 MP: past the pixel check, the missing pixel data is found.
+    ("png-declaring-64MP-as-rcm-mosaic", lambda: png_declaring(8000, 8000), "big.png",
+     {"kind": "rcm_mosaic", **DEJ}, 400, "corrupt_image"),
+    # 49 MP is just within dermoscopy's 50 MP: the same, so the limit is 50 MP and not lower.
+    ("png-declaring-49MP-as-dermoscopy", lambda: png_declaring(7000, 7000), "big.png", {}, 400, "corrupt_image"),
+    ("text-renamed-jpg", lambda: b"Patient notes: lesion on the left shoulder, 4 mm.\n" * 20, "notes.jpg", {},
+     415, "unsupported_type"),
+    ("png-with-html-in-text-chunk", lambda: png_with_text(HTML_PAYLOAD.decode()), "poly.png", {}, 415,
+     "active_content"),
+    ("html-with-png-appended", lambda: b"<!DOCTYPE html>\n" + HTML_PAYLOAD + b"\n" + noise_png(64), "poly.png", {},
+     415, "active_content"),
+    ("dicom", lambda: DICOM, "scan.dcm", {}, 415, "dicom_not_supported"),
+    ("dicom-renamed-png", lambda: DICOM, "scan.png", {}, 415, "dicom_not_supported"),
+    ("multi-page-tiff-as-rcm-mosaic", lambda: tiff16(frames=4), "stack.tif", {"kind": "rcm_mosaic", **DEJ}, 400,
+     "multi_frame_not_allowed"),
+    ("multi-page-tiff-as-dermoscopy", lambda: tiff16(frames=4), "stack.tif", {}, 400, "multi_frame_not_allowed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("make_data", "name", "fields", "status", "code"),
+    [pytest.param(*row[1:], id=row[0]) for row in REFUSED],
+)
+def test_bad_upload_is_refused_and_nothing_is_stored(env, make_data, name, fields, status, code):
+    response = upload(env.client, env.case, make_data(), name=name, **fields)
+    assert_refused(response, env, status=status, code=code)
+    assert env.staging.is_dir()  # the body really was staged, and the staging file removed again
+
+
+def test_pixel_limit_message_names_the_size_and_the_kinds_limit(env):
+    body = assert_refused(upload(env.client, env.case, png_declaring(8000, 8000)), env, status=400,
+                          code="too_many_pixels")
+    assert "8000x8000" in body["detail"] and "64.0 megapixels" in body["detail"]
+    assert "dermoscopy" in body["detail"] and "50 megapixels" in body["detail"]
+
+
+def test_crafted_huge_png_is_tiny(env):
+    """The pixel check is made on the header: the file itself is tiny, so nothing is decoded to refuse it."""
+    data = png_declaring(100_000, 100_000)
+    assert len(data) < 100
+    assert struct.unpack(">II", data[16:24]) == (100_000, 100_000)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        pytest.param({"kind": "rcm_mosaic"}, "depth_level", id="rcm-mosaic-without-depth-level"),
+        pytest.param({"kind": "rcm_mosaic", "depth_level": ""}, "depth_level", id="rcm-mosaic-blank-depth-level"),
+        pytest.param({"kind": "dermoscopy", "depth_level": "dej"}, "depth_level", id="dermoscopy-with-depth-level"),
+        pytest.param({"kind": "clinical", "depth_um": "40"}, "depth_level", id="clinical-with-depth-um"),
+        pytest.param({"kind": "rcm_mosaic", "depth_level": "deep"}, "depth_level", id="unknown-depth-level"),
+        pytest.param({"kind": "ultrasound"}, "kind", id="unknown-kind"),
+        pytest.param({"kind": "rcm_stack", "depth_um": "-5"}, "depth_um", id="negative-depth"),
+    ],
+)
+def test_invalid_fields_are_refused_and_the_staged_file_removed(env, fields, field):
+    response = upload(env.client, env.case, png_bytes(64, 48), **fields)
+    body = assert_refused(response, env, status=400, code="invalid")
+    assert field in body["fields"], body
+    assert env.staging.is_dir()  # the file was staged before validation, then discarded
+
+
+def test_missing_file_field_is_refused(env):
+    response = env.client.post(f"/api/v1/cases/{env.case.id}/images/", {"kind": "dermoscopy"}, format="multipart")
+    body = assert_refused(response, env, status=400, code="invalid")
+    assert "file" in body["fields"]
+
+
+# --------------------------------------------------------------------------- size limit
+
+
+def test_upload_over_the_size_limit_is_refused_with_413(env, settings):
+    settings.DERMRELAY_UPLOAD_MAX_BYTES = 10_000
+    data = noise_png(128)
+    assert 40_000 < len(data) < 60_000
+    body = assert_refused(upload(env.client, env.case, data), env, status=413, code="too_large")
+    assert "10000 bytes" in body["detail"]
+    assert env.staging.is_dir()  # streaming had begun when the limit cut it off
+
+
+def test_size_limit_is_exact(env, settings):
+    data = noise_png(64, seed=3)
+    settings.DERMRELAY_UPLOAD_MAX_BYTES = len(data) - 1
+    assert_refused(upload(env.client, env.case, data), env, status=413, code="too_large")
+    settings.DERMRELAY_UPLOAD_MAX_BYTES = len(data)
+    assert_stored(upload(env.client, env.case, data), env, data, ext="png")
+
+
+def test_body_far_over_the_limit_is_refused_before_it_is_parsed(env, settings):
+    settings.DERMRELAY_UPLOAD_MAX_BYTES = 10_000
+    data = PNG_MAGIC + bytes(1_100_000)  # Content-Length > limit + DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert_refused(upload(env.client, env.case, data), env, status=413, code="too_large")
+    assert not env.staging.exists()  # refused on Content-Length alone: nothing was ever staged
+
+
+# --------------------------------------------------------------------------- file names
+
+
+NAMES = [
+    # id, name as the client sends it, fragments that must not appear anywhere, bytes, sniffed extension
+    ("traversal-posix", "../../etc/passwd.png", ["passwd", "../"], lambda: png_bytes(40, 30), "png"),
+    ("traversal-windows", "..\\..\\boot.ini", ["boot", ".ini", "..\\"], lambda: png_bytes(40, 30), "png"),
+    ("absolute-path", "/etc/x.png", ["/etc", "x.png"], lambda: encode(noise(48, seed=5), "JPEG"), "jpg"),
+    ("unicode", "ñandú 🐢.png", ["ñandú", "🐢", "\\u00f1and", "\\ud83d\\udc22"], lambda: png_bytes(40, 30), "png"),
+    ("newline", "scan\nzqx.png", ["zqx", "scan\n"], lambda: png_bytes(40, 30), "png"),
+    ("rtl-override", "photo\u202egnp.exe", ["\u202e", "\\u202e", "gnp", ".exe", "photo"],
+     lambda: png_bytes(40, 30), "png"),
+    ("bmp-named-png", "lesion.png", ["lesion.png"], lambda: noise_bmp(), "bmp"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "fragments", "make_data", "ext"),
+    [pytest.param(*row[1:], id=row[0]) for row in NAMES],
+)
+def test_client_file_name_is_never_used(env, name, fragments, make_data, ext):
+    data = make_data()
+    response = multipart_post(env.client, env.case, [("file", name, data), ("kind", None, b"dermoscopy")])
+    image = assert_stored(response, env, data, ext=ext)
+    assert image.file_format == {"jpg": ImageFormat.JPEG, "png": ImageFormat.PNG, "bmp": ImageFormat.BMP}[ext]
+    texts = [response.content.decode(), json.dumps(response.json()), image.file.name,
+             str(list(AuditEvent.objects.values_list("detail", flat=True)))]
+    for fragment in fragments:
+        for text in texts:
+            assert fragment not in text, (fragment, text)
+    assert not (env.media.parent / "etc").exists() and not Path(env.media.parent.parent, "etc", "passwd.png").exists()
+
+
+# --------------------------------------------------------------------------- accepted uploads
+
+
+@pytest.mark.parametrize(
+    ("make_data", "fields", "ext", "expected"),
+    [
+        pytest.param(lambda: tiff16(), {"kind": "rcm_mosaic", "depth_level": "dej", "depth_um": "42.5"}, "tif",
+                     {"file_format": "tiff", "width": 300, "height": 200, "frames": 1, "channels": 1,
+                      "bit_depth": 16, "kind": "rcm_mosaic", "depth_level": "dej", "depth_um": 42.5},
+                     id="16-bit-tiff-rcm-mosaic"),
+        pytest.param(lambda: tiff16(frames=4, width=96, height=64), {"kind": "rcm_stack", "pixel_spacing_um": "0.5"},
+                     "tif", {"file_format": "tiff", "width": 96, "height": 64, "frames": 4, "channels": 1,
+                             "bit_depth": 16, "kind": "rcm_stack", "pixel_spacing_um": 0.5},
+                     id="multi-page-16-bit-tiff-rcm-stack"),
+        pytest.param(lambda: noise_bmp(), {}, "bmp",
+                     {"file_format": "bmp", "width": 64, "height": 64, "frames": 1, "channels": 3, "bit_depth": 8},
+                     id="bmp"),
+        pytest.param(lambda: noise_jpeg(), {"kind": "clinical"}, "jpg",
+                     {"file_format": "jpeg", "width": 256, "height": 256, "frames": 1, "channels": 3,
+                      "bit_depth": 8, "kind": "clinical", "depth_level": ""},
+                     id="jpeg"),
+        pytest.param(lambda: png_with_text("Captured with a VivaScope 1500 at 20x"), {}, "png",
+                     {"file_format": "png", "width": 64, "height": 64, "channels": 3}, id="png-with-harmless-text"),
+    ],
+)
+def test_valid_image_is_stored_and_described(env, make_data, fields, ext, expected):
+    data = make_data()
+    response = upload(env.client, env.case, data, name="upload.bin", **fields)
+    image = assert_stored(response, env, data, ext=ext)
+    body = response.json()
+    assert {key: body[key] for key in expected} == expected
+    assert body["size_bytes"] == len(data) == image.size_bytes
+    assert body["status"] == "stored" and body["case"] == str(env.case.id)
+    assert body["file_url"].endswith(f"/api/v1/images/{image.id}/file/")
+
+
+def test_duplicate_bytes_give_the_first_image(env):
+    data = png_bytes(80, 60)
+    first = upload(env.client, env.case, data)
+    image = assert_stored(first, env, data, ext="png")
+
+    second = upload(env.client, env.case, data, name="again.png")
+    assert second.status_code == 200, second.content
+    assert second.json()["id"] == str(image.id)
+    assert Image.objects.count() == 1
+    assert stored_files(env.media) == [env.media / image.file.name]
+    assert stored_files(env.staging) == []
+
+    other_case = make_case(site=env.site, actor=env.tech)
+    third = upload(env.client, other_case, data)
+    assert third.status_code == 201, third.content
+    assert third.json()["id"] != str(image.id)
+    assert Image.objects.count() == 2
+    assert Image.objects.filter(case=other_case).count() == 1
+    assert len(stored_files(env.media)) == 2
+    assert stored_files(env.staging) == []
+
+
+def test_several_files_in_one_request_leave_no_staging_file(env):
+    data = png_bytes(30, 20)
+    response = multipart_post(env.client, env.case, [
+        ("extra", "a.png", png_bytes(31, 20)),
+        ("file", "b.png", png_bytes(32, 20)),
+        ("file", "c.png", data),
+        ("kind", None, b"dermoscopy"),
+    ])
+    assert response.status_code == 201, response.content
+    assert Image.objects.count() == 1
+    assert len(stored_files(env.media)) == 1
+    assert stored_files(env.staging) == []
+
+
+# --------------------------------------------------------------------------- case state and CSRF
+
+
+def test_upload_to_a_locked_case_is_refused(env):
+    first = png_bytes(50, 40)
+    assert_stored(upload(env.client, env.case, first), env, first, ext="png")
+    case_submit(case=env.case, actor=env.tech)
+    env.case.refresh_from_db()
+    assert env.case.status == CaseStatus.SUBMITTED
+
+    body = assert_refused(upload(env.client, env.case, png_bytes(51, 40)), env, status=409, code="case_locked",
+                          images=1)
+    assert "submitted" in body["detail"]
+    # Even the bytes it already holds get the lock, not a 200: a locked case answers nothing but 409.
+    assert_refused(upload(env.client, env.case, first), env, status=409, code="case_locked", images=1)
+
+
+CSRF_SECRET = "a" * 32  # a well-formed CSRF cookie value
+
+
+@pytest.mark.parametrize("with_cookie", [False, True], ids=["no-csrf-cookie", "csrf-cookie-but-no-token"])
+def test_session_upload_without_csrf_token_is_refused(env, with_cookie):
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username=env.tech.username, password=PASSWORD)
+    if with_cookie:
+        client.cookies["csrftoken"] = CSRF_SECRET
+    body = assert_refused(upload(client, env.case, png_bytes(64, 48)), env, status=403, code="permission_denied")
+    assert "CSRF" in body["detail"]
+    if with_cookie:  # the CSRF check parsed the body to look for the token: the file was staged, then removed
+        assert env.staging.is_dir()
+
+
+def test_session_upload_with_csrf_token_is_accepted(env):
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username=env.tech.username, password=PASSWORD)
+    client.cookies["csrftoken"] = CSRF_SECRET
+    client.credentials(HTTP_X_CSRFTOKEN=CSRF_SECRET)
+    data = png_bytes(64, 48)
+    assert_stored(upload(client, env.case, data), env, data, ext="png")
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def bigtiff_header(order: bytes) -> bytes:
+    if order == b"II":
+        return b"II+\x00\x08\x00\x00\x00" + struct.pack("<Q", 16)
+    return b"MM\x00+\x00\x08\x00\x00" + struct.pack(">Q", 16)
+
+
+@pytest.mark.parametrize(
+    ("make_head", "expected"),
+    [
+        pytest.param(lambda: encode(noise(16), "JPEG"), ImageFormat.JPEG, id="jpeg"),
+        pytest.param(lambda: b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", ImageFormat.JPEG, id="jpeg-magic"),
+        pytest.param(lambda: png_bytes(8, 8), ImageFormat.PNG, id="png"),
+        pytest.param(lambda: encode(PILImage.new("I;16", (8, 8)), "TIFF"), ImageFormat.TIFF, id="tiff-II"),
+        pytest.param(lambda: encode(PILImage.new("I;16B", (8, 8)), "TIFF"), ImageFormat.TIFF, id="tiff-MM"),
+        pytest.param(lambda: bigtiff_header(b"II"), ImageFormat.TIFF, id="bigtiff-II"),
+        pytest.param(lambda: bigtiff_header(b"MM"), ImageFormat.TIFF, id="bigtiff-MM"),
+        pytest.param(lambda: encode(noise(8), "BMP"), ImageFormat.BMP, id="bmp"),
+    ],
+)
+def test_sniff_format_recognises_each_magic(make_head, expected):
+    head = make_head()[:512]
+    assert sniff_format(head) == expected
+
+
+@pytest.mark.parametrize(
+    ("head", "code", "status"),
+    [
+        pytest.param(DICOM[:512], "dicom_not_supported", 415, id="dicom"),
+        pytest.param(b"Hello, this is plain text, not an image.\n" * 5, "unsupported_type", 415, id="text"),
+        pytest.param(b"BMW 320d service record, 2019\n" * 3, "unsupported_type", 415, id="text-starting-BM"),
+        pytest.param(b"<html><body>hi</body></html>", "unsupported_type", 415, id="html"),
+        pytest.param(b"GIF89a\x01\x00\x01\x00", "unsupported_type", 415, id="gif"),
+        pytest.param(b"%PDF-1.7\n", "unsupported_type", 415, id="pdf"),
+        pytest.param(b"\x89PNG\r\n", "unsupported_type", 415, id="png-magic-cut-short"),
+        pytest.param(b"II*", "unsupported_type", 415, id="tiff-magic-cut-short"),
+        pytest.param(b"MM\x00*"[::-1], "unsupported_type", 415, id="tiff-magic-reversed"),
+        pytest.param(b"", "unsupported_type", 415, id="nothing"),
+        pytest.param(b"\x00" * 127 + b"DICM", "unsupported_type", 415, id="DICM-at-wrong-offset"),
+    ],
+)
+def test_sniff_format_refuses_other_content(head, code, status):
+    with pytest.raises(ImageRejected) as caught:
+        sniff_format(head)
+    assert (caught.value.code, caught.value.status) == (code, status)
+    assert_human_message({"detail": caught.value.message}, code)
+
+
+def test_sniff_format_ignores_the_name_and_trusts_only_bytes():
+    """A JPEG whose bytes are JPEG is JPEG; the same first bytes of a PNG are PNG: no other input exists."""
+    assert sniff_format(png_bytes(4, 4)[:8]) == ImageFormat.PNG
+    assert sniff_format(b"\xff\xd8\xff") == ImageFormat.JPEG
+    with pytest.raises(ImageRejected):
+        sniff_format(b"\xff\xd8")  # two bytes of a JPEG's magic are not enough
