@@ -7,6 +7,8 @@ All test files are generated here with Pillow/numpy, small enough that the whole
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import io
 import json
 import struct
@@ -22,9 +24,10 @@ from rest_framework.test import APIClient
 
 from dermrelay.accounts.models import Role
 from dermrelay.audit.models import AuditEvent
-from dermrelay.cases.image_files import ImageRejected, sniff_format
+from dermrelay.cases.image_files import EDGE_BYTES, ImageRejected, has_active_content, sniff_format
 from dermrelay.cases.models import CaseStatus, Image, ImageFormat
 from dermrelay.cases.services import case_submit
+from dermrelay.cases.uploads import StagingWriter
 from tests.conftest import stored_files
 from tests.factories import PASSWORD, api_client, make_case, make_site, make_user, png_bytes, upload
 
@@ -99,6 +102,19 @@ def png_with_text(text: str, seed: int = 0) -> bytes:
     return data
 
 
+def bmp_declaring(width: int, height: int) -> bytes:
+    """A 70-byte BMP: file and info headers declaring width x height 32-bit pixels, then 16 bytes of them."""
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 32, 0, 0, 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + 40 + 16, 0, 0, 54) + info + bytes(16)
+
+
+def flipped_idat_png() -> bytes:
+    """A PNG with one byte of its compressed pixel data inverted (and so a wrong CRC)."""
+    data = bytearray(noise_png(64, seed=7))
+    data[data.index(b"IDAT") + 200] ^= 0xFF
+    return bytes(data)
+
+
 DICOM = b"\x00" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00\xc8\x00\x00\x00" + b"\x00" * 200
 
 
@@ -123,18 +139,20 @@ def env(isolated_files) -> Setup:
     return Setup(site, tech, case, api_client(tech), isolated_files / "media", isolated_files / "staging")
 
 
-def multipart_post(client: APIClient, case, parts: list[tuple[str, str | None, bytes]]):
+def multipart_post(client: APIClient, case, parts: list[tuple]):
     """POST a multipart body built by hand, so file names reach the server exactly as a client sent
-    them (Django's test client would reduce them to their basename first). parts: (field, filename, data)."""
+    them (Django's test client would reduce them to their basename first).
+    parts: (field, filename or None for a plain field, data, *extra part headers)."""
     boundary = "----dermrelay-test-boundary-7MA4YWxkTrZu0gW"
     body = b""
-    for field, filename, data in parts:
+    for field, filename, data, *headers in parts:
         disposition = f'Content-Disposition: form-data; name="{field}"'
         if filename is not None:
             disposition += f'; filename="{filename}"'
         body += f"--{boundary}\r\n{disposition}\r\n".encode()
         if filename is not None:
             body += b"Content-Type: application/octet-stream\r\n"
+        body += b"".join(header.encode() + b"\r\n" for header in headers)
         body += b"\r\n" + data + b"\r\n"
     body += f"--{boundary}--\r\n".encode()
     return client.post(
@@ -176,6 +194,7 @@ def assert_stored(response, env: Setup, data: bytes, *, ext: str, status: int = 
     assert stored_files(env.media) == [path]
     assert path.resolve().is_relative_to(env.media.resolve())
     assert path.read_bytes() == data
+    assert path.stat().st_mode & 0o777 == 0o640  # FILE_UPLOAD_PERMISSIONS, also for a file moved into place
     assert stored_files(env.staging) == []
     return image
 
@@ -183,6 +202,7 @@ def assert_stored(response, env: Setup, data: bytes, *, ext: str, status: int = 
 # --------------------------------------------------------------------------- refused uploads
 
 DEJ = {"depth_level": "dej"}
+CSRF_SECRET = "a" * 32  # a well-formed CSRF cookie value
 
 REFUSED = [
     # id, make bytes, file name, form fields, status, code
@@ -211,8 +231,24 @@ REFUSED = [
      "active_content"),
     ("html-with-png-appended", lambda: b"<!DOCTYPE html>\n" + HTML_PAYLOAD + b"\n" + noise_png(64), "poly.png", {},
      415, "active_content"),
+    ("png-with-link-in-text-chunk", lambda: png_with_text('<a href="javascript:alert(1)">open</a>'), "poly.png", {},
+     415, "active_content"),
+    ("jpeg-with-svg-in-comment", lambda: encode(noise(64), "JPEG", comment=b"<svg onload=alert(1)>"), "poly.jpg", {},
+     415, "active_content"),
     ("dicom", lambda: DICOM, "scan.dcm", {}, 415, "dicom_not_supported"),
     ("dicom-renamed-png", lambda: DICOM, "scan.png", {}, 415, "dicom_not_supported"),
+    ("png-magic-only", lambda: PNG_MAGIC, "head.png", {}, 400, "corrupt_header"),
+    ("png-cut-inside-ihdr", lambda: noise_png()[:20], "head.png", {}, 400, "corrupt_header"),
+    ("jpeg-cut-before-scan", lambda: noise_jpeg()[:300], "head.jpg", {}, 400, "corrupt_header"),
+    ("tiff-ifd-beyond-end", lambda: b"II*\x00" + struct.pack("<I", 10**6) + bytes(100), "head.tif", {}, 400,
+     "corrupt_header"),
+    ("bmp-cut-inside-header", lambda: noise_bmp()[:30], "head.bmp", {}, 400, "corrupt_header"),
+    ("png-with-corrupt-pixel-data", flipped_idat_png, "bad.png", {}, 400, "corrupt_image"),
+    ("bmp-declaring-100000x100000", lambda: bmp_declaring(100_000, 100_000), "bomb.bmp", {}, 400,
+     "too_many_pixels"),
+    ("bmp-declaring-64MP-as-dermoscopy", lambda: bmp_declaring(8000, 8000), "big.bmp", {}, 400, "too_many_pixels"),
+    ("bmp-declaring-64MP-as-rcm-mosaic", lambda: bmp_declaring(8000, 8000), "big.bmp", {"kind": "rcm_mosaic", **DEJ},
+     400, "corrupt_image"),
     ("multi-page-tiff-as-rcm-mosaic", lambda: tiff16(frames=4), "stack.tif", {"kind": "rcm_mosaic", **DEJ}, 400,
      "multi_frame_not_allowed"),
     ("multi-page-tiff-as-dermoscopy", lambda: tiff16(frames=4), "stack.tif", {}, 400, "multi_frame_not_allowed"),
@@ -230,17 +266,11 @@ def test_bad_upload_is_refused_and_nothing_is_stored(env, make_data, name, field
 
 
 def test_pixel_limit_message_names_the_size_and_the_kinds_limit(env):
-    body = assert_refused(upload(env.client, env.case, png_declaring(8000, 8000)), env, status=400,
-                          code="too_many_pixels")
+    data = png_declaring(8000, 8000)
+    assert len(data) < 100  # refused on its header alone
+    body = assert_refused(upload(env.client, env.case, data), env, status=400, code="too_many_pixels")
     assert "8000x8000" in body["detail"] and "64.0 megapixels" in body["detail"]
     assert "dermoscopy" in body["detail"] and "50 megapixels" in body["detail"]
-
-
-def test_crafted_huge_png_is_tiny(env):
-    """The pixel check is made on the header: the file itself is tiny, so nothing is decoded to refuse it."""
-    data = png_declaring(100_000, 100_000)
-    assert len(data) < 100
-    assert struct.unpack(">II", data[16:24]) == (100_000, 100_000)
 
 
 @pytest.mark.parametrize(
@@ -295,6 +325,135 @@ def test_body_far_over_the_limit_is_refused_before_it_is_parsed(env, settings):
     assert not env.staging.exists()  # refused on Content-Length alone: nothing was ever staged
 
 
+def test_files_of_one_body_count_together_against_the_limit(env, settings):
+    """The limit is on the upload (the body), not on each file in it: two files of 6 kB exceed 10 kB."""
+    settings.DERMRELAY_UPLOAD_MAX_BYTES = 10_000
+    first, second = noise_png(45, seed=1), noise_png(45, seed=2)
+    assert 5_000 < len(first) < 10_000 and 5_000 < len(second) < 10_000
+    response = multipart_post(env.client, env.case, [
+        ("extra", "a.png", first), ("file", "b.png", second), ("kind", None, b"dermoscopy"),
+    ])
+    assert_refused(response, env, status=413, code="too_large")
+
+
+def test_session_upload_over_the_limit_is_refused(env, settings):
+    """With session authentication the CSRF check parses the body before the view's Content-Length check:
+    the streaming limit must still cut it off and leave nothing behind."""
+    settings.DERMRELAY_UPLOAD_MAX_BYTES = 10_000
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username=env.tech.username, password=PASSWORD)
+    client.cookies["csrftoken"] = CSRF_SECRET
+    client.credentials(HTTP_X_CSRFTOKEN=CSRF_SECRET)
+    assert_refused(upload(client, env.case, PNG_MAGIC + bytes(1_100_000)), env, status=413, code="too_large")
+    assert env.staging.is_dir()  # it was parsed (for the CSRF token), and cut off
+
+
+# --------------------------------------------------------------------------- bodies that fail to parse
+
+
+def _file_then_undecodable_part(env):
+    response = multipart_post(env.client, env.case, [
+        ("file", "a.png", png_bytes(30, 20)),
+        ("kind", None, b"dermoscopy"),
+        ("other", "b.png", b"a", "Content-Transfer-Encoding: base64"),
+    ])
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "parse_error"
+    assert_human_message(response.json(), "parse_error")
+    return response
+
+
+def test_file_then_undecodable_part_leaves_no_staged_file(env):
+    """A complete file part followed by a part the multipart parser rejects (bad base64): a 400, and the
+    complete file is not left in the staging folder (Django closes the files it parsed when it fails)."""
+    _file_then_undecodable_part(env)
+    assert Image.objects.count() == 0 and stored_files(env.media) == []
+    assert [p.stat().st_size for p in stored_files(env.staging)] in ([], [0])  # at most the unfinished part
+
+
+def test_file_then_undecodable_part_leaves_no_unfinished_staging_file(env):
+    _file_then_undecodable_part(env)
+    assert stored_files(env.staging) == []
+
+
+def test_unfinished_staging_file_is_removed_with_its_writer(isolated_files):
+    writer = StagingWriter()
+    writer.write(b"half of an upload")
+    assert len(stored_files(isolated_files / "staging")) == 1
+    del writer
+    gc.collect()
+    assert stored_files(isolated_files / "staging") == []
+
+
+def test_file_then_oversized_form_field_leaves_no_staging_file(env):
+    """Django refuses a form field over DATA_UPLOAD_MAX_MEMORY_SIZE after the file part was staged."""
+    response = multipart_post(env.client, env.case, [
+        ("file", "a.png", png_bytes(30, 20)), ("kind", None, b"dermoscopy"), ("note", None, b"x" * 1_100_000),
+    ])
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert_nothing_stored(env)
+
+
+def test_oversized_form_field_is_answered_in_the_api_error_format(env):
+    response = multipart_post(env.client, env.case, [
+        ("file", "a.png", png_bytes(30, 20)), ("kind", None, b"dermoscopy"), ("note", None, b"x" * 1_100_000),
+    ])
+    assert response["Content-Type"].startswith("application/json")
+    assert_human_message(response.json(), response.json()["code"])
+
+
+# --------------------------------------------------------------------------- active-content scan
+
+
+def _scan(tmp_path: Path, data: bytes, file_format: str) -> bool:
+    path = tmp_path / "scan.bin"
+    path.write_bytes(data)
+    return has_active_content(str(path), file_format)
+
+
+def _png_chunk(chunk_type: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + chunk_type + data + struct.pack(">I", zlib.crc32(chunk_type + data))
+
+
+def _png_with_chunk_before_iend(chunk: bytes) -> bytes:
+    png = noise_png(64, seed=3)
+    return png[:-12] + chunk + png[-12:]
+
+
+@pytest.mark.parametrize("where,data,file_format", [
+    ("png tEXt", lambda: png_with_text("<script>alert(1)</script>"), ImageFormat.PNG),
+    ("png zTXt (compressed)", lambda: _png_with_chunk_before_iend(
+        _png_chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"<iframe src=x>"))), ImageFormat.PNG),
+    ("png private chunk late in the file", lambda: _png_with_chunk_before_iend(
+        _png_chunk(b"prVt", bytes(3000) + b"<svg onload=alert(1)>" + bytes(3000))), ImageFormat.PNG),
+    ("jpeg comment", lambda: encode(noise(64), "JPEG", comment=b"<svg onload=alert(1)>"), ImageFormat.JPEG),
+    ("jpeg private APP15 after 5 kB of EXIF-like padding", lambda: (lambda j: j[:2] + b"\xff\xe1" + struct.pack(">H", 5002)
+        + bytes(5000) + b"\xff\xef" + struct.pack(">H", 2 + 40) + b"<a href=javascript:alert(1)>x</a>".ljust(40)
+        + j[2:])(noise_jpeg()), ImageFormat.JPEG),
+    ("tiff ImageDescription", lambda: encode(noise(64), "TIFF", description="<html><body>hi</body></html>"),
+     ImageFormat.TIFF),
+    ("html appended after the image", lambda: noise_jpeg() + b"<html><script>alert(1)</script></html>", ImageFormat.JPEG),
+])
+def test_markup_in_metadata_or_at_the_edges_is_found(tmp_path, where, data, file_format):
+    assert _scan(tmp_path, data(), file_format), where
+
+
+def test_markup_bytes_inside_pixel_data_are_not_active_content(tmp_path):
+    """Pixels are never rendered as a document, and compressed pixels hold any byte run by chance:
+    an uncompressed TIFF whose middle rows spell out tags is a valid image, not a polyglot."""
+    pixels = np.zeros((200, 200), dtype=np.uint8)
+    pixels[20:180] = np.frombuffer((b"<script> <svg/ <html> " * 2000)[:160 * 200], dtype=np.uint8).reshape(160, 200)
+    data = encode(PILImage.fromarray(pixels), "TIFF")
+    assert data.find(b"<script>") > EDGE_BYTES and len(data) - data.rfind(b"<script>") > EDGE_BYTES
+    assert not _scan(tmp_path, data, ImageFormat.TIFF)
+
+
+def test_image_with_harmless_text_passes_the_scan(tmp_path):
+    data = png_with_text("A <b>bold</b> claim, a < b > c, <htm, <scripted, html>")
+    assert not _scan(tmp_path, data, ImageFormat.PNG)
+    assert not _scan(tmp_path, noise_jpeg(seed=4), ImageFormat.JPEG)
+
+
 # --------------------------------------------------------------------------- file names
 
 
@@ -325,7 +484,7 @@ def test_client_file_name_is_never_used(env, name, fragments, make_data, ext):
     for fragment in fragments:
         for text in texts:
             assert fragment not in text, (fragment, text)
-    assert not (env.media.parent / "etc").exists() and not Path(env.media.parent.parent, "etc", "passwd.png").exists()
+    assert stored_files(env.media.parent) == [env.media / image.file.name]  # nothing written anywhere else
 
 
 # --------------------------------------------------------------------------- accepted uploads
@@ -349,6 +508,9 @@ def test_client_file_name_is_never_used(env, name, fragments, make_data, ext):
                      {"file_format": "jpeg", "width": 256, "height": 256, "frames": 1, "channels": 3,
                       "bit_depth": 8, "kind": "clinical", "depth_level": ""},
                      id="jpeg"),
+        pytest.param(lambda: png_bytes(640, 480), {}, "png",
+                     {"file_format": "png", "width": 640, "height": 480, "frames": 1, "channels": 1, "bit_depth": 8,
+                      "kind": "dermoscopy", "depth_level": "", "depth_um": None}, id="png"),
         pytest.param(lambda: png_with_text("Captured with a VivaScope 1500 at 20x"), {}, "png",
                      {"file_format": "png", "width": 64, "height": 64, "channels": 3}, id="png-with-harmless-text"),
     ],
@@ -394,10 +556,8 @@ def test_several_files_in_one_request_leave_no_staging_file(env):
         ("file", "c.png", data),
         ("kind", None, b"dermoscopy"),
     ])
-    assert response.status_code == 201, response.content
+    assert_stored(response, env, data, ext="png")  # the last `file` part is the one used
     assert Image.objects.count() == 1
-    assert len(stored_files(env.media)) == 1
-    assert stored_files(env.staging) == []
 
 
 # --------------------------------------------------------------------------- case state and CSRF
@@ -415,9 +575,6 @@ def test_upload_to_a_locked_case_is_refused(env):
     assert "submitted" in body["detail"]
     # Even the bytes it already holds get the lock, not a 200: a locked case answers nothing but 409.
     assert_refused(upload(env.client, env.case, first), env, status=409, code="case_locked", images=1)
-
-
-CSRF_SECRET = "a" * 32  # a well-formed CSRF cookie value
 
 
 @pytest.mark.parametrize("with_cookie", [False, True], ids=["no-csrf-cookie", "csrf-cookie-but-no-token"])
@@ -491,9 +648,9 @@ def test_sniff_format_refuses_other_content(head, code, status):
     assert_human_message({"detail": caught.value.message}, code)
 
 
-def test_sniff_format_ignores_the_name_and_trusts_only_bytes():
-    """A JPEG whose bytes are JPEG is JPEG; the same first bytes of a PNG are PNG: no other input exists."""
+def test_sniff_format_needs_only_the_magic_bytes():
     assert sniff_format(png_bytes(4, 4)[:8]) == ImageFormat.PNG
     assert sniff_format(b"\xff\xd8\xff") == ImageFormat.JPEG
     with pytest.raises(ImageRejected):
         sniff_format(b"\xff\xd8")  # two bytes of a JPEG's magic are not enough
+

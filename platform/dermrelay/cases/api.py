@@ -159,6 +159,9 @@ class ImageUploadSerializer(serializers.Serializer):
 
 
 class PatientFilter(filters.FilterSet):
+    """Related ids are plain values, not choices: a foreign id and a missing id both give an empty list."""
+
+    site = filters.UUIDFilter()
     family_name = filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -167,6 +170,9 @@ class PatientFilter(filters.FilterSet):
 
 
 class CaseFilter(filters.FilterSet):
+    site = filters.UUIDFilter()
+    lesion = filters.UUIDFilter()
+    technician = filters.NumberFilter()
     patient = filters.UUIDFilter(field_name="lesion__patient")
     visit_date_after = filters.DateFilter(field_name="visit_date", lookup_expr="gte")
     visit_date_before = filters.DateFilter(field_name="visit_date", lookup_expr="lte")
@@ -174,6 +180,22 @@ class CaseFilter(filters.FilterSet):
     class Meta:
         model = Case
         fields = ["site", "lesion", "patient", "status", "technician", "visit_date_after", "visit_date_before"]
+
+
+class LesionFilter(filters.FilterSet):
+    patient = filters.UUIDFilter()
+
+    class Meta:
+        model = Lesion
+        fields = ["patient", "anatom_site_general"]
+
+
+class ImageFilter(filters.FilterSet):
+    case = filters.UUIDFilter()
+
+    class Meta:
+        model = Image
+        fields = ["case", "kind", "status", "depth_level"]
 
 
 class PatientViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -192,7 +214,7 @@ class PatientViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListMode
 class LesionViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = LesionSerializer
-    filterset_fields = ["patient", "anatom_site_general"]
+    filterset_class = LesionFilter
     ordering_fields = ["created_at", "label"]
     audit_object_type = "lesion"
 
@@ -221,10 +243,11 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
             request.upload_handlers = [HashingUploadHandler(request, max_bytes=settings.DERMRELAY_UPLOAD_MAX_BYTES)]
         return drf_request
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        for staged in _parsed_files(request._request):  # whatever happened, no staging file survives
-            staged.discard()
-        return super().finalize_response(request, response, *args, **kwargs)
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:  # whatever happened (refusal, parse error, crash), no staging file survives the request
+            _discard_staging(request)
 
     @extend_schema(request=None, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
@@ -235,9 +258,10 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
     @extend_schema(request=RecallSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def recall(self, request, pk=None):
+        case = self.get_object()  # a case out of scope is a 404 whatever the body says
         serializer = RecallSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        case = services.case_request_recall(case=self.get_object(), actor=request.user, **serializer.validated_data)
+        case = services.case_request_recall(case=case, actor=request.user, **serializer.validated_data)
         return Response(self.get_serializer(selectors.case_list(user=request.user).get(pk=case.pk)).data)
 
     @extend_schema(
@@ -269,17 +293,17 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-def _parsed_files(django_request) -> list[StagedFile]:
-    files = getattr(django_request, "_files", None)  # only what was parsed; never trigger parsing here
-    if not files:
-        return []
-    return [f for name in files for f in files.getlist(name) if isinstance(f, StagedFile)]
+def _discard_staging(django_request) -> None:
+    """Remove staged files of a finished request: parsed ones and a part cut off mid-way.
 
-
-class ImageFilter(filters.FilterSet):
-    class Meta:
-        model = Image
-        fields = ["case", "kind", "status", "depth_level"]
+    Reads the private attributes so that nothing is parsed and no default handler is created here.
+    """
+    files = getattr(django_request, "_files", None) or {}
+    for staged in (f for name in files for f in files.getlist(name) if isinstance(f, StagedFile)):
+        staged.discard()
+    for handler in getattr(django_request, "_upload_handlers", []):
+        if isinstance(handler, HashingUploadHandler):
+            handler.upload_interrupted()
 
 
 class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,

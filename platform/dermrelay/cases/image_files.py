@@ -1,6 +1,6 @@
 """Proving an uploaded file is a whole image of an accepted type, cheapest checks first.
 
-Order: magic bytes → header dimensions against per-kind pixel limits (no pixel decoded yet, so a
+Order: magic bytes → no HTML or script where a browser or a metadata reader would find it → header dimensions against per-kind pixel limits (no pixel decoded yet, so a
 small PNG declaring 100k x 100k costs nothing) → a full streaming decode of every frame that will
 be used, with libvips failing on truncation or corrupt data. BMP goes through Pillow because the
 pyvips-binary build cannot read it.
@@ -8,7 +8,12 @@ pyvips-binary build cannot read it.
 
 from __future__ import annotations
 
+import re
+import struct
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import pyvips
 from PIL import Image as PILImage
@@ -45,6 +50,93 @@ class ImageRejected(Exception):
         self.message = message
         self.code = code
         self.status = status
+
+
+# HTML or script that a browser could be tricked into rendering (an image/HTML polyglot).
+ACTIVE_MARKUP = re.compile(
+    rb"<(?:(?:!doctype\s+html|html|head|body|script|iframe|object|embed|svg|meta|form|img|link|style)[\s>/]"
+    rb"|a\s+href\s*=)",
+    re.IGNORECASE,
+)
+EDGE_BYTES = 1024  # the head and tail of a file: where sniffers look and where polyglots append
+_METADATA_LIMIT = 4 * 1024 * 1024  # per segment; text metadata is never this large in a real image
+
+
+def _png_metadata(handle: BinaryIO) -> Iterator[bytes]:
+    """Every chunk but the compressed pixel data (IDAT/fdAT); compressed text chunks inflated."""
+    handle.seek(8)
+    while header := handle.read(8):
+        if len(header) < 8:
+            return
+        length, chunk_type = struct.unpack(">I4s", header)
+        if chunk_type in (b"IDAT", b"fdAT") or length > _METADATA_LIMIT:
+            handle.seek(length + 4, 1)
+            continue
+        data = handle.read(length)
+        handle.seek(4, 1)  # CRC
+        yield data
+        if chunk_type in (b"zTXt", b"iTXt") and b"\x00" in data:
+            compressed = data.split(b"\x00", 1)[1]
+            compressed = compressed[1:] if chunk_type == b"zTXt" else compressed[2:].split(b"\x00", 2)[-1]
+            try:
+                yield zlib.decompressobj().decompress(compressed, _METADATA_LIMIT)
+            except zlib.error:
+                pass
+        if chunk_type == b"IEND":
+            return
+
+
+def _jpeg_metadata(handle: BinaryIO) -> Iterator[bytes]:
+    """Every marker segment before the first scan: APPn (EXIF, XMP, private), COM and the tables."""
+    handle.seek(2)
+    while True:
+        prefix = handle.read(2)
+        if len(prefix) < 2 or prefix[0] != 0xFF:
+            return
+        marker = prefix[1]
+        if marker in (0xDA, 0xD9):  # start of scan, end of image
+            return
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            continue
+        size = handle.read(2)
+        if len(size) < 2:
+            return
+        length = struct.unpack(">H", size)[0] - 2
+        yield handle.read(min(length, _METADATA_LIMIT))
+        handle.seek(max(0, length - _METADATA_LIMIT), 1)
+
+
+def _tiff_metadata(path: str) -> Iterator[bytes]:
+    """Text and byte tags of the first page (ImageDescription, XMP, software, ...)."""
+    with PILImage.open(path) as im:
+        for value in im.tag_v2.values():
+            if isinstance(value, str):
+                yield value.encode("utf-8", "replace")
+            elif isinstance(value, bytes):
+                yield value[:_METADATA_LIMIT]
+
+
+def has_active_content(path: str, file_format: str) -> bool:
+    """Markup in the file's head or tail or in its metadata. Pixel data is not scanned: compressed
+    pixels contain any byte sequence by chance (a whole-file scan refused about one 10 MB JPEG in
+    2,000), and a browser never renders them as a document."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(0)
+        segments = [handle.read(EDGE_BYTES)]
+        handle.seek(max(0, size - EDGE_BYTES))
+        segments.append(handle.read(EDGE_BYTES))
+        try:
+            if file_format == ImageFormat.PNG:
+                segments += list(_png_metadata(handle))
+            elif file_format == ImageFormat.JPEG:
+                segments += list(_jpeg_metadata(handle))
+            elif file_format == ImageFormat.TIFF:
+                segments += list(_tiff_metadata(path))
+        except (OSError, struct.error, SyntaxError, ValueError):
+            pass  # a damaged structure is reported by the header and decode checks that follow
+    return any(ACTIVE_MARKUP.search(segment) for segment in segments)
 
 
 @dataclass(frozen=True)
@@ -159,9 +251,21 @@ def verify_decodes(path: str, header: ImageHeader) -> None:
         ) from exc
 
 
+def _active_content() -> ImageRejected:
+    return ImageRejected(
+        "The file contains HTML or script markup; image files with active content are refused.",
+        code="active_content",
+        status=415,
+    )
+
+
 def inspect_image_file(*, path: str, head: bytes, kind: str, max_frames: int) -> ImageHeader:
     """Every check in order; returns the header facts to store, or raises ImageRejected."""
+    if ACTIVE_MARKUP.search(head[:EDGE_BYTES]):
+        raise _active_content()
     file_format = sniff_format(head)
+    if has_active_content(path, file_format):
+        raise _active_content()
     header, sizes = read_header(path, file_format, max_frames=max_frames)
     header = resolve_frames(header, sizes, kind)
     check_limits(header, kind)

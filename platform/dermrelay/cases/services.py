@@ -202,12 +202,6 @@ def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) 
             return existing, False
         if staged.size == 0:
             raise ImageRejected("The file is empty.", code="empty_file")
-        if staged.has_markup:
-            raise ImageRejected(
-                "The file contains HTML or script markup; image files with active content are refused.",
-                code="active_content",
-                status=415,
-            )
         header = inspect_image_file(
             path=staged.path, head=staged.head, kind=fields["kind"], max_frames=settings.DERMRELAY_MAX_STACK_FRAMES
         )
