@@ -48,53 +48,47 @@ CASE_TRANSITIONS: dict[str, frozenset[str]] = {
 EDITABLE_STATUSES = frozenset({CaseStatus.DRAFT, CaseStatus.RECALL_REQUESTED})
 
 
-def _apply_changes(instance, fields: dict[str, Any]) -> list[str]:
-    """Set the fields that differ and save only those; returns their names for the audit trail."""
+def _created(instance, *, actor: User, object_type: str, site_id) -> Any:
+    """Validate, insert and audit a new record (call inside a transaction)."""
+    instance.full_clean()
+    instance.save()
+    audit_record(actor=actor, action="create", object_type=object_type, object_id=instance.pk, site_id=site_id)
+    return instance
+
+
+def _updated(instance, fields: dict[str, Any], *, actor: User, object_type: str, site_id) -> Any:
+    """Save only the fields that differ and audit their names, never their values (they may be PHI)."""
     changed = [name for name, value in fields.items() if getattr(instance, name) != value]
     for name in changed:
         setattr(instance, name, fields[name])
     if changed:
         instance.full_clean()
         instance.save(update_fields=[*changed, *(["updated_at"] if hasattr(instance, "updated_at") else [])])
-    return changed
+    audit_record(
+        actor=actor, action="update", object_type=object_type, object_id=instance.pk, site_id=site_id,
+        detail={"fields": changed},
+    )
+    return instance
 
 
 @transaction.atomic
 def patient_create(*, actor: User, site: Site, **fields: Any) -> Patient:
-    patient = Patient(site=site, **fields)
-    patient.full_clean()
-    patient.save()
-    audit_record(actor=actor, action="create", object_type="patient", object_id=patient.id, site_id=site.id)
-    return patient
+    return _created(Patient(site=site, **fields), actor=actor, object_type="patient", site_id=site.id)
 
 
 @transaction.atomic
 def patient_update(*, actor: User, patient: Patient, **fields: Any) -> Patient:
-    changed = _apply_changes(patient, fields)
-    audit_record(
-        actor=actor, action="update", object_type="patient", object_id=patient.id, site_id=patient.site_id,
-        detail={"fields": changed},
-    )
-    return patient
+    return _updated(patient, fields, actor=actor, object_type="patient", site_id=patient.site_id)
 
 
 @transaction.atomic
 def lesion_create(*, actor: User, patient: Patient, **fields: Any) -> Lesion:
-    lesion = Lesion(patient=patient, **fields)
-    lesion.full_clean()
-    lesion.save()
-    audit_record(actor=actor, action="create", object_type="lesion", object_id=lesion.id, site_id=patient.site_id)
-    return lesion
+    return _created(Lesion(patient=patient, **fields), actor=actor, object_type="lesion", site_id=patient.site_id)
 
 
 @transaction.atomic
 def lesion_update(*, actor: User, lesion: Lesion, **fields: Any) -> Lesion:
-    changed = _apply_changes(lesion, fields)
-    audit_record(
-        actor=actor, action="update", object_type="lesion", object_id=lesion.id,
-        site_id=lesion.patient.site_id, detail={"fields": changed},
-    )
-    return lesion
+    return _updated(lesion, fields, actor=actor, object_type="lesion", site_id=lesion.patient.site_id)
 
 
 def _check_technician(*, site: Site, technician: User | None) -> None:
@@ -106,11 +100,8 @@ def _check_technician(*, site: Site, technician: User | None) -> None:
 def case_create(*, actor: User, lesion: Lesion, **fields: Any) -> Case:
     site = lesion.patient.site
     _check_technician(site=site, technician=fields.get("technician"))
-    case = Case(lesion=lesion, site=site, created_by=actor, **fields)
-    case.full_clean()
-    case.save()
-    audit_record(actor=actor, action="create", object_type="case", object_id=case.id, site_id=site.id)
-    return case
+    return _created(Case(lesion=lesion, site=site, created_by=actor, **fields), actor=actor, object_type="case",
+                    site_id=site.id)
 
 
 @transaction.atomic
@@ -120,12 +111,7 @@ def case_update(*, actor: User, case: Case, **fields: Any) -> Case:
         raise CaseLocked(f"A case in status '{case.status}' can no longer be changed.")
     if "technician" in fields:
         _check_technician(site=case.site, technician=fields["technician"])
-    changed = _apply_changes(case, fields)
-    audit_record(
-        actor=actor, action="update", object_type="case", object_id=case.id, site_id=case.site_id,
-        detail={"fields": changed},
-    )
-    return case
+    return _updated(case, fields, actor=actor, object_type="case", site_id=case.site_id)
 
 
 @transaction.atomic
@@ -235,12 +221,7 @@ def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) 
 def image_update(*, actor: User, image: Image, **fields: Any) -> Image:
     if image.case.status not in EDITABLE_STATUSES:
         raise CaseLocked(f"Images of a case in status '{image.case.status}' can no longer be changed.")
-    changed = _apply_changes(image, fields)
-    audit_record(
-        actor=actor, action="update", object_type="image", object_id=image.id, site_id=image.case.site_id,
-        detail={"fields": changed},
-    )
-    return image
+    return _updated(image, fields, actor=actor, object_type="image", site_id=image.case.site_id)
 
 
 def image_delete(*, actor: User, image: Image) -> None:
