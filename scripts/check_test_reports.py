@@ -1,5 +1,5 @@
 """Fail CI when a suite that must run did not: both suites reported, the services suite ran on
-PostgreSQL with Redis, and its PostgreSQL and real-worker tests passed with none skipped."""
+PostgreSQL with Redis, and its PostgreSQL, real-worker and Redis crash tests passed with none skipped."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def main(report_dir: Path) -> int:
     if services:
         if not services["database"].endswith("postgresql") or services["broker"] != "redis":
             problems.append(f"services suite ran on {services['database']} with broker {services['broker']}")
-        for marker in ("postgres", "worker"):
+        for marker in ("postgres", "worker", "redis"):
             counts = services["marked"].get(marker, {})
             if not counts.get("passed") or counts.get("failed") or counts.get("skipped"):
                 problems.append(f"services suite, {marker} tests: {counts or 'none ran'}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Serve the platform on the embedded defaults: gunicorn for the web app, one Celery worker for all
-# queues. Ctrl-C (or any child exiting) stops everything.
+# Serve the platform on the embedded defaults: gunicorn for the web app, one Celery worker (with
+# beat) for all queues. Ctrl-C (or any child exiting) stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
@@ -11,7 +11,8 @@ pids=()
 stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT
 
-"$BIN/celery" -A dermrelay worker -Q default,ingest,inference --concurrency 2 --loglevel INFO &
+# -B: the worker also runs celery beat, whose reconciler re-sends jobs a crash or the broker lost.
+"$BIN/celery" -A dermrelay worker -B -Q default,ingest,inference --concurrency 2 --loglevel INFO &
 pids+=($!)
 "$BIN/gunicorn" dermrelay.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --access-logfile - &
 pids+=($!)

@@ -10,8 +10,10 @@ of skipping, and a summary of what ran is written for .ci/run to check.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -40,6 +42,8 @@ def _missing_services(item) -> list[str]:
         missing.append("PostgreSQL (set DATABASE_URL)")
     if item.get_closest_marker("worker") and REQUIRE_SERVICES and not _uses_redis():
         missing.append("Redis (set REDIS_URL)")
+    if item.get_closest_marker("redis") and not _uses_redis():
+        missing.append("Redis (set REDIS_URL)")
     return missing
 
 
@@ -56,7 +60,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        for marker in ("postgres", "worker"):
+        for marker in ("postgres", "worker", "redis"):
             if item.get_closest_marker(marker):
                 counts = _outcomes.setdefault(marker, {"passed": 0, "failed": 0, "skipped": 0})
                 counts[report.outcome] += 1
@@ -104,56 +108,124 @@ def worker_media_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("worker-media")
 
 
-@pytest.fixture(scope="session")
-def _worker_process(django_db_setup, django_db_blocker, worker_media_root, tmp_path_factory):
-    """One real `celery worker` process for the session, on the test database and this suite's broker."""
-    from dermrelay.celery import app
+# Test workers run with short leases and a reconciler every second, so crash recovery is seen
+# within seconds; production defaults are longer (settings.py).
+WORKER_TIMINGS = {
+    "DERMRELAY_JOB_LEASE_SECONDS": "6",
+    "DERMRELAY_JOB_REQUEUE_SECONDS": "4",
+    "DERMRELAY_RECONCILE_SECONDS": "1",
+    "DERMRELAY_BROKER_VISIBILITY_SECONDS": "5",
+}
 
-    db = django_settings.DATABASES["default"]
-    if _is_postgres():
-        database_url = f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        if db.get("PASSWORD"):
-            database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
-    else:
-        database_url = f"sqlite:///{db['NAME']}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DERMRELAY_MEDIA_ROOT": str(worker_media_root),
-        "DERMRELAY_VAR_DIR": str(django_settings.VAR_DIR),
-        "PYTHONPATH": str(REPO_DIR / "platform"),
-    }
+
+class Worker:
+    def __init__(self, process: subprocess.Popen, log_path: Path):
+        self.process, self.log_path = process, log_path
+
+    def children(self) -> list[int]:
+        """Pids whose parent is the worker's main process (pool children and embedded beat)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if ppid == self.process.pid:
+                    pids.append(int(entry.name))
+        return pids
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class WorkerPool:
+    """Real `celery worker` processes (with embedded beat) on the test database and this suite's broker."""
+
+    def __init__(self, media_root: Path, tmp_dir: Path):
+        self.media_root, self.tmp_dir, self.workers, self.count = media_root, tmp_dir, [], 0
+
+    def _env(self) -> dict[str, str]:
+        db = django_settings.DATABASES["default"]
+        if _is_postgres():
+            auth = db["USER"] or ""
+            if db.get("PASSWORD"):
+                auth += f":{db['PASSWORD']}"
+            database_url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        else:
+            database_url = f"sqlite:///{db['NAME']}"
+        return {
+            **os.environ, **WORKER_TIMINGS,
+            "DATABASE_URL": database_url,
+            "DERMRELAY_MEDIA_ROOT": str(self.media_root),
+            "DERMRELAY_VAR_DIR": str(django_settings.VAR_DIR),
+            "PYTHONPATH": str(REPO_DIR / "platform"),
+        }
+
+    def start(self) -> Worker:
+        self.count += 1
+        log_path = self.tmp_dir / f"worker-{self.count}.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "dermrelay", "worker", "-B", "-Q", "default,ingest", "-c", "2",
+             "-l", "info", "-n", f"pytest-{os.getpid()}-{self.count}@%h",
+             "--schedule", str(self.tmp_dir / f"beat-{self.count}")],
+            cwd=REPO_DIR, env=self._env(), stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killpg takes main, pool and beat at once
+        )
+        worker = Worker(process, log_path)
+        deadline = time.monotonic() + 60
+        while b"ready." not in log_path.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                os.killpg(process.pid, signal.SIGKILL)
+                pytest.fail(f"Celery worker did not start:\n{worker.log()[-3000:]}")
+            time.sleep(0.2)
+        self.workers.append(worker)
+        return worker
+
+    def kill(self, worker: Worker) -> None:
+        """SIGKILL the whole worker: main process, pool children and beat, with no chance to clean up."""
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait(timeout=30)
+        self.workers.remove(worker)
+
+    def stop_all(self) -> None:
+        for worker in list(self.workers):
+            worker.process.terminate()
+            try:
+                worker.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.process.pid, signal.SIGKILL)
+            self.workers.remove(worker)
+
+    def ensure_one(self) -> Worker:
+        return self.workers[0] if self.workers else self.start()
+
+
+@pytest.fixture(scope="session")
+def worker_pool(django_db_setup, worker_media_root, tmp_path_factory):
     if _uses_redis():
         import redis
 
         redis.Redis.from_url(django_settings.REDIS_URL).flushdb()
-    log_path = tmp_path_factory.mktemp("worker-log") / "worker.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "dermrelay", "worker", "-Q", "default,ingest", "-c", "2",
-         "-l", "info", "-n", f"pytest-{os.getpid()}@%h"],
-        cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while b"ready." not in log_path.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
-    yield process, log_path
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    pool = WorkerPool(worker_media_root, tmp_path_factory.mktemp("workers"))
+    yield pool
+    pool.stop_all()
 
 
 @pytest.fixture
-def live_worker(_worker_process, transactional_db, settings, worker_media_root, celery_eager):
-    """A real worker process sharing this test's database and media folder; tasks go through the broker."""
+def workers(worker_pool, transactional_db, settings, worker_media_root, celery_eager):
+    """The pool of real workers for this test; tasks go through the broker, files to the shared media."""
     settings.MEDIA_ROOT = worker_media_root
     celery_eager.conf.task_always_eager = False
-    return _worker_process
+    return worker_pool
+
+
+@pytest.fixture
+def live_worker(workers):
+    """One running worker sharing this test's database and media folder."""
+    return workers.ensure_one()
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: str = "condition"):

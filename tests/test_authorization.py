@@ -29,7 +29,7 @@ from dermrelay.accounts.models import Role, Site, User
 from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.cases import services
 from dermrelay.cases.models import Case, CaseStatus, Image, ImageStatus, Lesion, Patient
-from dermrelay.imaging.services import image_thumbnail_create
+from dermrelay.imaging.services import derivation_execute
 from tests.factories import PASSWORD, api_client, make_lesion, make_patient, make_site, make_user, png_bytes, upload
 
 pytestmark = pytest.mark.django_db
@@ -165,7 +165,9 @@ def _tenant(code: str) -> Tenant:
     assert response.status_code == 201, response.content
     # The derivation task runs on commit, which never comes in a non-transactional test: render the
     # thumbnail here so that the thumbnail row tests authorization rather than "not ready yet".
-    image = image_thumbnail_create(image=Image.objects.select_related("case").get(pk=response.json()["id"]))
+    image = Image.objects.select_related("case").get(pk=response.json()["id"])
+    assert derivation_execute(image=image) == "succeeded"
+    image.refresh_from_db()
     assert image.thumbnail and image.status == ImageStatus.READY
     return Tenant(site, technician, patient, lesion, case, image)
 

@@ -29,4 +29,4 @@ def test_compose_file_is_valid():
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     services = subprocess.run([*command, "config", "--services"], cwd=REPO_DIR, env=env, capture_output=True, text=True)
-    assert set(services.stdout.split()) >= {"postgres", "redis", "web", "worker-cpu", "worker-gpu"}
+    assert set(services.stdout.split()) >= {"postgres", "redis", "web", "worker-cpu", "worker-gpu", "beat"}

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "dermrelay.accounts",
     "dermrelay.audit",
+    "dermrelay.jobs",
     "dermrelay.cases",
     "dermrelay.imaging",
 ]
@@ -220,9 +221,20 @@ SPECTACULAR_SETTINGS = {
 # Celery: with REDIS_URL, Redis is the broker; otherwise kombu's file-system transport, so the
 # embedded default runs a real worker with no server at all.
 BROKER_DIR = VAR_DIR / "broker"
+# Reliable jobs (dermrelay.jobs): a running job holds a lease that its heartbeat renews every third
+# of its length; the reconciler re-sends jobs whose lease expired or whose message may be lost.
+DERMRELAY_JOB_LEASE_SECONDS = int(os.environ.get("DERMRELAY_JOB_LEASE_SECONDS", 60))
+DERMRELAY_JOB_REQUEUE_SECONDS = int(os.environ.get("DERMRELAY_JOB_REQUEUE_SECONDS", 120))
+DERMRELAY_RECONCILE_SECONDS = float(os.environ.get("DERMRELAY_RECONCILE_SECONDS", 15))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # An unacknowledged message of a worker that died whole comes back after this many seconds
+    # (kombu's default is an hour). Redelivery of a job still running is harmless: the row's lease
+    # turns the duplicate into a no-op.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("DERMRELAY_BROKER_VISIBILITY_SECONDS", 60)),
+        "unacked_restore_limit": 100,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -240,6 +252,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"dermrelay.imaging.tasks.*": {"queue": "ingest"}}
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-jobs": {"task": "dermrelay.jobs.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER") == "1"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -17,6 +17,7 @@ from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import clinical_site_ids
 from dermrelay.api import AuditedReadsMixin
 from dermrelay.audit.services import audit_record
+from dermrelay.imaging.models import DeviceProfile
 
 from . import selectors, services
 from .image_files import EXTENSIONS, MEDIA_TYPES
@@ -117,17 +118,19 @@ class ImageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Image
         fields = [
-            "id", "case", "kind", "depth_level", "depth_um", "pixel_spacing_um", "width", "height", "frames",
+            "id", "case", "kind", "depth_level", "depth_um", "pixel_spacing_um", "z_step_um", "device_profile_code",
+            "width", "height", "frames",
             "channels", "bit_depth", "file_format", "sha256", "size_bytes", "status", "status_detail",
             "created_at", "file_url", "thumbnail_url",
         ]
         read_only_fields = [
             "case", "kind", "width", "height", "frames", "channels", "bit_depth", "file_format", "sha256",
-            "size_bytes", "status", "status_detail",
+            "size_bytes", "status", "status_detail", "device_profile_code",
         ]
         extra_kwargs = {
             "depth_um": {"min_value": 0, "max_value": 1000},
             "pixel_spacing_um": {"min_value": 0.01, "max_value": 1000},
+            "z_step_um": {"min_value": 0.1, "max_value": 100},
         }
 
     def get_file_url(self, image: Image) -> str:
@@ -152,9 +155,21 @@ class ImageUploadSerializer(serializers.Serializer):
     depth_level = serializers.ChoiceField(choices=DepthLevel.choices, required=False, allow_blank=True)
     depth_um = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1000)
     pixel_spacing_um = serializers.FloatField(required=False, allow_null=True, min_value=0.01, max_value=1000)
+    z_step_um = serializers.FloatField(required=False, allow_null=True, min_value=0.1, max_value=100)
+    device_profile = serializers.SlugRelatedField(
+        slug_field="code", queryset=DeviceProfile.objects.filter(is_active=True), required=False, allow_null=True,
+        help_text="The capture device's export layout; guessed from the image size when left out.",
+    )
 
     def validate(self, attrs):
         _check_rcm_fields(attrs["kind"], attrs)
+        if attrs.get("z_step_um") is not None and attrs["kind"] != ImageKind.RCM_STACK:
+            raise serializers.ValidationError({"z_step_um": "A z step applies to RCM stacks only."})
+        profile = attrs.pop("device_profile", None)
+        if profile is not None:
+            if attrs["kind"] not in RCM_KINDS:
+                raise serializers.ValidationError({"device_profile": "Device profiles apply to RCM images only."})
+            attrs["device_profile_code"] = profile.code
         return attrs
 
 

@@ -140,6 +140,12 @@ class Image(models.Model):
     depth_level = models.CharField(max_length=20, choices=DepthLevel.choices, blank=True)
     depth_um = models.FloatField("depth (µm)", null=True, blank=True)
     pixel_spacing_um = models.FloatField("pixel spacing (µm)", null=True, blank=True)
+    z_step_um = models.FloatField(
+        "z step (µm)", null=True, blank=True, help_text="RCM stack: frame i lies at depth_um + i × z_step_um."
+    )
+    device_profile_code = models.CharField(
+        max_length=60, blank=True, help_text="Capture device export layout (imaging.DeviceProfile); guessed when empty."
+    )
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     frames = models.PositiveIntegerField(default=1)

@@ -168,10 +168,11 @@ def _enqueue_case_advance(case_id: uuid.UUID) -> None:
     case_advance_task.delay(str(case_id))
 
 
-def _enqueue_derivation(image_id: uuid.UUID) -> None:
-    from dermrelay.imaging.tasks import image_derive_task
+def _request_derivation(image: Image) -> None:
+    """A derivation job row in the same transaction as the image; its message goes after commit."""
+    from dermrelay.imaging.services import derivation_request
 
-    image_derive_task.delay(str(image_id))
+    derivation_request(image=image)
 
 
 def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) -> tuple[Image, bool]:
@@ -205,13 +206,13 @@ def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) 
                     actor=actor, action="upload", object_type="image", object_id=image.id, site_id=case.site_id,
                     detail={"case": str(case.id), "sha256": staged.sha256, "bytes": staged.size},
                 )
+                _request_derivation(image)
         except IntegrityError:
             default_storage.delete(key)
             return Image.objects.get(case=case, sha256=staged.sha256), False
         except BaseException:
             default_storage.delete(key)
             raise
-        transaction.on_commit(lambda: _enqueue_derivation(image.id))
         return image, True
     finally:
         staged.discard()

@@ -5,3 +5,6 @@ class ImagingConfig(AppConfig):
     name = "dermrelay.imaging"
     label = "imaging"
     verbose_name = "Imaging derivatives"
+
+    def ready(self) -> None:
+        from . import tasks  # noqa: F401  (registers the Celery tasks in web processes too)

@@ -1,67 +1,201 @@
-"""Derived files of an image. Today: the thumbnail; pyramids and registration come with issue 3."""
+"""Making stored images viewable: display window, caption crop, Deep Zoom pyramids, thumbnail.
+
+Everything streams through libvips (sequential access): a 144-megapixel mosaic never exists as a
+full-resolution array in memory, 8-bit or float. The pyramid is written once into a work folder
+beside the media root and moved into place, or uploaded file by file to object storage.
+"""
 
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
+import numpy as np
 import pyvips
+from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from PIL import Image as PILImage
 
-from dermrelay.cases.models import Image, ImageFormat, ImageStatus
+from dermrelay.cases.models import RCM_KINDS, Image, ImageFormat, ImageStatus
+from dermrelay.jobs.services import JobEffects, job_enqueue
+
+from .models import DerivationJob, DeviceProfile, Pyramid
 
 logger = logging.getLogger(__name__)
-THUMBNAIL_SIZE = 256
+TILE_SIZE = 254
+TILE_OVERLAP = 1
+TILE_SUFFIX = ".jpeg[Q=85,keep=none]"
+WINDOW_PERCENTILES = (0.5, 99.5)
 
 
-def _to_display_range(image: pyvips.Image) -> pyvips.Image:
-    """Map any bit depth to 8 bits: a percentile window (0.5–99.5 %) for more than 8 bits."""
-    if image.format == "uchar":
-        return image
-    low = image.percent(0.5)
-    high = max(image.percent(99.5), low + 1)
-    return ((image - low) * (255.0 / (high - low))).cast("uchar")
+def derivation_request(*, image: Image) -> DerivationJob:
+    """Queue the derivation of a newly stored image (inside the transaction that stores it)."""
+    job, created = DerivationJob.objects.get_or_create(image=image)
+    return job_enqueue(job) if created else job
 
 
-def _render_thumbnail(source: str, file_format: str, target: str) -> None:
+def device_profile_for(*, image: Image) -> DeviceProfile | None:
+    if image.kind not in RCM_KINDS:
+        return None
+    if image.device_profile_code:
+        return DeviceProfile.objects.get(code=image.device_profile_code)
+    return next((p for p in DeviceProfile.objects.filter(is_active=True) if p.matches(image.width, image.height)), None)
+
+
+def _open_frame(path: str, file_format: str, page: int) -> pyvips.Image:
     if file_format == ImageFormat.BMP:  # the pyvips-binary build cannot read BMP
-        with PILImage.open(source) as im:
-            im.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-            im.convert("RGB" if im.mode not in ("L", "RGB") else im.mode).save(target, "JPEG", quality=85)
+        with PILImage.open(path) as im:
+            array = np.asarray(im.convert("RGB" if im.mode not in ("L", "RGB") else im.mode))
+        height, width = array.shape[:2]
+        bands = 1 if array.ndim == 2 else array.shape[2]
+        return pyvips.Image.new_from_memory(np.ascontiguousarray(array).data, width, height, bands, "uchar")
+    options = {"page": page} if page else {}
+    return pyvips.Image.new_from_file(path, access="sequential", **options)
+
+
+def _display_window(path: str, file_format: str, frames: int, crop) -> tuple[float, float] | None:
+    """For more than 8 bits: the 0.5–99.5 percentile range over every frame, streamed once."""
+    probe = _open_frame(path, file_format, 0)
+    if probe.format == "uchar":
+        return None
+    image = pyvips.Image.new_from_file(path, access="sequential", n=frames) if frames > 1 else probe
+    if crop and frames == 1:
+        image = image.crop(*crop)
+    if image.format not in ("uchar", "ushort"):  # float or 32-bit data: bin it into 16 bits first
+        low, high = image.min(), image.max()
+        return float(low), float(max(high, low + 1))
+    histogram = image.hist_find()  # one streaming pass; all bands counted together
+    counts = np.frombuffer(histogram.write_to_memory(), dtype=np.uint32).reshape(-1, histogram.bands).sum(axis=1)
+    cumulative = np.cumsum(counts, dtype=np.float64) / counts.sum()
+    low, high = (float(np.searchsorted(cumulative, p / 100)) for p in WINDOW_PERCENTILES)
+    return low, max(high, low + 1)
+
+
+def _viewable(image: pyvips.Image, crop, window) -> pyvips.Image:
+    if crop:
+        image = image.crop(*crop)
+    if image.hasalpha():
+        image = image.flatten(background=[255] * (image.bands - 1))
+    if window is not None:
+        low, high = window
+        image = ((image - low) * (255.0 / (high - low))).cast("uchar")  # cast clips to 0..255
+    elif image.format != "uchar":
+        image = image.cast("uchar")
+    return image
+
+
+def _work_dir() -> Path:
+    """A folder on the media root's file system when storage is local, so publishing is a rename."""
+    if isinstance(default_storage, FileSystemStorage):
+        base = Path(settings.MEDIA_ROOT) / ".work"
+        base.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=base))
+    return Path(tempfile.mkdtemp(dir=settings.FILE_UPLOAD_TEMP_DIR))
+
+
+def _publish(local_dir: Path, prefix: str) -> None:
+    if isinstance(default_storage, FileSystemStorage):
+        target = Path(default_storage.path(prefix))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        local_dir.rename(target)
         return
-    thumb = pyvips.Image.thumbnail(source, THUMBNAIL_SIZE, height=THUMBNAIL_SIZE, size="down")
-    if thumb.hasalpha():
-        thumb = thumb.flatten(background=[255])
-    _to_display_range(thumb).jpegsave(target, Q=85, keep="none")
+    for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
+        with path.open("rb") as handle:
+            default_storage.save(f"{prefix}/{path.relative_to(local_dir).as_posix()}", File(handle))
 
 
-def image_thumbnail_create(*, image: Image) -> Image:
-    """Render the thumbnail once; running it again for an image that has one changes nothing."""
-    if image.thumbnail and image.status == ImageStatus.READY:
-        return image
-    with tempfile.TemporaryDirectory() as work:
-        source = Path(work) / f"source.{image.file.name.rsplit('.', 1)[-1]}"
-        with image.file.open("rb") as stored, source.open("wb") as local:
-            for chunk in stored.chunks():
-                local.write(chunk)
-        target = Path(work) / "thumbnail.jpg"
-        _render_thumbnail(str(source), image.file_format, str(target))
-        with target.open("rb") as handle:
-            key = default_storage.save(f"derived/{image.case.site_id}/{image.id}/thumbnail.jpg", File(handle))
-    with transaction.atomic():
-        locked = Image.objects.select_for_update().get(pk=image.pk)
-        previous = locked.thumbnail.name
-        locked.thumbnail = key
-        locked.status = ImageStatus.READY
-        locked.status_detail = ""
-        locked.save(update_fields=["thumbnail", "status", "status_detail", "updated_at"])
-    if previous and previous != key:
-        default_storage.delete(previous)
-    return locked
+def storage_delete_prefix(prefix: str) -> None:
+    """Remove a published pyramid (local folder or every object under the prefix)."""
+    if isinstance(default_storage, FileSystemStorage):
+        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
+        return
+    folders = [prefix]
+    while folders:
+        folder = folders.pop()
+        subfolders, files = default_storage.listdir(folder)
+        folders += [f"{folder}/{name}" for name in subfolders]
+        for name in files:
+            default_storage.delete(f"{folder}/{name}")
+
+
+def _smallest_whole_tile(frame_dir: Path) -> Path:
+    """The pyramid level whose single tile holds the whole frame: it is the thumbnail."""
+    levels = sorted((int(p.name) for p in frame_dir.iterdir() if p.name.isdigit()), reverse=True)
+    for level in levels:
+        tiles = list((frame_dir / str(level)).iterdir())
+        if len(tiles) == 1:
+            return tiles[0]
+    raise RuntimeError(f"no single-tile level in {frame_dir}")
+
+
+def frame_name(frame: int) -> str:
+    return f"f{frame:04d}"
+
+
+def derivation_run(job: DerivationJob) -> JobEffects:
+    """The work of a derivation job: files only; the database changes come back as effects."""
+    image = Image.objects.select_related("case").get(pk=job.image_id)
+    profile = device_profile_for(image=image)
+    crop = [profile.crop_x, profile.crop_y, profile.crop_width, profile.crop_height] if profile else None
+    width, height = (crop[2], crop[3]) if crop else (image.width, image.height)
+    prefix = f"derived/{image.case.site_id}/{image.id}/pyramid-{uuid.uuid4().hex[:12]}"
+    work = _work_dir()
+    try:
+        source = _local_source(image, work)
+        window = _display_window(str(source), image.file_format, image.frames, crop)
+        pyramid_dir = work / "pyramid"
+        pyramid_dir.mkdir()
+        for frame in range(image.frames):
+            viewable = _viewable(_open_frame(str(source), image.file_format, frame), crop, window)
+            viewable.dzsave(str(pyramid_dir / frame_name(frame)), tile_size=TILE_SIZE, overlap=TILE_OVERLAP,
+                            suffix=TILE_SUFFIX, layout="dz", keep="none")
+            (pyramid_dir / f"{frame_name(frame)}_files" / "vips-properties.xml").unlink(missing_ok=True)  # may hold PHI
+        shutil.copyfile(_smallest_whole_tile(pyramid_dir / f"{frame_name(image.frames // 2)}_files"),
+                        pyramid_dir / "thumbnail.jpg")
+        _publish(pyramid_dir, prefix)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    thumbnail_key = f"{prefix}/thumbnail.jpg"
+
+    def apply() -> None:
+        previous = Pyramid.objects.filter(image=image).first()
+        Pyramid.objects.update_or_create(image=image, defaults={
+            "prefix": prefix, "width": width, "height": height, "frames": image.frames, "tile_size": TILE_SIZE,
+            "overlap": TILE_OVERLAP, "tile_format": "jpeg", "window_low": window[0] if window else None,
+            "window_high": window[1] if window else None, "device_profile": profile, "crop": crop,
+        })
+        Image.objects.filter(pk=image.pk).update(thumbnail=thumbnail_key, status=ImageStatus.READY, status_detail="")
+        if previous is not None and previous.prefix != prefix:
+            transaction.on_commit(lambda: storage_delete_prefix(previous.prefix))
+
+    return JobEffects(apply=apply, discard=lambda: storage_delete_prefix(prefix))
+
+
+def _local_source(image: Image, work: Path) -> Path:
+    """The original as a local file: read in place on local storage, else streamed to the work folder."""
+    if isinstance(default_storage, FileSystemStorage):
+        return Path(default_storage.path(image.file.name))
+    target = work / "source"
+    with image.file.open("rb") as stored, target.open("wb") as local:
+        for chunk in stored.chunks():
+            local.write(chunk)
+    return target
+
+
+def derivation_execute(*, image: Image) -> str | None:
+    """Derive an image now, in this process (admin re-derivation, tests): a finished job is reset."""
+    from dermrelay.jobs.services import job_reset, job_run
+
+    job, _ = DerivationJob.objects.get_or_create(image=image)
+    job_reset(job)
+    return job_run(model=DerivationJob, job_id=job.pk, work=derivation_run)
 
 
 def image_mark_failed(*, image_id, reason: str) -> None:

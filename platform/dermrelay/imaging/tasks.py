@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import logging
-
-import pyvips
 from celery import shared_task
 
-from dermrelay.cases.models import Image
 from dermrelay.cases.services import case_advance
+from dermrelay.jobs.models import JobState
+from dermrelay.jobs.services import job_run
 
 from . import services
+from .models import DerivationJob
 
-logger = logging.getLogger(__name__)
 
-
-@shared_task(name="dermrelay.imaging.tasks.image_derive", acks_late=True)
-def image_derive_task(image_id: str) -> None:
-    image = Image.objects.select_related("case").filter(pk=image_id).first()
-    if image is None:  # removed before the worker got to it
-        return
-    try:
-        services.image_thumbnail_create(image=image)
-    except (pyvips.Error, OSError) as exc:
-        logger.warning("derivation failed for image %s: %s", image_id, exc)
-        services.image_mark_failed(image_id=image.id, reason=f"Thumbnail could not be made: {exc}")
-    case_advance(case_id=image.case_id)
+@shared_task(name="dermrelay.imaging.tasks.derivation_job", acks_late=True, reject_on_worker_lost=True)
+def derivation_job_task(job_id: str) -> None:
+    state = job_run(model=DerivationJob, job_id=job_id, work=services.derivation_run)
+    if state in (JobState.SUCCEEDED, JobState.FAILED):
+        job = DerivationJob.objects.select_related("image").get(pk=job_id)
+        if state == JobState.FAILED:
+            services.image_mark_failed(image_id=job.image_id, reason=f"The image could not be prepared for viewing: {job.last_error.strip().splitlines()[-1]}")
+        case_advance(case_id=job.image.case_id)

@@ -1,0 +1,196 @@
+"""Running reliable jobs: claim under a row lock, keep a lease alive, complete exactly once.
+
+- A message only carries the job id and is sent after the enqueuing transaction commits.
+- Claiming locks the row: a finished job is a no-op; a job running under a live lease is left
+  alone (the message is a duplicate); a job whose lease expired, or whose claimant process on this
+  host is gone (a SIGKILLed pool child), is taken over at once. Each claim counts an attempt; past
+  `max_attempts` the job fails with its reason instead of looping.
+- A heartbeat thread extends the lease while the work runs, so long jobs are not taken over.
+- Completion re-checks the claim token under the lock: a zombie that lost its claim cannot
+  complete the job a second time, and the job's own database effects commit with its success.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import FINISHED_STATES, Job, JobState
+
+logger = logging.getLogger(__name__)
+HOSTNAME = socket.gethostname()
+
+@dataclass(frozen=True)
+class JobEffects:
+    """What finished work leaves: `apply` writes its database effects in the transaction that marks
+    the job succeeded; `discard` removes its outputs when the claim was lost meanwhile."""
+
+    apply: Callable[[], None]
+    discard: Callable[[], None] = lambda: None
+
+
+Work = Callable[[Job], JobEffects | None]
+
+
+def lease_seconds() -> int:
+    return settings.DERMRELAY_JOB_LEASE_SECONDS
+
+
+def job_send(job: Job, *, countdown: float = 0) -> None:
+    """Send the message for a job now (outside any transaction that created it)."""
+    from dermrelay.celery import app
+
+    type(job).objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
+    app.tasks[job.task_name].apply_async(args=[str(job.pk)], queue=job.queue, countdown=countdown or None)
+
+
+def job_reset(job: Job) -> Job:
+    """Make a finished job runnable again with fresh attempts (an admin re-run)."""
+    type(job).objects.filter(pk=job.pk).update(
+        state=JobState.QUEUED, attempts=0, last_error="", claim_token=None, lease_expires_at=None, finished_at=None
+    )
+    job.refresh_from_db()
+    return job
+
+
+def job_enqueue(job: Job) -> Job:
+    """Queue a saved job: its message goes out once the current transaction commits."""
+    transaction.on_commit(lambda: job_send(job))
+    return job
+
+
+def _claimant_is_dead(claimed_by: str) -> bool:
+    host, _, pid = claimed_by.rpartition(":")
+    if host != HOSTNAME or not pid.isdigit():
+        return False  # another machine: only its lease can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass(frozen=True)
+class Claim:
+    job: Job
+    token: uuid.UUID
+
+
+def _claim(model: type[Job], job_id) -> Claim | str | None:
+    """A claim to run the job, or the state it just failed in (attempts used up), or None."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = model.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.state in FINISHED_STATES:
+            return None
+        if job.state == JobState.RUNNING and job.lease_expires_at and job.lease_expires_at > now:
+            if not _claimant_is_dead(job.claimed_by):
+                return None  # a duplicate message while the job is alive elsewhere
+        if job.attempts >= job.max_attempts:
+            reason = job.last_error or "the worker running it was lost"
+            _finish(job, JobState.FAILED, error=f"gave up after {job.attempts} attempts: {reason}")
+            return JobState.FAILED
+        token = uuid.uuid4()
+        job.state = JobState.RUNNING
+        job.attempts += 1
+        job.claim_token = token
+        job.claimed_by = f"{HOSTNAME}:{os.getpid()}"
+        job.started_at = now
+        job.lease_expires_at = now + timedelta(seconds=lease_seconds())
+        job.save(update_fields=["state", "attempts", "claim_token", "claimed_by", "started_at", "lease_expires_at"])
+        return Claim(job=job, token=token)
+
+
+def _finish(job: Job, state: str, *, error: str = "") -> None:
+    job.state = state
+    job.finished_at = timezone.now()
+    job.lease_expires_at = None
+    job.claim_token = None
+    fields = ["state", "finished_at", "lease_expires_at", "claim_token"]
+    if error:
+        job.last_error = error[-4000:]
+        fields.append("last_error")
+    job.save(update_fields=fields)
+
+
+class _Heartbeat(threading.Thread):
+    """Extends the lease every third of its length while the work runs."""
+
+    def __init__(self, model: type[Job], claim: Claim):
+        super().__init__(daemon=True, name=f"lease-{claim.job.pk}")
+        self.model, self.claim, self.stopped = model, claim, threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(lease_seconds() / 3):
+                self.model.objects.filter(pk=self.claim.job.pk, claim_token=self.claim.token).update(
+                    lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds())
+                )
+        finally:
+            connection.close()
+
+
+def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
+    """Run one job if it is claimable; returns the state it ended in, or None if it was not ours."""
+    claim = _claim(model, job_id)  # Celery's Django fixup already recycles stale connections per task
+    if not isinstance(claim, Claim):
+        return claim
+    heartbeat = _Heartbeat(model, claim)
+    heartbeat.start()
+    try:
+        effects = work(claim.job)
+        error = None
+    except Exception:  # the job records every failure; the worker goes on
+        error = traceback.format_exc()
+        logger.warning("job %s %s failed (attempt %s):\n%s", model.__name__, job_id, claim.job.attempts, error)
+    finally:
+        heartbeat.stopped.set()
+        heartbeat.join()
+    with transaction.atomic():
+        job = model.objects.select_for_update().filter(pk=job_id, claim_token=claim.token).first()
+        if job is None:  # the claim was lost (lease expired, another worker took over)
+            if error is None and effects is not None:
+                transaction.on_commit(effects.discard)
+            return None
+        if error is None:
+            if effects is not None:
+                effects.apply()
+            _finish(job, JobState.SUCCEEDED)
+            return JobState.SUCCEEDED
+        if job.attempts >= job.max_attempts:
+            _finish(job, JobState.FAILED, error=error)
+            return JobState.FAILED
+        job.state, job.last_error, job.claim_token, job.lease_expires_at = JobState.QUEUED, error[-4000:], None, None
+        job.save(update_fields=["state", "last_error", "claim_token", "lease_expires_at"])
+        transaction.on_commit(lambda: job_send(job, countdown=2 ** job.attempts))
+        return JobState.QUEUED
+
+
+def jobs_reconcile(*, models: list[type[Job]]) -> int:
+    """Send again every job the broker may have lost; returns how many. Safe to run at any time:
+    a duplicate message finds the job claimed or finished and does nothing."""
+    now = timezone.now()
+    stale_queue = now - timedelta(seconds=settings.DERMRELAY_JOB_REQUEUE_SECONDS)
+    sent = 0
+    for model in models:
+        expired = Q(state=JobState.RUNNING, lease_expires_at__lt=now)
+        forgotten = Q(state=JobState.QUEUED) & (Q(enqueued_at__lt=stale_queue) | Q(enqueued_at__isnull=True))
+        for job in model.objects.filter(expired | forgotten).order_by("created_at")[:500]:
+            logger.info("reconciler: sending %s %s again (state %s)", model.__name__, job.pk, job.state)
+            job_send(job)
+            sent += 1
+    return sent
