@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-embedded test-services check schema clean
+.PHONY: run test check schema bench bench-ingest bench-tiles clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ check: $(INSTALLED)
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+## bench: every benchmark; results with machine and versions in benchmarks/results/
+bench: bench-ingest bench-tiles
+
+bench-ingest: $(INSTALLED)
+	$(PY) benchmarks/ingest.py --repeats 3
+
+bench-tiles: $(INSTALLED)
+	@command -v nginx >/dev/null && command -v wrk >/dev/null || apt-get install -y -qq nginx wrk
+	$(PY) benchmarks/tiles.py --size 8000 --seconds 10
 
 ## schema: write the OpenAPI 3 schema to var/openapi.yaml
 schema: $(INSTALLED)

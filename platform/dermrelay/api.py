@@ -16,6 +16,7 @@ from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 from dermrelay.cases.image_files import ImageRejected
 from dermrelay.cases.services import CaseLocked, InvalidTransition
+from dermrelay.imaging.registration import DegenerateTransform
 
 
 class Pagination(PageNumberPagination):
@@ -28,6 +29,8 @@ def exception_handler(exc, context):
     """Errors as {"detail": ..., "code": ...}; domain errors get their HTTP status here, not in views."""
     if isinstance(exc, ImageRejected):
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+    if isinstance(exc, DegenerateTransform):
+        return Response({"detail": str(exc), "code": "degenerate_transform"}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, (InvalidTransition, CaseLocked)):
         code = "invalid_transition" if isinstance(exc, InvalidTransition) else "case_locked"
         return Response({"detail": str(exc), "code": code}, status=status.HTTP_409_CONFLICT)

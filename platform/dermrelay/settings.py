@@ -8,6 +8,7 @@ storage when AWS_STORAGE_BUCKET_NAME is set. Every knob is an environment variab
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sys
@@ -175,6 +176,10 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Tiles are served from signed, expiring URLs (imaging/tiles.py); nginx can check them too.
+DERMRELAY_TILE_SECRET = os.environ.get("DERMRELAY_TILE_SECRET") or hashlib.sha256(f"tiles:{SECRET_KEY}".encode()).hexdigest()
+DERMRELAY_TILE_URL_SECONDS = int(os.environ.get("DERMRELAY_TILE_URL_SECONDS", 4 * 3600))
 
 # Uploads: the whole file may be large (an RCM mosaic of 256 megapixels), the form fields are not.
 DERMRELAY_UPLOAD_MAX_BYTES = int(os.environ.get("DERMRELAY_UPLOAD_MAX_BYTES", 1024**3))

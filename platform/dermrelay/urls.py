@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from dermrelay.accounts.api import LoginView, LogoutView, MeView, SiteViewSet, TokenView
 from dermrelay.cases.api import CaseViewSet, ImageViewSet, LesionViewSet, PatientViewSet
+from dermrelay.imaging.tiles import tile_view
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
@@ -38,6 +39,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("tiles/<int:expires>/<str:token>/<path:path>", tile_view, name="tile"),
 ]
 
 admin.site.site_header = "DermRelay administration"

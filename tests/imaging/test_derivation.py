@@ -112,3 +112,24 @@ def test_deriving_again_replaces_the_previous_pyramid(clinic, django_capture_on_
     second = Pyramid.objects.get(image=image)
     assert second.prefix != first.prefix and not first_root.exists()
     assert DerivationJob.objects.get(image=image).attempts == 1
+
+
+@pytest.mark.parametrize("mode,width", [("L", 201), ("L", 200), ("RGB", 200), ("RGB", 201), ("P", 199)])
+def test_bmp_pixels_arrive_upright_and_in_colour_order(clinic, mode, width):
+    """Raw-mapped BMPs (8-bit, 24-bit unpadded) and Pillow-decoded ones (padded 24-bit) alike:
+    rows top-down (BMP stores them bottom-up), red stays red, padding never shows."""
+    case, client = clinic
+    height = 150  # the whole image fits one 254-pixel tile at full resolution
+    rgb = np.zeros((height, width, 3), dtype=np.uint8)
+    rgb[:40, :60] = (250, 20, 20)  # a red block at the top left
+    rgb[-40:, -60:] = (20, 20, 250)  # a blue block at the bottom right
+    picture = PILImage.fromarray(rgb)
+    picture = picture.convert("L") if mode == "L" else picture.quantize(8) if mode == "P" else picture
+    image, pyramid, root = _derive(client, case, _encode(picture, "BMP"), kind=ImageKind.CLINICAL)
+    assert (pyramid.width, pyramid.height) == (width, height)
+    tile = np.asarray(PILImage.open(root / "f0000_files" / str(pyramid.max_level) / "0_0.jpeg").convert("RGB")).astype(int)
+    assert tile.shape[:2] == (height, width)
+    top_left, bottom_right = tile[20, 30], tile[height - 20, width - 30]
+    expected = np.asarray(picture.convert("RGB")).astype(int)
+    assert np.abs(top_left - expected[20, 30]).max() < 30 and np.abs(bottom_right - expected[height - 20, width - 30]).max() < 30
+    assert np.abs(tile - expected).mean() < 8  # no skew from row padding

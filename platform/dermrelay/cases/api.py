@@ -17,6 +17,8 @@ from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import clinical_site_ids
 from dermrelay.api import AuditedReadsMixin
 from dermrelay.audit.services import audit_record
+from dermrelay.imaging import selectors as imaging_selectors
+from dermrelay.imaging import services as imaging_services
 from dermrelay.imaging.models import DeviceProfile
 
 from . import selectors, services
@@ -321,6 +323,36 @@ def _discard_staging(django_request) -> None:
             handler.upload_interrupted()
 
 
+class LandmarkSerializer(serializers.Serializer):
+    dermoscopy = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+    mosaic = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+
+
+class RegistrationSerializer(serializers.Serializer):
+    dermoscopy = serializers.UUIDField(help_text="The case's dermoscopy image.")
+    matrix = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=3, max_length=3),
+        min_length=3, max_length=3, required=False,
+        help_text="3x3, dermoscopy pixels (x, y, 1) → mosaic pixels; from a device that coregisters.",
+    )
+    landmarks = LandmarkSerializer(many=True, required=False, help_text="Three or more pairs; fitted by least squares.")
+    source = serializers.CharField(read_only=True)
+    rms_error_px = serializers.FloatField(read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def validate(self, attrs):
+        if ("matrix" in attrs) == ("landmarks" in attrs):
+            raise serializers.ValidationError("Give either a matrix or landmarks, not both and not neither.")
+        return attrs
+
+    def to_representation(self, registration):
+        return {
+            "dermoscopy": str(registration.dermoscopy_id), "matrix": registration.matrix,
+            "landmarks": registration.landmarks, "source": registration.source,
+            "rms_error_px": registration.rms_error_px, "updated_at": registration.updated_at,
+        }
+
+
 class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                    mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Images are created by uploading to a case (POST /cases/{id}/images/)."""
@@ -352,6 +384,41 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         )
         response["Cache-Control"] = "private, no-store"
         return response
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def viewer(self, request, pk=None):
+        """Deep-zoom descriptor with signed tile URLs; one audit event per image view, none per tile."""
+        image = self.get_object()
+        descriptor = imaging_selectors.viewer_descriptor(image=image, absolute=request.build_absolute_uri)
+        if descriptor is None:
+            raise NotFound("The image is still being prepared for viewing.", code="not_ready")
+        audit_record(actor=request.user, action="view_image", object_type="image", object_id=image.id,
+                     site_id=image.case.site_id)
+        return Response(descriptor)
+
+    @extend_schema(methods=["GET"], responses=RegistrationSerializer)
+    @extend_schema(methods=["PUT"], request=RegistrationSerializer, responses=RegistrationSerializer)
+    @action(detail=True, methods=["get", "put"])
+    def registration(self, request, pk=None):
+        """Dermoscopy → mosaic registration of this mosaic: a 3x3 matrix, or fitted from landmarks."""
+        mosaic = self.get_object()
+        if request.method == "GET":
+            found = imaging_selectors.registration_of(mosaic=mosaic)
+            if found is None:
+                raise NotFound("This mosaic has no registration yet.", code="not_registered")
+            return Response(RegistrationSerializer(found).data)
+        serializer = RegistrationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        dermoscopy = self.get_queryset().filter(pk=data["dermoscopy"]).first()
+        if dermoscopy is None:
+            raise serializers.ValidationError({"dermoscopy": "No such image."})
+        registration = imaging_services.registration_set(
+            actor=request.user, mosaic=mosaic, dermoscopy=dermoscopy, matrix=data.get("matrix"),
+            landmarks=[dict(p) for p in data["landmarks"]] if "landmarks" in data else None,
+        )
+        return Response(RegistrationSerializer(registration).data)
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])

@@ -77,3 +77,25 @@ class Pyramid(models.Model):
     def max_level(self) -> int:
         """Deep Zoom's top level: ceil(log2(longest side)); level 0 is one pixel."""
         return (max(self.width, self.height) - 1).bit_length()
+
+
+class RegistrationSource(models.TextChoices):
+    DEVICE = "device", "Given by the capture device"
+    LANDMARKS = "landmarks", "Fitted to landmark pairs"
+
+
+class Registration(models.Model):
+    """Where the case's dermoscopy image lies on one mosaic: `matrix` maps dermoscopy pixels
+    (x, y, 1) to mosaic pixels (of the viewable mosaic, after any caption crop)."""
+
+    mosaic = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="registration")
+    dermoscopy = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="registered_mosaics")
+    matrix = models.JSONField()
+    source = models.CharField(max_length=12, choices=RegistrationSource.choices)
+    landmarks = models.JSONField(null=True, blank=True, help_text="[{dermoscopy: [x, y], mosaic: [x, y]}, ...]")
+    rms_error_px = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Registration {self.dermoscopy_id} → {self.mosaic_id} ({self.source})"

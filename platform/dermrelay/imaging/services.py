@@ -21,6 +21,7 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from PIL import Image as PILImage
 
+from dermrelay.cases import bmp
 from dermrelay.cases.models import RCM_KINDS, Image, ImageFormat, ImageStatus
 from dermrelay.jobs.services import JobEffects, job_enqueue
 
@@ -49,7 +50,10 @@ def device_profile_for(*, image: Image) -> DeviceProfile | None:
 
 def _open_frame(path: str, file_format: str, page: int) -> pyvips.Image:
     if file_format == ImageFormat.BMP:  # the pyvips-binary build cannot read BMP
-        with PILImage.open(path) as im:
+        layout = bmp.read_layout(path)
+        if layout is not None:
+            return bmp.open_mapped(path, layout)
+        with PILImage.open(path) as im:  # compressed or unusual BMPs: decoded whole by Pillow
             array = np.asarray(im.convert("RGB" if im.mode not in ("L", "RGB") else im.mode))
         height, width = array.shape[:2]
         bands = 1 if array.ndim == 2 else array.shape[2]
@@ -200,3 +204,36 @@ def derivation_execute(*, image: Image) -> str | None:
 
 def image_mark_failed(*, image_id, reason: str) -> None:
     Image.objects.filter(pk=image_id).update(status=ImageStatus.FAILED, status_detail=reason[:500])
+
+
+@transaction.atomic
+def registration_set(*, actor, mosaic: Image, dermoscopy: Image, matrix=None, landmarks=None):
+    """Record where the case's dermoscopy image lies on a mosaic, from a matrix or landmark pairs."""
+    from django.core.exceptions import ValidationError
+
+    from dermrelay.audit.services import audit_record
+    from dermrelay.cases.models import CaseStatus, ImageKind
+    from dermrelay.cases.services import CaseLocked
+
+    from .models import Registration, RegistrationSource
+    from .registration import check_matrix, fit_affine
+
+    if mosaic.kind not in RCM_KINDS:
+        raise ValidationError({"mosaic": "Registrations map onto RCM mosaics or stacks."})
+    if dermoscopy.kind != ImageKind.DERMOSCOPY or dermoscopy.case_id != mosaic.case_id:
+        raise ValidationError({"dermoscopy": "Give a dermoscopy image of the same case."})
+    if mosaic.case.status in (CaseStatus.SIGNED, CaseStatus.AMENDED):
+        raise CaseLocked("The case is signed: its registrations can no longer change.")
+    if matrix is not None:
+        checked, source, rms = check_matrix(matrix, width=dermoscopy.width, height=dermoscopy.height), RegistrationSource.DEVICE, None
+    else:
+        fit = fit_affine([p["dermoscopy"] for p in landmarks], [p["mosaic"] for p in landmarks],
+                         width=dermoscopy.width, height=dermoscopy.height)
+        checked, source, rms = fit.matrix, RegistrationSource.LANDMARKS, fit.rms_error_px
+    registration, _ = Registration.objects.update_or_create(mosaic=mosaic, defaults={
+        "dermoscopy": dermoscopy, "matrix": checked, "source": source, "landmarks": landmarks,
+        "rms_error_px": rms, "created_by": actor,
+    })
+    audit_record(actor=actor, action="update", object_type="registration", object_id=mosaic.id,
+                 site_id=mosaic.case.site_id, detail={"source": source, "dermoscopy": str(dermoscopy.id)})
+    return registration

@@ -1,0 +1,67 @@
+"""Signed tile URLs: authorize once per image view, then serve tiles with no database work.
+
+The viewer descriptor (an authorized, audited API call) returns a URL prefix carrying an expiry and
+a token over the pyramid's storage prefix. Any server that knows the tile secret can check it: this
+module in Django (embedded default, tests), or nginx's secure_link module in production, whose
+`secure_link_md5 "$secure_link_expires$prefix $secret"` computes the same token (deploy/nginx.conf).
+A pyramid's prefix is unique per derivation, so its tiles never change: they are cached as immutable.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.views.decorators.http import require_safe
+
+TILE_PATH = re.compile(
+    r"^(?P<prefix>derived/[0-9a-f-]{36}/[0-9a-f-]{36}/pyramid-[0-9a-f]{12})/"
+    r"(?P<file>f\d{4}(?:\.dzi|_files/\d{1,2}/\d{1,5}_\d{1,5}\.jpeg)|thumbnail\.jpg)$"
+)
+CONTENT_TYPES = {".jpeg": "image/jpeg", ".jpg": "image/jpeg", ".dzi": "application/xml"}
+
+
+def tile_token(prefix: str, expires: int) -> str:
+    """base64url(md5(expires + prefix + ' ' + secret)): nginx secure_link's own format."""
+    digest = hashlib.md5(f"{expires}{prefix} {settings.DERMRELAY_TILE_SECRET}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def tile_url_base(prefix: str, *, now: float | None = None) -> tuple[str, int]:
+    """'/tiles/<expires>/<token>/<prefix>' and its expiry (unix seconds)."""
+    expires = int((now or time.time()) + settings.DERMRELAY_TILE_URL_SECONDS)
+    return f"/tiles/{expires}/{tile_token(prefix, expires)}/{prefix}", expires
+
+
+@require_safe
+def tile_view(request, expires: int, token: str, path: str):
+    match = TILE_PATH.match(path)
+    if not match:
+        raise Http404("no such tile")
+    prefix, file = match.group("prefix"), match.group("file")
+    if not hmac.compare_digest(token.encode(), tile_token(prefix, expires).encode()):  # str: ASCII only
+        return HttpResponse("invalid tile token", status=403, content_type="text/plain")
+    if expires < time.time():
+        return HttpResponse("tile link expired: ask the viewer endpoint for a new one", status=410,
+                            content_type="text/plain")
+    etag = '"' + hashlib.sha1(path.encode()).hexdigest() + '"'
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponseNotModified(headers={"ETag": etag})
+    key = f"{prefix}/{file}"
+    if not isinstance(default_storage, FileSystemStorage):
+        return HttpResponseRedirect(default_storage.url(key))  # a pre-signed object-storage URL
+    try:
+        handle = open(Path(default_storage.path(key)), "rb")
+    except (FileNotFoundError, NotADirectoryError):
+        raise Http404("no such tile") from None
+    response = FileResponse(handle, content_type=CONTENT_TYPES[Path(file).suffix])
+    response["ETag"] = etag
+    response["Cache-Control"] = f"private, max-age={settings.DERMRELAY_TILE_URL_SECONDS}, immutable"
+    return response
