@@ -133,3 +133,18 @@ def test_bmp_pixels_arrive_upright_and_in_colour_order(clinic, mode, width):
     expected = np.asarray(picture.convert("RGB")).astype(int)
     assert np.abs(top_left - expected[20, 30]).max() < 30 and np.abs(bottom_right - expected[height - 20, width - 30]).max() < 30
     assert np.abs(tile - expected).mean() < 8  # no skew from row padding
+
+
+def test_sweep_removes_only_old_work_folders(settings, tmp_path):
+    import os
+    import time
+
+    from dermrelay.imaging.services import work_dirs_sweep
+
+    base = Path(settings.MEDIA_ROOT) / ".work"
+    old, young = base / "tmp-old", base / "tmp-young"
+    for folder in (old, young):
+        (folder / "pyramid").mkdir(parents=True)
+    os.utime(old, (time.time() - 7 * 3600,) * 2)
+    assert work_dirs_sweep(older_than_seconds=6 * 3600) == 1
+    assert not old.exists() and young.exists()

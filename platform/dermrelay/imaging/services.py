@@ -102,6 +102,21 @@ def _work_dir() -> Path:
     return Path(tempfile.mkdtemp(dir=settings.FILE_UPLOAD_TEMP_DIR))
 
 
+def work_dirs_sweep(*, older_than_seconds: float) -> int:
+    """Remove work folders left by workers killed mid-derivation (a live job's folder is young:
+    derivations take seconds to minutes). Returns how many were removed."""
+    import time
+
+    base = Path(settings.MEDIA_ROOT) / ".work"
+    if not base.is_dir():
+        return 0
+    cutoff = time.time() - older_than_seconds
+    stale = [folder for folder in base.iterdir() if folder.stat().st_mtime < cutoff]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(stale)
+
+
 def _publish(local_dir: Path, prefix: str) -> None:
     if isinstance(default_storage, FileSystemStorage):
         target = Path(default_storage.path(prefix))

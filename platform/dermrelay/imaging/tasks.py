@@ -20,3 +20,8 @@ def derivation_job_task(job_id: str) -> None:
         if state == JobState.FAILED:
             services.image_mark_failed(image_id=job.image_id, reason=f"The image could not be prepared for viewing: {job.last_error.strip().splitlines()[-1]}")
         case_advance(case_id=job.image.case_id)
+
+
+@shared_task(name="dermrelay.imaging.tasks.work_dirs_sweep", ignore_result=True)
+def work_dirs_sweep_task() -> int:
+    return services.work_dirs_sweep(older_than_seconds=6 * 3600)
