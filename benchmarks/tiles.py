@@ -120,6 +120,7 @@ def render_nginx(work: Path, *, listen: int, upstream: int, media: Path, secret:
         "DERMRELAY_UPSTREAM": f"127.0.0.1:{upstream}",
         "DERMRELAY_LISTEN": f"127.0.0.1:{listen}",
         "DERMRELAY_TILE_SECRET": secret,
+        "DERMRELAY_TILE_URL_SECONDS": "14400",
         "DERMRELAY_MEDIA_ROOT": str(media),
         # the baseline: the very same files as plain static files
         "DERMRELAY_NGINX_EXTRA": f"location /static/ {{ alias {media}/; }}",

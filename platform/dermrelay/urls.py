@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -39,7 +39,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    path("tiles/<int:expires>/<str:token>/<path:path>", tile_view, name="tile"),
+    re_path(r"^tiles/(?P<expires>[0-9]{1,12})/(?P<token>[^/]+)/(?P<path>.+)$", tile_view, name="tile"),
 ]
 
 admin.site.site_header = "DermRelay administration"

@@ -113,22 +113,37 @@ def test_non_finite_matrix_is_degenerate(bad, where):
         check_matrix(m, width=W, height=H)
 
 
-@pytest.mark.parametrize("matrix", [
-    pytest.param([[1, 0, 5], [0, 1, 5], [0, 0, 0]], id="bottom-right-zero"),
-    pytest.param([[1, 0, 5], [0, 1, 5], [0, 0, 1e-15]], id="bottom-right-almost-zero"),
-    pytest.param([[1, 2, 0], [2, 4, 0], [0, 0, 1]], id="singular"),
-    pytest.param([[0, 0, 7], [0, 0, 9], [0, 0, 1]], id="all-to-one-point"),
-    pytest.param([[1e-3, 0, 0], [0, 1e-3, 0], [0, 0, 1]], id="shrunk-to-a-dot"),  # det 1e-6, well conditioned
-    pytest.param([[1e4, 0, 0], [0, 1e-3, 0], [0, 0, 1]], id="condition-1e7"),  # det 10, a line in effect
-    pytest.param([[1, 1, 0], [1, 1 + 1e-7, 0], [0, 0, 1]], id="nearly-parallel-axes"),
-    pytest.param([[1, 0, 0], [0, 1, 0], [-1 / W, 0, 1]], id="right-edge-at-infinity"),
-    pytest.param([[1, 0, 0], [0, 1, 0], [0, -1 / H, 1]], id="bottom-edge-at-infinity"),
-    pytest.param([[1, 0, 0], [0, 1, 0], [-2 / W, 0, 1]], id="right-half-behind"),
-    pytest.param([[1, 0, 0], [0, 1, 0], [-1 / W, -1 / H, 1.5]], id="one-corner-behind"),  # a fold at the horizon
+@pytest.mark.parametrize("matrix,why", [
+    pytest.param([[1, 0, 5], [0, 1, 5], [0, 0, 0]], "bottom-right", id="bottom-right-zero"),
+    pytest.param([[1, 0, 5], [0, 1, 5], [0, 0, 1e-15]], "bottom-right", id="bottom-right-almost-zero"),
+    pytest.param([[1, 2, 0], [2, 4, 0], [0, 0, 1]], "collapses", id="singular"),
+    pytest.param([[0, 0, 7], [0, 0, 9], [0, 0, 1]], "collapses", id="all-to-one-point"),
+    pytest.param([[1e-3, 0, 0], [0, 1e-3, 0], [0, 0, 1]], "collapses", id="shrunk-to-a-dot"),  # det 1e-6, cond 1
+    pytest.param([[1e4, 0, 0], [0, 1e-3, 0], [0, 0, 1]], "collapses", id="condition-1e7"),  # det 10: a line in effect
+    pytest.param([[1, 1, 0], [1, 1 + 1e-7, 0], [0, 0, 1]], "collapses", id="nearly-parallel-axes"),
+    # the linear part is the identity, but m is singular (row 3 = (row 1 + row 2) / 1000): every
+    # point lands on the line u + v = 1000
+    pytest.param([[1, 0, 1], [0, 1, 1], [0.001, 0.001, 0.002]], "collapses", id="singular-perspective"),
+    # regular, but the far corner shrinks 1e-6-fold in area: det(m) / w³ there is (1/100)³
+    pytest.param([[1, 0, 0], [0, 1, 0], [99 / W, 0, 1]], "collapses", id="perspective-squashing-a-side"),
+    pytest.param([[1, 0, 0], [0, 1, 0], [-1 / W, 0, 1]], "infinity", id="right-edge-at-infinity"),
+    pytest.param([[1, 0, 0], [0, 1, 0], [0, -1 / H, 1]], "infinity", id="bottom-edge-at-infinity"),
+    pytest.param([[1, 0, 0], [0, 1, 0], [-2 / W, 0, 1]], "infinity", id="right-half-behind"),
+    pytest.param([[1, 0, 0], [0, 1, 0], [-1 / W, -1 / H, 1.5]], "infinity", id="one-corner-behind"),
 ])
-def test_degenerate_matrices_are_refused(matrix):
-    with pytest.raises(DegenerateTransform):
+def test_degenerate_matrices_are_refused(matrix, why):
+    """A projective map folds only across its horizon (w = 0): its Jacobian's determinant is det(M)/w³,
+    of one sign wherever w > 0. So a part-flip is exactly a corner behind the horizon, refused as such."""
+    with pytest.raises(DegenerateTransform, match=why):
         check_matrix(matrix, width=W, height=H)
+
+
+def test_a_singular_perspective_matrix_would_put_the_whole_image_on_one_line():
+    """The case above is what its comment says: worth refusing, and not caught by the linear part alone."""
+    m = [[1, 0, 1], [0, 1, 1], [0.001, 0.001, 0.002]]
+    assert np.linalg.det(m) == pytest.approx(0, abs=1e-15) and np.linalg.det(np.array(m)[:2, :2]) == 1
+    mapped = apply(m, [[0, 0], [W, 0], [0, H], [W, H], [W / 3, H / 7]])
+    assert np.allclose(mapped.sum(axis=1), 1000)
 
 
 def test_condition_threshold_sits_between_usable_and_squashed():
@@ -145,24 +160,26 @@ def test_one_corner_behind_the_horizon_is_refused_even_when_the_others_are_fine(
         check_matrix(m, width=W, height=H)
 
 
-@pytest.mark.parametrize("src,dst", [
-    pytest.param([], [], id="none"),
-    pytest.param([[0, 0], [10, 0]], [[0, 0], [10, 0]], id="two-pairs"),
-    pytest.param([[0, 0], [10, 10], [20, 20], [35, 35]], [[0, 0], [5, 1], [9, 4], [3, 3]], id="collinear"),
-    pytest.param([[0, 0], [10, 10], [20, 20 + 1e-9]], [[0, 0], [5, 1], [9, 4]], id="almost-collinear"),
-    pytest.param([[5, 5]] * 4, [[0, 0], [5, 1], [9, 4], [1, 8]], id="coincident"),
-    pytest.param([[0, 0], [0, 0], [10, 10]], [[0, 0], [5, 1], [9, 4]], id="two-coincident-one-apart"),
-    pytest.param([[0, 0], [100, 0], [0, 100]], [[0, 0], [50, 50], [100, 100]], id="mosaic-side-collinear"),
-    pytest.param([[0, 0], [100, 0], [0, 100]], [[3, 3]] * 3, id="mosaic-side-coincident"),
-    pytest.param([[0, 0], [100, 0], [0, float("nan")]], [[0, 0], [50, 0], [0, 50]], id="nan-dermoscopy"),
-    pytest.param([[0, 0], [100, 0], [0, 100]], [[0, 0], [float("inf"), 0], [0, 50]], id="inf-mosaic"),
-    pytest.param([[0, 0, 1], [100, 0, 1], [0, 100, 1]], [[0, 0, 1], [50, 0, 1], [0, 50, 1]], id="three-coordinates"),
-    pytest.param([[0, 0], [100, 0], [0, 100]], [[0, 0], [50, 0]], id="unequal-counts"),
-    pytest.param([0, 0, 100, 0, 0, 100], [0, 0, 50, 0, 0, 50], id="flat-lists"),
-    pytest.param([[0, 0], [100, 0], [0]], [[0, 0], [50, 0], [0, 50]], id="ragged"),
+@pytest.mark.parametrize("src,dst,why", [
+    pytest.param([], [], "pairs", id="none"),
+    pytest.param([[0, 0], [10, 0]], [[0, 0], [10, 0]], "three", id="two-pairs"),
+    pytest.param([[0, 0], [10, 10], [20, 20], [35, 35]], [[0, 0], [5, 1], [9, 4], [3, 3]], "one line", id="collinear"),
+    pytest.param([[0, 0], [10, 10], [20, 20 + 1e-9]], [[0, 0], [5, 1], [9, 4]], "one line", id="almost-collinear"),
+    pytest.param([[5, 5]] * 4, [[0, 0], [5, 1], [9, 4], [1, 8]], "one line", id="coincident"),
+    pytest.param([[0, 0], [0, 0], [10, 10]], [[0, 0], [5, 1], [9, 4]], "one line", id="two-coincident-one-apart"),
+    pytest.param([[0, 0], [100, 0], [0, 100]], [[0, 0], [50, 50], [100, 100]], "collapses", id="mosaic-side-collinear"),
+    pytest.param([[0, 0], [100, 0], [0, 100]], [[3, 3]] * 3, "collapses", id="mosaic-side-coincident"),
+    pytest.param([[0, 0], [100, 0], [0, float("nan")]], [[0, 0], [50, 0], [0, 50]], "finite", id="nan-dermoscopy"),
+    pytest.param([[0, 0], [100, 0], [0, 100]], [[0, 0], [float("inf"), 0], [0, 50]], "Landmarks must be finite",
+                 id="inf-mosaic"),
+    pytest.param([[0, 0, 1], [100, 0, 1], [0, 100, 1]], [[0, 0, 1], [50, 0, 1], [0, 50, 1]], "pairs",
+                 id="three-coordinates"),
+    pytest.param([[0, 0], [100, 0], [0, 100]], [[0, 0], [50, 0]], "pairs", id="unequal-counts"),
+    pytest.param([0, 0, 100, 0, 0, 100], [0, 0, 50, 0, 0, 50], "pairs", id="flat-lists"),
+    pytest.param([[0, 0], [100, 0], [0]], [[0, 0], [50, 0], [0, 50]], "numbers", id="ragged"),
 ])
-def test_degenerate_landmarks_are_refused(src, dst):
-    with pytest.raises(DegenerateTransform):
+def test_degenerate_landmarks_are_refused(src, dst, why):
+    with pytest.raises(DegenerateTransform, match=why):
         fit_affine(src, dst, width=W, height=H)
 
 
@@ -276,6 +293,7 @@ def test_get_before_any_registration_is_not_registered(clinic):
     pytest.param({"matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 0]]}, id="bottom-right-zero"),
     pytest.param({"matrix": [[1, 0, 0], [0, 1, 0], [-2 / W, 0, 1]]}, id="behind"),
     pytest.param({"matrix": [[1e4, 0, 0], [0, 1e-3, 0], [0, 0, 1]]}, id="ill-conditioned"),
+    pytest.param({"matrix": [[1, 0, 1], [0, 1, 1], [0.001, 0.001, 0.002]]}, id="singular-perspective"),
     pytest.param({"landmarks": [{"dermoscopy": [i * 10, i * 10], "mosaic": [i, 2 * i]} for i in range(4)]},
                  id="collinear-landmarks"),
     pytest.param({"landmarks": [{"dermoscopy": [5, 5], "mosaic": [i, 2 * i]} for i in range(4)]},
@@ -327,10 +345,14 @@ def test_dermoscopy_must_be_a_dermoscopy_image_of_the_same_case(clinic):
     foreign_tech = make_user(role=Role.TECHNICIAN, site=foreign_site)
     foreign = _upload(api_client(foreign_tech), make_case(site=foreign_site, actor=foreign_tech), jpeg_bytes(W, H),
                       name="f.jpg", kind=ImageKind.DERMOSCOPY)
+    answers = {}
     for dermoscopy_id in (other_dermoscopy.id, clinical.id, second_mosaic.id, mosaic.id, foreign.id, uuid.uuid4()):
         response = _put(client, mosaic, {"dermoscopy": str(dermoscopy_id), "matrix": IDENTITY})
         assert response.status_code == 400, (dermoscopy_id, response.content)
         assert "dermoscopy" in response.json().get("fields", {}), response.json()
+        answers[dermoscopy_id] = response.json()
+    # another site's image is answered as one that does not exist: no probing of other sites' ids
+    assert answers[foreign.id] == answers[list(answers)[-1]]
     response = _put(client, mosaic, {"dermoscopy": "not-a-uuid", "matrix": IDENTITY})
     assert response.status_code == 400
     assert not Registration.objects.exists() and not _registration_events().exists()
@@ -378,7 +400,8 @@ def test_other_sites_and_non_clinical_roles_see_nothing(clinic):
         assert response.status_code == 404 and "matrix" not in response.json()
     anonymous = api_client()
     assert anonymous.get(_url(mosaic)).status_code in (401, 403)
-    assert _put(anonymous, mosaic, {"dermoscopy": str(dermoscopy.id), "matrix": TRUTH.tolist()}).status_code in (401, 403)
+    response = _put(anonymous, mosaic, {"dermoscopy": str(dermoscopy.id), "matrix": TRUTH.tolist()})
+    assert response.status_code in (401, 403)
     assert Registration.objects.get(mosaic=mosaic).matrix == IDENTITY
     assert _registration_events().count() == 1
 

@@ -1,7 +1,7 @@
 """Dermoscopy → mosaic registration: a 3x3 matrix from dermoscopy pixels to mosaic pixels.
 
 Either given directly (devices that export coregistered images) or fitted by least squares to
-three or more landmark pairs (an affine transform). Transforms that fold, collapse or send part of
+three or more landmark pairs (an affine transform). Transforms that collapse or send part of
 the dermoscopy image to infinity are refused: they would put the lesion somewhere meaningless.
 """
 
@@ -40,9 +40,12 @@ def check_matrix(matrix, *, width: int, height: int) -> list[list[float]]:
     w = corners @ m[2]
     if np.any(w <= 1e-9):
         raise DegenerateTransform("The matrix sends part of the dermoscopy image to infinity.")
-    signs = {np.sign(np.linalg.det(_local_jacobian(m, x, y))) for x, y, _ in corners}
-    if len(signs) > 1:
-        raise DegenerateTransform("The matrix folds the dermoscopy image over itself.")
+    # A projective map's local area scale is det(m) / w³: a singular m with a regular linear part
+    # still collapses the whole image onto a line. |w| is extreme at the corners, so check them.
+    local = [np.linalg.det(_local_jacobian(m, x, y)) for x, y, _ in corners]
+    if min(abs(d) for d in local) < MIN_SCALE:
+        raise DegenerateTransform("The matrix collapses the image (to a line or a point in perspective).")
+    # No fold check is needed: det(m)/w³ keeps one sign wherever w > 0, checked above.
     return m.tolist()
 
 

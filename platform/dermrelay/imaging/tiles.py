@@ -19,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 TILE_PATH = re.compile(
@@ -28,7 +29,7 @@ TILE_PATH = re.compile(
 CONTENT_TYPES = {".jpeg": "image/jpeg", ".jpg": "image/jpeg", ".dzi": "application/xml"}
 
 
-def tile_token(prefix: str, expires: int) -> str:
+def tile_token(prefix: str, expires: int | str) -> str:
     """base64url(md5(expires + prefix + ' ' + secret)): nginx secure_link's own format."""
     digest = hashlib.md5(f"{expires}{prefix} {settings.DERMRELAY_TILE_SECRET}".encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -36,24 +37,23 @@ def tile_token(prefix: str, expires: int) -> str:
 
 def tile_url_base(prefix: str, *, now: float | None = None) -> tuple[str, int]:
     """'/tiles/<expires>/<token>/<prefix>' and its expiry (unix seconds)."""
-    expires = int((now or time.time()) + settings.DERMRELAY_TILE_URL_SECONDS)
+    expires = int((time.time() if now is None else now) + settings.DERMRELAY_TILE_URL_SECONDS)
     return f"/tiles/{expires}/{tile_token(prefix, expires)}/{prefix}", expires
 
 
+@csrf_exempt  # GET and HEAD only; no session is involved
 @require_safe
-def tile_view(request, expires: int, token: str, path: str):
+def tile_view(request, expires: str, token: str, path: str):
+    """`expires` is checked as the text in the URL, as nginx's secure_link does."""
     match = TILE_PATH.match(path)
     if not match:
         raise Http404("no such tile")
     prefix, file = match.group("prefix"), match.group("file")
     if not hmac.compare_digest(token.encode(), tile_token(prefix, expires).encode()):  # str: ASCII only
         return HttpResponse("invalid tile token", status=403, content_type="text/plain")
-    if expires < time.time():
+    if int(expires) < time.time():
         return HttpResponse("tile link expired: ask the viewer endpoint for a new one", status=410,
                             content_type="text/plain")
-    etag = '"' + hashlib.sha1(path.encode()).hexdigest() + '"'
-    if request.headers.get("If-None-Match") == etag:
-        return HttpResponseNotModified(headers={"ETag": etag})
     key = f"{prefix}/{file}"
     if not isinstance(default_storage, FileSystemStorage):
         return HttpResponseRedirect(default_storage.url(key))  # a pre-signed object-storage URL
@@ -61,6 +61,10 @@ def tile_view(request, expires: int, token: str, path: str):
         handle = open(Path(default_storage.path(key)), "rb")
     except (FileNotFoundError, NotADirectoryError):
         raise Http404("no such tile") from None
+    etag = '"' + hashlib.sha1(path.encode()).hexdigest() + '"'
+    if request.headers.get("If-None-Match") == etag:
+        handle.close()
+        return HttpResponseNotModified(headers={"ETag": etag})
     response = FileResponse(handle, content_type=CONTENT_TYPES[Path(file).suffix])
     response["ETag"] = etag
     response["Cache-Control"] = f"private, max-age={settings.DERMRELAY_TILE_URL_SECONDS}, immutable"
