@@ -552,11 +552,10 @@ def test_several_files_in_one_request_leave_no_staging_file(env):
     data = png_bytes(30, 20)
     response = multipart_post(env.client, env.case, [
         ("extra", "a.png", png_bytes(31, 20)),
-        ("file", "b.png", png_bytes(32, 20)),
         ("file", "c.png", data),
         ("kind", None, b"dermoscopy"),
     ])
-    assert_stored(response, env, data, ext="png")  # the last `file` part is the one used
+    assert_stored(response, env, data, ext="png")  # the `file` part is stored; the other is discarded
     assert Image.objects.count() == 1
 
 
@@ -654,3 +653,51 @@ def test_sniff_format_needs_only_the_magic_bytes():
     with pytest.raises(ImageRejected):
         sniff_format(b"\xff\xd8")  # two bytes of a JPEG's magic are not enough
 
+
+
+# --------------------------------------------------------------------------- stacks from separate frames
+
+
+def _frame_png(value: int, size=(120, 90), mode="L") -> bytes:
+    return encode(PILImage.new(mode, size, value), "PNG")
+
+
+def _post_frames(env, frames: list[bytes], **fields):
+    parts = [("file", f"frame_{i:03d}.png", data) for i, data in enumerate(frames)]
+    parts += [(name, None, str(value).encode()) for name, value in {"kind": "rcm_stack", **fields}.items()]
+    return multipart_post(env.client, env.case, parts)
+
+
+def test_frames_uploaded_as_separate_files_become_one_ordered_stack(env):
+    response = _post_frames(env, [_frame_png(v) for v in (10, 60, 110, 160)], depth_um=20, z_step_um=5)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["frames"], body["file_format"], body["width"], body["height"]) == (4, "tiff", 120, 90)
+    image = Image.objects.get(pk=body["id"])
+    with PILImage.open(image.file.path) as stack:
+        means = []
+        for index in range(stack.n_frames):
+            stack.seek(index)
+            means.append(int(np.asarray(stack).mean()))
+    assert means == [10, 60, 110, 160]  # the order of the parts is the order of the frames
+    assert stored_files(env.staging) == []
+
+
+@pytest.mark.parametrize("frames,code", [
+    (lambda: [_frame_png(10), _frame_png(20, size=(120, 80))], "inconsistent_frames"),
+    (lambda: [_frame_png(10), _frame_png(20, mode="RGB")], "inconsistent_frames"),
+    (lambda: [_frame_png(10), truncated(noise_png(120))], "corrupt_image"),
+    (lambda: [_frame_png(10), b"not an image at all"], "unsupported_type"),
+])
+def test_a_bad_frame_refuses_the_whole_stack_and_stores_nothing(env, frames, code):
+    response = _post_frames(env, frames())
+    assert response.json()["code"] == code and response.status_code in (400, 415)
+    assert "Frame 2" in response.json()["detail"] or code == "inconsistent_frames"
+    assert_nothing_stored(env)
+
+
+def test_several_files_are_only_accepted_for_stacks(env):
+    parts = [("file", "a.png", _frame_png(10)), ("file", "b.png", _frame_png(20)), ("kind", None, b"dermoscopy")]
+    response = multipart_post(env.client, env.case, parts)
+    assert response.status_code == 400 and "file" in response.json()["fields"]
+    assert_nothing_stored(env)

@@ -293,7 +293,8 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
     )
     @action(detail=True, methods=["post"], url_path="images", parser_classes=[MultiPartParser])
     def upload_image(self, request, pk=None):
-        """Upload one image file (multipart field `file`). The type is judged from the bytes, never the name."""
+        """Upload one image file (multipart field `file`); for an RCM stack, either one multi-page TIFF or
+        each frame as its own `file` part, in order. The type is judged from the bytes, never the name."""
         limit = settings.DERMRELAY_UPLOAD_MAX_BYTES
         if int(request.META.get("CONTENT_LENGTH") or 0) > limit + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
@@ -301,10 +302,15 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
         data = request.data
         if getattr(request._request, "upload_too_large", False):
             raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
+        files = [f for f in data.getlist("file") if isinstance(f, StagedFile)] if hasattr(data, "getlist") else []
         serializer = ImageUploadSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         staged: StagedFile = fields.pop("file")
+        if len(files) > 1:  # the frames of a stack, in order (a device's folder of images)
+            if fields["kind"] != ImageKind.RCM_STACK:
+                raise serializers.ValidationError({"file": "Several files make one image only for kind rcm_stack."})
+            staged = services.stack_stage(frames=files)
         image, created = services.image_create(actor=request.user, case=case, staged=staged, **fields)
         body = ImageSerializer(image, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -271,6 +271,46 @@ def _active_content() -> ImageRejected:
     )
 
 
+def open_pixels(path: str, file_format: str, page: int = 0) -> pyvips.Image:
+    """One frame as a (lazy, streaming where possible) libvips image, whatever the format."""
+    if file_format == ImageFormat.BMP:  # the pyvips-binary build cannot read BMP
+        layout = bmp.read_layout(path)
+        if layout is not None:
+            return bmp.open_mapped(path, layout)
+        with PILImage.open(path) as im:  # compressed or unusual BMPs: decoded whole by Pillow
+            converted = im.convert("RGB" if im.mode not in ("L", "RGB") else im.mode)
+            return pyvips.Image.new_from_memory(converted.tobytes(), im.width, im.height,
+                                                len(converted.getbands()), "uchar")
+    options = {"page": page} if page else {}
+    return pyvips.Image.new_from_file(path, access="sequential", **options)
+
+
+def assemble_stack(*, frame_paths: list[str], heads: list[bytes], target: str, max_frames: int) -> None:
+    """Check each frame as an upload of its own, then write them in order as one multi-page TIFF
+    (deflate, lossless): 'a folder of images' becomes the same kind of stack a device exports."""
+    if len(frame_paths) > max_frames:
+        raise ImageRejected(f"{len(frame_paths)} frames; at most {max_frames} are accepted.", code="too_many_frames")
+    headers = []
+    for number, (path, head) in enumerate(zip(frame_paths, heads), start=1):
+        try:
+            header = inspect_image_file(path=path, head=head, kind=ImageKind.RCM_MOSAIC, max_frames=1)
+        except ImageRejected as exc:
+            raise ImageRejected(f"Frame {number}: {exc.message}", code=exc.code, status=exc.status) from exc
+        first = headers[0] if headers else header
+        if (header.width, header.height, header.channels, header.bit_depth) != (
+                first.width, first.height, first.channels, first.bit_depth):
+            raise ImageRejected(
+                f"Frame {number} is {header.width}x{header.height}, {header.channels} channel(s), {header.bit_depth} "
+                f"bits; frame 1 is {first.width}x{first.height}, {first.channels}, {first.bit_depth}: "
+                "every frame of a stack must match.", code="inconsistent_frames")
+        headers.append(header)
+    if len(headers) * headers[0].width * headers[0].height > STACK_TOTAL_PIXEL_LIMIT:
+        raise ImageRejected("The stack holds too many pixels in all its frames together.", code="too_many_pixels")
+    frames = [open_pixels(path, header.file_format) for path, header in zip(frame_paths, headers)]
+    stack = pyvips.Image.arrayjoin(frames, across=1)  # each frame is read once, top to bottom
+    stack.tiffsave(target, page_height=headers[0].height, compression="deflate", predictor="horizontal", keep="none")
+
+
 def inspect_image_file(*, path: str, head: bytes, kind: str, max_frames: int) -> ImageHeader:
     """Every check in order; returns the header facts to store, or raises ImageRejected."""
     if ACTIVE_MARKUP.search(head[:EDGE_BYTES]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -16,9 +17,9 @@ from dermrelay.accounts.models import Site, User
 from dermrelay.accounts.selectors import site_technicians
 from dermrelay.audit.services import audit_record
 
-from .image_files import EXTENSIONS, ImageRejected, inspect_image_file
+from .image_files import EXTENSIONS, ImageRejected, assemble_stack, inspect_image_file
 from .models import Case, CaseStatus, Image, ImageStatus, Lesion, Patient
-from .uploads import StagedFile
+from .uploads import StagedFile, stage_stream
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +217,21 @@ def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) 
         return image, True
     finally:
         staged.discard()
+
+
+def stack_stage(*, frames: list[StagedFile]) -> StagedFile:
+    """Frames uploaded as separate files (a device's folder of images), in order, as one staged
+    multi-page TIFF that then goes through intake like any upload."""
+    target = Path(settings.FILE_UPLOAD_TEMP_DIR) / f"stack-{uuid.uuid4().hex}.tif"
+    try:
+        assemble_stack(frame_paths=[f.path for f in frames], heads=[f.head for f in frames], target=str(target),
+                       max_frames=settings.DERMRELAY_MAX_STACK_FRAMES)
+        with target.open("rb") as handle:
+            return stage_stream(handle)
+    finally:
+        target.unlink(missing_ok=True)
+        for frame in frames:
+            frame.discard()
 
 
 @transaction.atomic

@@ -19,9 +19,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
-from PIL import Image as PILImage
 
-from dermrelay.cases import bmp
+from dermrelay.cases.image_files import open_pixels
 from dermrelay.cases.models import RCM_KINDS, Image, ImageFormat, ImageStatus
 from dermrelay.jobs.services import JobEffects, job_enqueue
 
@@ -48,23 +47,9 @@ def device_profile_for(*, image: Image) -> DeviceProfile | None:
     return next((p for p in DeviceProfile.objects.filter(is_active=True) if p.matches(image.width, image.height)), None)
 
 
-def _open_frame(path: str, file_format: str, page: int) -> pyvips.Image:
-    if file_format == ImageFormat.BMP:  # the pyvips-binary build cannot read BMP
-        layout = bmp.read_layout(path)
-        if layout is not None:
-            return bmp.open_mapped(path, layout)
-        with PILImage.open(path) as im:  # compressed or unusual BMPs: decoded whole by Pillow
-            array = np.asarray(im.convert("RGB" if im.mode not in ("L", "RGB") else im.mode))
-        height, width = array.shape[:2]
-        bands = 1 if array.ndim == 2 else array.shape[2]
-        return pyvips.Image.new_from_memory(np.ascontiguousarray(array).data, width, height, bands, "uchar")
-    options = {"page": page} if page else {}
-    return pyvips.Image.new_from_file(path, access="sequential", **options)
-
-
 def _display_window(path: str, file_format: str, frames: int, crop) -> tuple[float, float] | None:
     """For more than 8 bits: the 0.5–99.5 percentile range over every frame, streamed once."""
-    probe = _open_frame(path, file_format, 0)
+    probe = open_pixels(path, file_format, 0)
     if probe.format == "uchar":
         return None
     image = pyvips.Image.new_from_file(path, access="sequential", n=frames) if frames > 1 else probe
@@ -170,7 +155,7 @@ def derivation_run(job: DerivationJob) -> JobEffects:
         pyramid_dir = work / "pyramid"
         pyramid_dir.mkdir()
         for frame in range(image.frames):
-            viewable = _viewable(_open_frame(str(source), image.file_format, frame), crop, window)
+            viewable = _viewable(open_pixels(str(source), image.file_format, frame), crop, window)
             viewable.dzsave(str(pyramid_dir / frame_name(frame)), tile_size=TILE_SIZE, overlap=TILE_OVERLAP,
                             suffix=TILE_SUFFIX, layout="dz", keep="none")
             (pyramid_dir / f"{frame_name(frame)}_files" / "vips-properties.xml").unlink(missing_ok=True)  # may hold PHI
