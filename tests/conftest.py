@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 REQUIRE_SERVICES = os.environ.get("DERMRELAY_REQUIRE_SERVICES") == "1"

@@ -8,7 +8,6 @@ All test files are generated here with Pillow/numpy, small enough that the whole
 from __future__ import annotations
 
 import gc
-import hashlib
 import io
 import json
 import struct

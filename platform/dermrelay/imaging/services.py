@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -18,13 +19,17 @@ import pyvips
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from dermrelay.audit.services import audit_record
 from dermrelay.cases.image_files import open_pixels
-from dermrelay.cases.models import RCM_KINDS, Image, ImageFormat, ImageStatus
-from dermrelay.jobs.services import JobEffects, job_enqueue
+from dermrelay.cases.models import RCM_KINDS, CaseStatus, Image, ImageKind, ImageStatus
+from dermrelay.cases.services import CaseLocked
+from dermrelay.jobs.services import JobEffects, job_enqueue, job_reset, job_run
 
-from .models import DerivationJob, DeviceProfile, Pyramid
+from .models import DerivationJob, DeviceProfile, Pyramid, Registration, RegistrationSource
+from .registration import check_matrix, fit_affine
 
 logger = logging.getLogger(__name__)
 TILE_SIZE = 254
@@ -90,8 +95,6 @@ def _work_dir() -> Path:
 def work_dirs_sweep(*, older_than_seconds: float) -> int:
     """Remove work folders left by workers killed mid-derivation (a live job's folder is young:
     derivations take seconds to minutes). Returns how many were removed."""
-    import time
-
     base = Path(settings.MEDIA_ROOT) / ".work"
     if not base.is_dir():
         return 0
@@ -195,8 +198,6 @@ def _local_source(image: Image, work: Path) -> Path:
 
 def derivation_execute(*, image: Image) -> str | None:
     """Derive an image now, in this process (admin re-derivation, tests): a finished job is reset."""
-    from dermrelay.jobs.services import job_reset, job_run
-
     job, _ = DerivationJob.objects.get_or_create(image=image)
     job_reset(job)
     return job_run(model=DerivationJob, job_id=job.pk, work=derivation_run)
@@ -209,15 +210,6 @@ def image_mark_failed(*, image_id, reason: str) -> None:
 @transaction.atomic
 def registration_set(*, actor, mosaic: Image, dermoscopy: Image, matrix=None, landmarks=None):
     """Record where the case's dermoscopy image lies on a mosaic, from a matrix or landmark pairs."""
-    from django.core.exceptions import ValidationError
-
-    from dermrelay.audit.services import audit_record
-    from dermrelay.cases.models import CaseStatus, ImageKind
-    from dermrelay.cases.services import CaseLocked
-
-    from .models import Registration, RegistrationSource
-    from .registration import check_matrix, fit_affine
-
     if mosaic.kind not in RCM_KINDS:
         raise ValidationError({"mosaic": "Registrations map onto RCM mosaics or stacks."})
     if dermoscopy.kind != ImageKind.DERMOSCOPY or dermoscopy.case_id != mosaic.case_id:
