@@ -1,0 +1,44 @@
+"""ONNX export of a registered PyTorch model, recorded in its card (file and SHA-256).
+
+The exported graph returns the full-resolution logits only (what inference uses), for tiles of
+the card's size with a dynamic batch dimension."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+
+from .registry import Registry, sha256_of
+
+
+class _LastLevel(torch.nn.Module):
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def forward(self, image):
+        return self.network(image)[-1]
+
+
+def export_onnx(registry: Registry, name: str, *, tolerance: float = 1e-3) -> str:
+    model = registry.load(name, device="cpu", backend="pytorch")
+    card = model.card
+    tile = card.input["tile"]
+    weights = registry.verify(card)
+    target = weights.with_suffix(".onnx")
+    example = torch.zeros(1, card.input["channels"], tile, tile)
+    wrapper = _LastLevel(model._network).eval()  # export restores the mode it found: keep it eval
+    torch.onnx.export(wrapper, example, str(target), input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    data = json.loads(card.path.read_text())
+    data["onnx"] = {"file": f"../weights/{target.name}", "sha256": sha256_of(target), "opset": 17}
+    card.path.write_text(json.dumps(data, indent=2) + "\n")
+    check = np.random.default_rng(0).standard_normal((2, card.input["channels"], tile, tile)).astype(np.float32)
+    onnx_model = registry.load(name, backend="onnxruntime")
+    difference = float(np.abs(onnx_model.predict(check) - model.predict(check)).max())
+    if difference > tolerance:
+        raise RuntimeError(f"ONNX and PyTorch disagree by {difference:.2e} (> {tolerance})")
+    print(f"wrote {target}; max probability difference from PyTorch {difference:.2e}")
+    return str(target)

@@ -1,0 +1,53 @@
+"""The RCM quality analysis: uninformative-area mask and the paper's numbers for one mosaic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import metrics
+from .preprocessing import WorkingImage, estimate_valid, normalise, read_at_spacing
+from .registry import LoadedModel
+from .tiling import sliding_window
+
+THRESHOLD = 0.5
+
+
+@dataclass
+class QualityResult:
+    probability: np.ndarray  # float32 at the working spacing
+    mask: np.ndarray  # bool, uninformative
+    valid: np.ndarray  # bool, imaged area
+    scale: float  # full-resolution pixels per working pixel
+    working_spacing_um: float
+    percent_uninformative: float
+    percent_uninformative_lesion: float | None
+    confidence: float
+    regions: list[dict] = field(default_factory=list)
+
+
+def analyse_pixels(model: LoadedModel, pixels: np.ndarray, *, scale: float = 1.0, lesion: np.ndarray | None = None,
+                   source_spacing_um: float | None = None, valid: np.ndarray | None = None) -> QualityResult:
+    """Quality of an image already at the model's working spacing (uint8 H x W)."""
+    spec = model.card.input
+    valid = estimate_valid(pixels) if valid is None else valid.astype(bool)
+    probability = sliding_window(model.predict, normalise(pixels), tile=spec["tile"], overlap=spec["overlap"],
+                                 batch_size=spec.get("batch_size", 4))
+    mask = (probability >= THRESHOLD) & valid
+    spacing = spec["pixel_spacing_um"]
+    return QualityResult(
+        probability=probability, mask=mask, valid=valid, scale=scale, working_spacing_um=spacing,
+        percent_uninformative=metrics.percent_uninformative(mask, valid),
+        percent_uninformative_lesion=None if lesion is None else metrics.percent_uninformative_in_lesion(mask, valid, lesion),
+        confidence=metrics.confidence(probability, valid),
+        regions=metrics.regions_as_dicts(metrics.regions(
+            mask, scale=scale, pixel_spacing_um=source_spacing_um, min_area_px=4)),
+    )
+
+
+def analyse_file(model: LoadedModel, path: str, *, source_spacing_um: float, lesion: np.ndarray | None = None) -> QualityResult:
+    """Quality of a mosaic file of any size; `lesion` (if given) is at the working spacing."""
+    working: WorkingImage = read_at_spacing(path, source_spacing_um=source_spacing_um,
+                                            working_spacing_um=model.card.input["pixel_spacing_um"])
+    return analyse_pixels(model, working.pixels, scale=working.scale, lesion=lesion, source_spacing_um=source_spacing_um)
