@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check schema bench bench-ingest bench-tiles clean
+.PHONY: run test check schema bench bench-ingest bench-tiles bench-quality train-quality clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ check: $(INSTALLED)
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 ## bench: every benchmark; results with machine and versions in benchmarks/results/
-bench: bench-ingest bench-tiles
+bench: bench-ingest bench-tiles bench-quality
 
 bench-ingest: $(INSTALLED)
 	$(PY) benchmarks/ingest.py --repeats 3
@@ -39,6 +39,13 @@ bench-ingest: $(INSTALLED)
 bench-tiles: $(INSTALLED)
 	@command -v nginx >/dev/null && command -v wrk >/dev/null || apt-get install -y -qq nginx wrk
 	$(PY) benchmarks/tiles.py --size 8000 --seconds 10
+
+bench-quality: $(INSTALLED)
+	$(PY) benchmarks/quality_inference.py --repeats 3
+
+## train-quality: regenerate the phantom sets and retrain + evaluate the shipped quality model (CPU: ~45 min)
+train-quality: $(INSTALLED)
+	./scripts/train_quality.sh
 
 ## schema: write the OpenAPI 3 schema to var/openapi.yaml
 schema: $(INSTALLED)

@@ -18,7 +18,6 @@ from pathlib import Path
 from .registry import DEFAULT_CARDS_DIR, Registry, sha256_of
 
 QUALITY_MODEL = "rcm-quality-mednet"
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def _seeds(text: str) -> range:
@@ -40,7 +39,7 @@ def cmd_train(args) -> None:
     from .preprocessing import MEAN, STD
     from .train import TrainConfig, train
 
-    weights = WEIGHTS_DIR / f"{args.name}.pt"
+    weights = Path(args.cards).resolve().parent / "weights" / f"{args.name}.pt"  # the card's "../weights/"
     config = TrainConfig(data=Path(args.data), weights_out=weights, working_spacing_um=args.spacing,
                          default_spacing_um=args.source_spacing, steps=args.steps, batch=args.batch, patch=args.patch,
                          width=args.width, levels=args.levels, depth=args.depth, seed=args.seed,

@@ -33,8 +33,7 @@ def load_folder(folder: Path, *, working_spacing_um: float, default_spacing_um: 
     """Every labelled image of the folder, resampled to the working spacing."""
     folder = Path(folder)
     manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").exists() else {}
-    spacing_of = {Path(entry["image"]).name if "image" in entry else name: entry.get("pixel_spacing_um")
-                  for name, entry in _manifest_items(manifest)}
+    spacing_of = {name: entry.get("pixel_spacing_um") for name, entry in _manifest_items(manifest)}
     samples = []
     for image_path in sorted((folder / "images").iterdir()):
         name = image_path.name
@@ -73,4 +72,4 @@ def _manifest_items(manifest) -> list[tuple[str, dict]]:
     entries = manifest.get("images", manifest) if isinstance(manifest, dict) else manifest
     if isinstance(entries, dict):
         return list(entries.items())
-    return [(Path(entry.get("image", "")).name, entry) for entry in entries if isinstance(entry, dict)]
+    return [(Path(entry.get("name") or entry.get("image", "")).name, entry) for entry in entries if isinstance(entry, dict)]
