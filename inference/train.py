@@ -96,7 +96,7 @@ def train(config: TrainConfig) -> dict:
         loss.backward()
         optimiser.step()
         schedule.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         if step % 50 == 0 or step == config.steps - 1:
             print(f"step {step:5d}  loss {np.mean(losses[-50:]):.4f}  {time.monotonic() - started:7.0f} s", flush=True)
         if config.max_minutes and time.monotonic() - started > config.max_minutes * 60:
