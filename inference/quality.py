@@ -51,3 +51,15 @@ def analyse_file(model: LoadedModel, path: str, *, source_spacing_um: float, les
     working: WorkingImage = read_at_spacing(path, source_spacing_um=source_spacing_um,
                                             working_spacing_um=model.card.input["pixel_spacing_um"])
     return analyse_pixels(model, working.pixels, scale=working.scale, lesion=lesion, source_spacing_um=source_spacing_um)
+
+
+def write_full_resolution_mask(result: QualityResult, path: str, *, full_size: tuple[int, int]) -> None:
+    """The uninformative mask at the original mosaic's pixel grid (0/255 PNG or TIFF by suffix),
+    upsampled by libvips while it is written, so a 144-megapixel mask never sits in memory."""
+    import pyvips
+
+    mask = np.ascontiguousarray(result.mask.astype(np.uint8) * 255)
+    small = pyvips.Image.new_from_memory(mask.data, mask.shape[1], mask.shape[0], 1, "uchar")
+    width, height = full_size
+    full = small.resize(width / small.width, vscale=height / small.height, kernel="nearest")
+    full.crop(0, 0, min(width, full.width), min(height, full.height)).write_to_file(path)

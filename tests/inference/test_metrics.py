@@ -49,3 +49,19 @@ def test_confidence():
     assert metrics.confidence(np.array([[0, 1], [1, 0]], float), valid) == 1.0
     assert metrics.confidence(np.full((2, 2), 0.5), valid) == 0.0
     assert metrics.confidence(np.array([[0.75, 0.25], [1, 0]]), valid) == pytest.approx(0.75)
+
+
+def test_the_mask_maps_back_to_full_resolution(tmp_path):
+    from PIL import Image as PILImage
+
+    from inference.quality import QualityResult, write_full_resolution_mask
+
+    mask = np.zeros((10, 12), bool)
+    mask[2:4, 3:6] = True
+    result = QualityResult(probability=mask.astype(np.float32), mask=mask, valid=np.ones_like(mask), scale=8.0,
+                           working_spacing_um=4.0, percent_uninformative=5.0, percent_uninformative_lesion=None,
+                           confidence=1.0)
+    write_full_resolution_mask(result, str(tmp_path / "mask.png"), full_size=(96, 80))
+    full = np.asarray(PILImage.open(tmp_path / "mask.png")) > 0
+    assert full.shape == (80, 96)
+    assert full[16:32, 24:48].all() and full.sum() == 16 * 24
