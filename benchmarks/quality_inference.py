@@ -58,7 +58,10 @@ def main() -> None:
             figures[f"{backend}_median_s"] = round(timings[backend], 3)
             figures[f"{backend}_megapixels_per_s"] = round(args.size**2 / 1e6 / timings[backend], 1)
             figures[f"{backend}_percent_uninformative"] = round(result.percent_uninformative, 2)
+        import resource
+
         fastest = min(timings, key=timings.get)
+        figures["process_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         figures.update({"fastest_backend": fastest, "mosaic_px": args.size, "source_spacing_um": 0.5,
                         "working_spacing_um": registry.card(args.name).input["pixel_spacing_um"],
                         "torch_threads": torch.get_num_threads()})
@@ -72,7 +75,8 @@ def main() -> None:
         *(f"| {b} | {figures[f'{b}_median_s']} | {figures[f'{b}_megapixels_per_s']} |" for b in ("pytorch", "onnxruntime")),
         "", f"Ratio ONNX Runtime / PyTorch eager: {ratio:.2f}. Fastest: {fastest}, {timings[fastest]:.2f} s "
         f"(target ≤ 5 s: {'met' if meets else 'NOT met'}). Anchor: about 120 s per mosaic on a GPU in Kose et al. 2020.",
-        "", "Reproduce: `make bench-quality`",
+        f"Peak resident memory of the whole benchmark process (it also builds the 144-megapixel test mosaic and "
+        f"holds both backends): {figures['process_peak_rss_mb']} MB.", "", "Reproduce: `make bench-quality`",
     ])
     path = write_result(
         benchmark="quality_inference", figures=figures, baseline="PyTorch eager on the CPU, same mosaic, same run",
