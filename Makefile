@@ -16,6 +16,7 @@ $(INSTALLED): pyproject.toml
 ## run: install, migrate, seed demo data, then serve the web app and a Celery worker (Ctrl-C stops both)
 run: $(INSTALLED)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py models_sync
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	./scripts/run.sh

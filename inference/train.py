@@ -6,7 +6,6 @@ from a clean checkout reproduces the shipped weights on the same hardware class.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "dermrelay.jobs",
     "dermrelay.cases",
     "dermrelay.imaging",
+    "dermrelay.analysis",
 ]
 
 MIDDLEWARE = [
