@@ -14,6 +14,25 @@ import pyvips
 from scipy import ndimage
 
 MEAN, STD = 0.45, 0.25  # of [0, 1] intensities; recorded in each model card's input spec
+WINDOW_PERCENTILES = (0.5, 99.5)
+
+
+def display_window(image: pyvips.Image, percentiles: tuple[float, float] = WINDOW_PERCENTILES) -> tuple[float, float]:
+    """The intensity range holding the given percentiles, from one streaming histogram pass (so it
+    works on sequential images): how images with more than 8 bits are mapped to 0..255."""
+    if image.format not in ("uchar", "ushort"):  # float or 32-bit data: its full range
+        low, high = image.min(), image.max()
+        return float(low), float(max(high, low + 1))
+    histogram = image.hist_find()  # all bands counted together
+    counts = np.frombuffer(histogram.write_to_memory(), dtype=np.uint32).reshape(-1, histogram.bands).sum(axis=1)
+    cumulative = np.cumsum(counts, dtype=np.float64) / counts.sum()
+    low, high = (float(np.searchsorted(cumulative, p / 100)) for p in percentiles)
+    return low, max(high, low + 1)
+
+
+def apply_window(image: pyvips.Image, window: tuple[float, float]) -> pyvips.Image:
+    low, high = window
+    return ((image - low) * (255.0 / (high - low))).cast("uchar")  # cast clips to 0..255
 
 
 @dataclass(frozen=True)
@@ -27,23 +46,21 @@ def read_at_spacing(path: str, *, source_spacing_um: float, working_spacing_um: 
     header = pyvips.Image.new_from_file(path)
     scale = max(working_spacing_um / source_spacing_um, 1.0)
     width, height = max(1, round(header.width / scale)), max(1, round(header.height / scale))
-    if scale > 1:
-        image = pyvips.Image.thumbnail(path, width, height=height, size="force")
-    else:
+    if header.format == "uchar" and scale > 1:
+        image = pyvips.Image.thumbnail(path, width, height=height, size="force")  # shrink-on-load
+    else:  # thumbnail would squash more than 8 bits to 8 before the window: resize at full depth
         image = pyvips.Image.new_from_file(path, access="sequential")
+        if scale > 1:
+            image = image.resize(width / header.width, vscale=height / header.height)
     if image.hasalpha():
         image = image.flatten()
     if image.bands > 1:
         image = image.colourspace("b-w")[0] if image.bands >= 3 else image[0]
     if image.format != "uchar":
-        image = _window_to_uchar(image)
+        image = image.copy_memory()  # at the working spacing: small, and read twice below
+        image = apply_window(image, display_window(image))
     pixels = np.ndarray(buffer=image.write_to_memory(), dtype=np.uint8, shape=(image.height, image.width)).copy()
     return WorkingImage(pixels=pixels, scale=header.width / image.width, full_size=(header.width, header.height))
-
-
-def _window_to_uchar(image: pyvips.Image) -> pyvips.Image:
-    low, high = image.percent(0.5), image.percent(99.5)
-    return ((image - low) * (255.0 / max(high - low, 1))).cast("uchar")
 
 
 def normalise(pixels: np.ndarray) -> np.ndarray:

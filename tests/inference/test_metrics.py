@@ -65,3 +65,16 @@ def test_the_mask_maps_back_to_full_resolution(tmp_path):
     full = np.asarray(PILImage.open(tmp_path / "mask.png")) > 0
     assert full.shape == (80, 96)
     assert full[16:32, 24:48].all() and full.sum() == 16 * 24
+
+
+@pytest.mark.parametrize("source_spacing_um", [4.0, 1.0])  # read as is, and downsampled 4x
+def test_sixteen_bit_mosaics_reach_the_network_windowed_not_squashed(tmp_path, source_spacing_um):
+    from PIL import Image as PILImage
+
+    from inference.preprocessing import read_at_spacing
+
+    values = np.random.default_rng(0).integers(1000, 5000, (400, 400)).astype(np.uint16)
+    PILImage.fromarray(values).save(tmp_path / "m16.tif")
+    working = read_at_spacing(str(tmp_path / "m16.tif"), source_spacing_um=source_spacing_um, working_spacing_um=4.0)
+    assert working.pixels.shape == (round(400 * source_spacing_um / 4),) * 2
+    assert working.pixels.min() <= 10 and working.pixels.max() >= 245  # 1000..5000 spread over 0..255

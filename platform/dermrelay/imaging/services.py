@@ -14,7 +14,6 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pyvips
 from django.conf import settings
 from django.core.files import File
@@ -27,6 +26,7 @@ from dermrelay.cases.image_files import open_pixels
 from dermrelay.cases.models import RCM_KINDS, CaseStatus, Image, ImageKind, ImageStatus
 from dermrelay.cases.services import CaseLocked
 from dermrelay.jobs.services import JobEffects, job_enqueue, job_reset, job_run
+from inference.preprocessing import apply_window, display_window
 
 from .models import DerivationJob, DeviceProfile, Pyramid, Registration, RegistrationSource
 from .registration import check_matrix, fit_affine
@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 TILE_SIZE = 254
 TILE_OVERLAP = 1
 TILE_SUFFIX = ".jpeg[Q=85,keep=none]"
-WINDOW_PERCENTILES = (0.5, 99.5)
 
 
 def derivation_request(*, image: Image) -> DerivationJob:
@@ -53,21 +52,14 @@ def device_profile_for(*, image: Image) -> DeviceProfile | None:
 
 
 def _display_window(path: str, file_format: str, frames: int, crop) -> tuple[float, float] | None:
-    """For more than 8 bits: the 0.5–99.5 percentile range over every frame, streamed once."""
+    """For more than 8 bits: the percentile window over every frame, streamed once."""
     probe = open_pixels(path, file_format, 0)
     if probe.format == "uchar":
         return None
     image = pyvips.Image.new_from_file(path, access="sequential", n=frames) if frames > 1 else probe
     if crop and frames == 1:
         image = image.crop(*crop)
-    if image.format not in ("uchar", "ushort"):  # float or 32-bit data: bin it into 16 bits first
-        low, high = image.min(), image.max()
-        return float(low), float(max(high, low + 1))
-    histogram = image.hist_find()  # one streaming pass; all bands counted together
-    counts = np.frombuffer(histogram.write_to_memory(), dtype=np.uint32).reshape(-1, histogram.bands).sum(axis=1)
-    cumulative = np.cumsum(counts, dtype=np.float64) / counts.sum()
-    low, high = (float(np.searchsorted(cumulative, p / 100)) for p in WINDOW_PERCENTILES)
-    return low, max(high, low + 1)
+    return display_window(image)
 
 
 def _viewable(image: pyvips.Image, crop, window) -> pyvips.Image:
@@ -76,8 +68,7 @@ def _viewable(image: pyvips.Image, crop, window) -> pyvips.Image:
     if image.hasalpha():
         image = image.flatten(background=[255] * (image.bands - 1))
     if window is not None:
-        low, high = window
-        image = ((image - low) * (255.0 / (high - low))).cast("uchar")  # cast clips to 0..255
+        image = apply_window(image, window)
     elif image.format != "uchar":
         image = image.cast("uchar")
     return image
