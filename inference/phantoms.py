@@ -110,6 +110,7 @@ layout.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -128,7 +129,10 @@ __all__ = [
     "MIN_PARTICLE_UM",
     "PHANTOM_VERSION",
     "Phantom",
+    "gate_phantom",
+    "lesion_polygon",
     "generate_phantom",
+    "with_no_contact",
     "write_dataset",
 ]
 
@@ -983,6 +987,75 @@ def generate_phantom(
     for a in arrays.values():
         a.setflags(write=False)
     return Phantom(**arrays, pixel_spacing_um=um, seed=int(seed))
+
+
+def with_no_contact(phantom: Phantom, region: np.ndarray, *, seed: int = 0) -> Phantom:
+    """The phantom with `region` (bool, mosaic-sized, clipped to the imaged area) painted as lost
+    skin-window contact, as the planner paints it (near-black signal with a 2-pixel soft edge), and
+    the ground truth updated. For scenarios that need an artifact at a chosen place."""
+    rng = np.random.default_rng(seed)
+    region = region & phantom.valid
+    outside = ndi.distance_transform_edt(~region).astype(_F32)
+    level = np.where(region, -1.0, outside).astype(_F32)
+    fade = np.clip(level / 2.0, 0.0, 1.0)
+    black = _F32(rng.uniform(2.0, 10.0))
+    dark = black + np.abs(rng.standard_normal(level.shape, dtype=_F32)) * _F32(1.5)
+    image = phantom.image.astype(_F32)
+    image = np.where(region, dark, image * (0.4 + 0.6 * fade) + dark * (1 - fade) * 0.4)
+    image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+    image[~phantom.valid] = 0
+    labels = phantom.artifact_labels.copy()
+    labels[region] = ARTIFACT_CODES["no_contact"]
+    uninformative = labels > 0
+    for a in (image, labels, uninformative):
+        a.setflags(write=False)
+    return dataclasses.replace(phantom, image=image, artifact_labels=labels, uninformative=uninformative)
+
+
+def gate_phantom(*, seed: int, where: str, size_px: int = 1024, pixel_spacing_um: float = 2.0,
+                 fraction: float = 0.5) -> Phantom:
+    """A clean phantom with one large area without contact, for testing the quality gate:
+    `where="lesion"` covers about `fraction` of the imaged lesion (a disc at its centre);
+    `where="outside_lesion"` covers about `fraction` of the imaged area outside the lesion, kept
+    at least 60 µm away from it (the part farthest from the lesion). Raises ValueError when the
+    seed's lesion leaves no room for the scenario."""
+    phantom = generate_phantom(seed=seed, size_px=size_px, pixel_spacing_um=pixel_spacing_um, artifact_fraction=(0.0, 0.0))
+    lesion = phantom.lesion_mosaic & phantom.valid
+    if where == "lesion":
+        if np.count_nonzero(lesion) < 0.05 * lesion.size:
+            raise ValueError(f"seed {seed}: too little of the lesion is imaged")
+        inside = ndi.distance_transform_edt(lesion)
+        threshold = np.quantile(inside[lesion], 1.0 - fraction)  # the deepest `fraction` of the lesion
+        region = lesion & (inside >= threshold)
+    elif where == "outside_lesion":
+        away = ndi.distance_transform_edt(~phantom.lesion_mosaic) * pixel_spacing_um
+        room = phantom.valid & (away >= 60.0)
+        if np.count_nonzero(room) < 0.1 * np.count_nonzero(phantom.valid):
+            raise ValueError(f"seed {seed}: the lesion leaves too little room outside it")
+        threshold = np.quantile(away[room], 1.0 - min(1.0, fraction * np.count_nonzero(phantom.valid & ~phantom.lesion_mosaic) / np.count_nonzero(room)))
+        region = room & (away >= threshold)
+    else:
+        raise ValueError("where must be 'lesion' or 'outside_lesion'")
+    return with_no_contact(phantom, region, seed=seed)
+
+
+def lesion_polygon(phantom: Phantom, *, points: int = 180) -> list[list[float]]:
+    """The dermoscopy lesion's outline as a polygon in dermoscopy pixels, as a person would trace it:
+    the farthest lesion pixel along each of `points` rays from the lesion's centroid (the phantom
+    lesions are star-shaped around it)."""
+    mask = phantom.lesion_dermoscopy
+    ys, xs = np.nonzero(mask)
+    cy, cx = ys.mean(), xs.mean()
+    radii = np.arange(0.0, float(np.hypot(*mask.shape)), 0.5)
+    outline = []
+    for angle in np.linspace(0.0, 2 * math.pi, points, endpoint=False):
+        x, y = cx + radii * math.cos(angle), cy + radii * math.sin(angle)
+        inside = (x >= 0) & (y >= 0) & (x <= mask.shape[1] - 1) & (y <= mask.shape[0] - 1)
+        hits = np.zeros_like(inside)
+        hits[inside] = mask[np.rint(y[inside]).astype(int), np.rint(x[inside]).astype(int)]
+        last = int(np.flatnonzero(hits)[-1]) if hits.any() else 0
+        outline.append([round(float(x[last]), 2), round(float(y[last]), 2)])
+    return outline
 
 
 def _png(array: np.ndarray) -> bytes:

@@ -42,16 +42,22 @@ class WorkingImage:
     full_size: tuple[int, int]  # width, height of the original
 
 
-def read_at_spacing(path: str, *, source_spacing_um: float, working_spacing_um: float) -> WorkingImage:
+def read_at_spacing(path: str, *, source_spacing_um: float, working_spacing_um: float,
+                    crop: tuple[int, int, int, int] | None = None) -> WorkingImage:
+    """The image (or its `crop` [x, y, width, height], e.g. without a device's caption strip) at the
+    working spacing, as 8-bit grey. `scale` and `full_size` refer to the cropped area."""
     header = pyvips.Image.new_from_file(path)
+    full_width, full_height = (crop[2], crop[3]) if crop else (header.width, header.height)
     scale = max(working_spacing_um / source_spacing_um, 1.0)
-    width, height = max(1, round(header.width / scale)), max(1, round(header.height / scale))
-    if header.format == "uchar" and scale > 1:
+    width, height = max(1, round(full_width / scale)), max(1, round(full_height / scale))
+    if header.format == "uchar" and scale > 1 and not crop:
         image = pyvips.Image.thumbnail(path, width, height=height, size="force")  # shrink-on-load
     else:  # thumbnail would squash more than 8 bits to 8 before the window: resize at full depth
         image = pyvips.Image.new_from_file(path, access="sequential")
+        if crop:
+            image = image.crop(*crop)
         if scale > 1:
-            image = image.resize(width / header.width, vscale=height / header.height)
+            image = image.resize(width / full_width, vscale=height / full_height)
     if image.hasalpha():
         image = image.flatten()
     if image.bands > 1:
@@ -60,7 +66,7 @@ def read_at_spacing(path: str, *, source_spacing_um: float, working_spacing_um: 
         image = image.copy_memory()  # at the working spacing: small, and read twice below
         image = apply_window(image, display_window(image))
     pixels = np.ndarray(buffer=image.write_to_memory(), dtype=np.uint8, shape=(image.height, image.width)).copy()
-    return WorkingImage(pixels=pixels, scale=header.width / image.width, full_size=(header.width, header.height))
+    return WorkingImage(pixels=pixels, scale=full_width / image.width, full_size=(full_width, full_height))
 
 
 def normalise(pixels: np.ndarray) -> np.ndarray:

@@ -105,11 +105,19 @@ class Registry:
     def cards(self) -> list[ModelCard]:
         return [ModelCard.from_file(path) for path in sorted(self.cards_dir.glob("*.json"))]
 
-    def card(self, name: str) -> ModelCard:
+    def card(self, name: str, version: str | None = None) -> ModelCard:
+        """The card `<name>.json`; with a version, whichever card of the directory has that name and
+        version (several versions of one model may be installed side by side)."""
         path = self.cards_dir / f"{name}.json"
-        if not path.exists():
-            raise CardInvalid(f"no model card named {name!r} in {self.cards_dir}")
-        return ModelCard.from_file(path)
+        if path.exists():
+            card = ModelCard.from_file(path)
+            if version is None or card.version == version:
+                return card
+        if version is not None:
+            for card in self.cards():
+                if card.name == name and card.version == version:
+                    return card
+        raise CardInvalid(f"no model card for {name!r}{f' version {version}' if version else ''} in {self.cards_dir}")
 
     def verify(self, card: ModelCard, entry: str = "weights") -> Path:
         path = card.file(entry)
@@ -121,10 +129,11 @@ class Registry:
                 f"{card.name} {card.version}: {path.name} has SHA-256 {actual}, the card says {card.data[entry]['sha256']}")
         return path
 
-    def load(self, name: str, *, device: str | None = None, backend: str = "auto") -> LoadedModel:
+    def load(self, name: str, *, version: str | None = None, device: str | None = None,
+             backend: str = "auto") -> LoadedModel:
         """Verify and load. backend: 'pytorch', 'onnxruntime', or 'auto' (the card's preferred CPU
         backend on CPU when its ONNX file is there, PyTorch otherwise; PyTorch on GPU)."""
-        card = self.card(name)
+        card = self.card(name, version)
         device = device or choose_device()
         if backend == "auto":
             wants_onnx = device == "cpu" and card.data.get("preferred_cpu_backend") == "onnxruntime" and card.data.get("onnx")

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "dermrelay.cases",
     "dermrelay.imaging",
     "dermrelay.analysis",
+    "dermrelay.notifications",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "ImageKindEnum": "dermrelay.cases.models.ImageKind",
+        "NotificationKindEnum": "dermrelay.notifications.models.NotificationKind",
+    },
 }
 
 # Celery: with REDIS_URL, Redis is the broker; otherwise kombu's file-system transport, so the
@@ -232,6 +237,9 @@ BROKER_DIR = VAR_DIR / "broker"
 DERMRELAY_JOB_LEASE_SECONDS = int(os.environ.get("DERMRELAY_JOB_LEASE_SECONDS", 60))
 DERMRELAY_JOB_REQUEUE_SECONDS = int(os.environ.get("DERMRELAY_JOB_REQUEUE_SECONDS", 120))
 DERMRELAY_RECONCILE_SECONDS = float(os.environ.get("DERMRELAY_RECONCILE_SECONDS", 15))
+# Server-Sent Events of the case quality answer: how often the stream looks, and how long it lasts.
+DERMRELAY_SSE_POLL_SECONDS = float(os.environ.get("DERMRELAY_SSE_POLL_SECONDS", 0.5))
+DERMRELAY_SSE_MAX_SECONDS = float(os.environ.get("DERMRELAY_SSE_MAX_SECONDS", 300))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # An unacknowledged message of a worker that died whole comes back after this many seconds
@@ -257,10 +265,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"dermrelay.imaging.tasks.*": {"queue": "ingest"}}
+CELERY_TASK_ROUTES = {"dermrelay.imaging.tasks.*": {"queue": "ingest"}, "dermrelay.analysis.tasks.analysis_run": {"queue": "inference"}}
 CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "dermrelay.jobs.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
     "sweep-work-dirs": {"task": "dermrelay.imaging.tasks.work_dirs_sweep", "schedule": 3600},
+    "judge-stale-quality": {"task": "dermrelay.analysis.tasks.quality_assess_stale", "schedule": DERMRELAY_RECONCILE_SECONDS},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER") == "1"

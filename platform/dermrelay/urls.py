@@ -6,8 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from dermrelay.accounts.api import LoginView, LogoutView, MeView, SiteViewSet, TokenView
+from dermrelay.analysis import api as analysis_api
 from dermrelay.cases.api import CaseViewSet, ImageViewSet, LesionViewSet, PatientViewSet
 from dermrelay.imaging.tiles import tile_view
+from dermrelay.notifications.api import NotificationViewSet
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
@@ -15,6 +17,7 @@ router.register("patients", PatientViewSet, basename="patient")
 router.register("lesions", LesionViewSet, basename="lesion")
 router.register("cases", CaseViewSet, basename="case")
 router.register("images", ImageViewSet, basename="image")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 
 def healthz(request):
@@ -32,6 +35,15 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("cases/<str:pk>/quality/", analysis_api.CaseQualityView.as_view(), name="case-quality"),
+    path("cases/<str:pk>/quality/stream/", analysis_api.CaseQualityStreamView.as_view(), name="case-quality-stream"),
+    path("cases/<str:pk>/analyses/", analysis_api.CaseAnalysesView.as_view(), name="case-analyses"),
+    path("cases/<str:pk>/analyses/rerun/", analysis_api.CaseAnalysesRerunView.as_view(), name="case-analyses-rerun"),
+    path("images/<str:pk>/lesion-outline/", analysis_api.LesionOutlineView.as_view(), name="image-lesion-outline"),
+    path("images/<str:pk>/expert-annotation/", analysis_api.ExpertAnnotationView.as_view(), name="image-expert-annotation"),
+    path("sites/<str:pk>/quality-policy/", analysis_api.SiteQualityPolicyView.as_view(), name="site-quality-policy"),
+    path("models/", analysis_api.ModelVersionListView.as_view(), name="model-versions"),
+    path("analysis-plans/", analysis_api.AnalysisPlanView.as_view(), name="analysis-plans"),
     path("", include(router.urls)),
 ]
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
+
+from dermrelay.accounts.models import Site
+from dermrelay.cases.models import Image
+from dermrelay.jobs.models import Job
 
 
 class ModelStatus(models.TextChoices):
@@ -34,3 +40,152 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}"
+
+
+class AnalysisRun(Job):
+    """One model run on one image's bytes: unique per (image, model version, input SHA-256), so a
+    repeated request never runs a model twice on the same input. Numbers are fields; masks and
+    overlays are files under `output_prefix`; the model's identity is its ModelVersion row."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="analysis_runs")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="runs")
+    input_sha256 = models.CharField(max_length=64)
+    step = models.CharField(max_length=40, help_text="The analysis-plan step that runs the model, e.g. 'quality'.")
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", help_text="Empty when the analysis plan started it.")
+    percent_uninformative = models.FloatField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    outputs = models.JSONField(default=dict, blank=True)
+    output_prefix = models.CharField(max_length=255, blank=True)
+    timings = models.JSONField(default=dict, blank=True, help_text="seconds per stage")
+
+    task_name = "dermrelay.analysis.tasks.analysis_run"
+    queue = "inference"
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["image", "model_version", "input_sha256"],
+                                               name="analysis_run_unique_input")]
+
+    def __str__(self) -> str:
+        return f"{self.step} run of {self.image_id} ({self.state})"
+
+
+class LesionSource(models.TextChoices):
+    PERSON = "person", "Outlined by a person"
+    MODEL = "model", "Segmented by a model"
+
+
+class LesionOutline(models.Model):
+    """The lesion on a dermoscopy image: a polygon a person drew, or a mask a model made. One of
+    each source per image; a person's outline wins over the model's."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dermoscopy = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="lesion_outlines")
+    source = models.CharField(max_length=8, choices=LesionSource.choices)
+    polygon = models.JSONField(null=True, blank=True, help_text="[[x, y], ...] in dermoscopy pixels")
+    mask = models.CharField(max_length=255, blank=True, help_text="storage key of a 0/255 PNG at the image's size")
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dermoscopy", "source"], name="one_lesion_outline_per_source")]
+
+
+class ExpertAnnotation(models.Model):
+    """Areas of a mosaic an expert judged uninformative: polygons in mosaic pixels (of the viewable
+    mosaic). Compared with the model's mask, it gives the agreement overlay and figures."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="expert_annotations")
+    polygons = models.JSONField(help_text="[[[x, y], ...], ...] in mosaic pixels")
+    created_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["image", "created_by"], name="one_expert_annotation_per_author")]
+
+
+DEFAULT_REVIEW_AT_PERCENT = 10.0
+DEFAULT_REIMAGE_AT_PERCENT = 20.0
+
+
+class QualityPolicy(models.Model):
+    """A site's thresholds on % uninformative (of the lesion, else of the whole mosaic)."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="quality_policy")
+    review_at_percent = models.FloatField(default=DEFAULT_REVIEW_AT_PERCENT)
+    reimage_at_percent = models.FloatField(default=DEFAULT_REIMAGE_AT_PERCENT)
+    updated_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "quality policies"
+        constraints = [models.CheckConstraint(
+            condition=models.Q(review_at_percent__gt=0, review_at_percent__lte=models.F("reimage_at_percent"),
+                               reimage_at_percent__lte=100),
+            name="quality_policy_thresholds_ordered")]
+
+
+class Verdict(models.TextChoices):
+    ACCEPTABLE = "acceptable", "Acceptable"
+    REVIEW = "review", "Review"
+    REIMAGE = "reimage", "Re-image recommended"
+
+
+VERDICT_RANK = {Verdict.ACCEPTABLE: 0, Verdict.REVIEW: 1, Verdict.REIMAGE: 2}
+
+
+class VerdictBasis(models.TextChoices):
+    LESION = "lesion", "Uninformative share of the lesion"
+    WHOLE_MOSAIC = "whole_mosaic", "Uninformative share of the whole mosaic"
+
+
+class MosaicQuality(models.Model):
+    """The quality gate's judgement of one mosaic, from its latest quality run, its case's lesion
+    outline and registration, and its site's thresholds (recorded as used)."""
+
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="quality")
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="+")
+    percent_whole = models.FloatField()
+    percent_lesion = models.FloatField(null=True, blank=True)
+    lesion_source = models.CharField(max_length=8, choices=LesionSource.choices, blank=True)
+    lesion_imaged_percent = models.FloatField(null=True, blank=True, help_text="share of the lesion's footprint on this mosaic that was imaged")
+    basis = models.CharField(max_length=14, choices=VerdictBasis.choices)
+    basis_note = models.CharField(max_length=300, blank=True)
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    review_at_percent = models.FloatField()
+    reimage_at_percent = models.FloatField()
+    agreement = models.JSONField(null=True, blank=True, help_text="model vs expert: sensitivity, specificity, dice")
+    assessed_at = models.DateTimeField(auto_now=True)
+
+
+class OverlayKind(models.TextChoices):
+    QUALITY = "quality", "Uninformative areas (model)"
+    PROJECTION = "projection", "Uninformative areas of a mosaic, on the dermoscopy image"
+    AGREEMENT = "agreement", "Model vs expert agreement"
+
+
+class Overlay(models.Model):
+    """A colour-coded overlay pyramid over `image` (see imaging.overlays), made from `source_image`'s
+    quality run (the mosaic itself, or for a projection the mosaic projected onto the dermoscopy)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="overlays")
+    source_image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=OverlayKind.choices)
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="overlays")
+    prefix = models.CharField(max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    level_offset = models.PositiveSmallIntegerField()
+    legend = models.JSONField(default=list)
+    inputs_key = models.CharField(max_length=64, blank=True, help_text="hash of what it was drawn from; unchanged inputs are not drawn again")
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["image", "source_image", "kind"], name="one_overlay_per_kind")]

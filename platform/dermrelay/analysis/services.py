@@ -1,14 +1,71 @@
-"""Keeping ModelVersion rows in step with the inference registry."""
+"""Analyses: model versions mirrored from the registry, runs as reliable jobs, and the quality gate.
+
+Flow: derivation of an image succeeds → `analyses_request` creates one AnalysisRun per step of the
+image kind's plan (unique per image, model version and input SHA-256; a repeated request finds the
+same rows) → the worker runs it (`analysis_work`) → a quality run's labels and overlay are stored →
+`mosaic_quality_assess` judges the mosaic against the lesion and the site's thresholds. The gate is
+re-judged whenever one of its inputs changes: lesion outline, registration, expert annotation,
+thresholds; the reconciler catches any judgement a crash left out (`quality_assess_stale`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from PIL import Image as PILImage
 
-from inference.registry import ModelError, Registry
+from dermrelay.audit.services import audit_record
+from dermrelay.cases.models import CaseStatus, Image, ImageKind, ImageStatus
+from dermrelay.cases.services import CaseLocked
+from dermrelay.imaging import selectors as imaging_selectors
+from dermrelay.imaging.overlays import colourise, level_size, overlay_delete, overlay_write
+from dermrelay.imaging.services import image_local_path, storage_delete_prefix
+from dermrelay.jobs.models import FINISHED_STATES, JobState
+from dermrelay.jobs.services import JobEffects, PermanentJobError, job_enqueue, job_reset, job_run
+from dermrelay.notifications.models import NotificationKind
+from dermrelay.notifications.services import notification_send
+from inference import quality as quality_analysis
+from inference.preprocessing import read_at_spacing
+from inference.registry import LoadedModel, ModelError, Registry
 
-from .models import ModelStatus, ModelVersion
+from . import gate
+from .models import (
+    DEFAULT_REIMAGE_AT_PERCENT, DEFAULT_REVIEW_AT_PERCENT, AnalysisRun, ExpertAnnotation, LesionOutline,
+    LesionSource, ModelStatus, ModelVersion, MosaicQuality, Overlay, OverlayKind, QualityPolicy, Verdict,
+    VerdictBasis,
+)
+from .plans import plan_for
+
+logger = logging.getLogger(__name__)
+QUALITY_STEP = "quality"
+LOCKED_STATUSES = (CaseStatus.SIGNED, CaseStatus.AMENDED)
+MAX_PROJECTION_SIDE = 2048  # the projection onto the dermoscopy is drawn at most this large
+
+QUALITY_PALETTE = {gate.UNINFORMATIVE: (255, 64, 0, 255)}
+QUALITY_LEGEND = [{"colour": "#ff4000", "label": "Uninformative (model)"}]
+PROJECTION_PALETTE = {gate.INFORMATIVE: (0, 170, 255, 64), gate.UNINFORMATIVE: (255, 64, 0, 255)}
+PROJECTION_LEGEND = [{"colour": "#00aaff", "label": "Imaged by the mosaic, informative", "alpha": 0.25},
+                     {"colour": "#ff4000", "label": "Uninformative (model)"}]
+AGREEMENT_PALETTE = {gate.AGREE: (0, 200, 0, 255), gate.MODEL_ONLY: (255, 230, 0, 255), gate.EXPERT_ONLY: (255, 0, 255, 255)}
+AGREEMENT_LEGEND = [{"colour": "#00c800", "label": "Uninformative: model and expert agree"},
+                    {"colour": "#ffe600", "label": "Uninformative by the model only"},
+                    {"colour": "#ff00ff", "label": "Uninformative by the expert only"}]
+
+
+# --------------------------------------------------------------------------- model versions
 
 
 @dataclass(frozen=True)
@@ -46,3 +103,461 @@ def model_versions_sync(*, registry: Registry | None = None) -> SyncReport:
             row.is_active = True
             row.save(update_fields=["is_active"])
     return SyncReport(created=created, updated=updated, errors=errors)
+
+
+_LOADED: dict[tuple[str, str, str], LoadedModel] = {}
+
+
+def model_load(*, version: ModelVersion) -> LoadedModel:
+    """The model of this version, loaded once per worker process. Its weights are verified against
+    the card and the card against the registered row: a missing or altered file fails the run."""
+    key = (version.name, version.version, version.weights_sha256)
+    if key not in _LOADED:
+        try:
+            loaded = Registry().load(version.name, version=version.version)
+        except ModelError as exc:
+            raise PermanentJobError(f"The model {version.name} {version.version} cannot be used: {exc}") from exc
+        if loaded.card.weights["sha256"] != version.weights_sha256:
+            raise PermanentJobError(
+                f"The installed card of {version.name} {version.version} names other weights than the registered version "
+                f"({loaded.card.weights['sha256'][:12]}… instead of {version.weights_sha256[:12]}…); run models_sync.")
+        _LOADED[key] = loaded
+    return _LOADED[key]
+
+
+# --------------------------------------------------------------------------- requesting runs
+
+
+def active_version(*, name: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(name=name, is_active=True, status=ModelStatus.READY).first()
+
+
+def _run_request(*, image: Image, step: str, version: ModelVersion, actor=None) -> tuple[AnalysisRun, bool]:
+    run, created = AnalysisRun.objects.get_or_create(
+        image=image, model_version=version, input_sha256=image.sha256,
+        defaults={"step": step, "requested_by": actor},
+    )
+    if created:
+        job_enqueue(run)
+    return run, created
+
+
+@transaction.atomic
+def analyses_request(*, image: Image) -> list[AnalysisRun]:
+    """Queue the image's analysis plan (after its derivation). Idempotent: the unique input key
+    turns a second request into the same rows, so a re-sent message never runs a model twice."""
+    if image.status != ImageStatus.READY:
+        return []
+    runs = []
+    for step in plan_for(image.kind):
+        if step.step not in RUNNERS:
+            continue
+        version = active_version(name=step.model)
+        if version is not None:
+            runs.append(_run_request(image=image, step=step.step, version=version)[0])
+    return runs
+
+
+@transaction.atomic
+def case_analyses_rerun(*, actor, case, model_version: ModelVersion) -> list[AnalysisRun]:
+    """An admin's re-run of a case's images with a chosen version of a model (another version, or
+    the same one again after a fix). Finished runs of the same input are reset, not duplicated."""
+    if case.status in LOCKED_STATUSES:
+        raise CaseLocked("The case is signed: its analyses can no longer change.")
+    if model_version.status != ModelStatus.READY:
+        raise ValidationError({"model_version": f"{model_version} cannot be used: {model_version.status_detail}"})
+    runs = []
+    for image in case.images.filter(status=ImageStatus.READY).order_by("created_at"):
+        for step in plan_for(image.kind):
+            if step.model != model_version.name or step.step not in RUNNERS:
+                continue
+            run, created = _run_request(image=image, step=step.step, version=model_version, actor=actor)
+            if not created and run.state in FINISHED_STATES:
+                job_reset(run)
+                AnalysisRun.objects.filter(pk=run.pk).update(requested_by=actor)
+                job_enqueue(run)
+            runs.append(run)
+    if not runs:
+        raise ValidationError({"model_version": f"No image of this case is analysed by {model_version.name}."})
+    audit_record(actor=actor, action="rerun_analysis", object_type="case", object_id=case.id, site_id=case.site_id,
+                 detail={"model": model_version.name, "version": model_version.version, "runs": [str(r.id) for r in runs]})
+    return runs
+
+
+# --------------------------------------------------------------------------- running
+
+
+def analysis_work(run: AnalysisRun) -> JobEffects:
+    """The work of an analysis job: the runner of its step, on a fresh copy of the row."""
+    run = AnalysisRun.objects.select_related("image", "image__case", "model_version").get(pk=run.pk)
+    if run.image.sha256 != run.input_sha256:
+        raise PermanentJobError("The image's file changed since this run was requested.")
+    return RUNNERS[run.step](run)
+
+
+def analysis_execute(*, run: AnalysisRun) -> str | None:
+    """Run now, in this process (tests, admin): a finished run is reset first."""
+    job_reset(run)
+    state = job_run(model=AnalysisRun, job_id=run.pk, work=analysis_work)
+    analysis_finished(run_id=run.pk)
+    return state
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(array).save(buffer, "PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def _quality_work(run: AnalysisRun) -> JobEffects:
+    """MED-Net on the viewable mosaic (caption cropped as in the viewer) at the model's working
+    spacing; stores the label map, the probability map and the quality overlay pyramid."""
+    image = run.image
+    if image.pixel_spacing_um is None:
+        raise PermanentJobError("The mosaic's pixel spacing is unknown: set pixel_spacing_um on the image, then re-run.")
+    pyramid = imaging_selectors.pyramid_of(image=image)
+    if pyramid is None:
+        raise RuntimeError("the image has no pyramid yet")  # retried: derivation may still be committing
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    model = model_load(version=run.model_version)
+    timings["model_load_s"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    with image_local_path(image=image) as path:
+        working = read_at_spacing(str(path), source_spacing_um=image.pixel_spacing_um,
+                                  working_spacing_um=model.card.input["pixel_spacing_um"], crop=pyramid.crop)
+    timings["read_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    result = quality_analysis.analyse_pixels(model, working.pixels, scale=working.scale,
+                                             source_spacing_um=image.pixel_spacing_um)
+    timings["inference_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    labels = gate.labels_from(mask=result.mask, valid=result.valid)
+    prefix = f"analysis/{image.case.site_id}/{image.id}/run-{run.id}-{run.attempts}"
+    default_storage.save(f"{prefix}/labels.png", ContentFile(_png_bytes(labels)))
+    default_storage.save(f"{prefix}/probability.png",
+                         ContentFile(_png_bytes(np.clip(result.probability * 255 + 0.5, 0, 255).astype(np.uint8))))
+    overlay = overlay_write(rgba=colourise(labels, QUALITY_PALETTE), image_width=pyramid.width,
+                            image_height=pyramid.height, site_id=image.case.site_id, image_id=image.id, kind="quality")
+    timings["outputs_s"] = time.perf_counter() - mark
+    timings["total_s"] = time.perf_counter() - started
+    outputs = {
+        "working_spacing_um": result.working_spacing_um, "scale": working.scale,
+        "working_size": [int(labels.shape[1]), int(labels.shape[0])], "mosaic_size": [pyramid.width, pyramid.height],
+        "regions": result.regions[:200], "region_count": len(result.regions),
+        "backend": model.backend, "device": model.device,
+        "files": {"labels": f"{prefix}/labels.png", "probability": f"{prefix}/probability.png"},
+        "labels_legend": {"0": "not imaged", "1": "informative", "2": "uninformative"},
+    }
+
+    def apply() -> None:
+        AnalysisRun.objects.filter(pk=run.pk).update(
+            percent_uninformative=result.percent_uninformative, confidence=result.confidence, outputs=outputs,
+            output_prefix=prefix, timings={k: round(v, 4) for k, v in timings.items()})
+        _overlay_store(image=image, source_image=image, kind=OverlayKind.QUALITY, run=run, pyramid=overlay,
+                       legend=QUALITY_LEGEND, inputs_key=run.model_version.weights_sha256)
+
+    def discard() -> None:
+        storage_delete_prefix(prefix)
+        overlay_delete(overlay.prefix)
+
+    return JobEffects(apply=apply, discard=discard)
+
+
+RUNNERS: dict[str, Callable[[AnalysisRun], JobEffects]] = {QUALITY_STEP: _quality_work}
+
+
+def analysis_finished(*, run_id) -> None:
+    """After a run ends (task or in-process): judge the mosaic, or tell people the run failed."""
+    run = AnalysisRun.objects.select_related("image", "image__case", "model_version").get(pk=run_id)
+    if run.step != QUALITY_STEP:
+        return
+    if run.state == JobState.SUCCEEDED:
+        mosaic_quality_assess(image=run.image)
+    elif run.state == JobState.FAILED:
+        case = run.image.case
+        notification_send(
+            users=[case.technician, run.image.uploaded_by], site_id=case.site_id, case=case, image=run.image,
+            kind=NotificationKind.ANALYSIS_FAILED, key=f"analysis_failed:{run.id}:{run.attempts}",
+            message=f"The quality analysis of a mosaic could not run: {run.last_error.strip().splitlines()[-1][:300]}"
+            if run.last_error.strip() else "The quality analysis of a mosaic could not run.")
+
+
+# --------------------------------------------------------------------------- the quality gate
+
+
+def _overlay_store(*, image, source_image, kind, run, pyramid, legend, inputs_key) -> None:
+    """Record an overlay (inside the caller's transaction); the one it replaces is removed after commit."""
+    previous = Overlay.objects.filter(image=image, source_image=source_image, kind=kind).first()
+    Overlay.objects.update_or_create(image=image, source_image=source_image, kind=kind, defaults={
+        "run": run, "prefix": pyramid.prefix, "width": pyramid.width, "height": pyramid.height,
+        "level_offset": pyramid.level_offset, "legend": legend, "inputs_key": inputs_key})
+    if previous is not None and previous.prefix != pyramid.prefix:
+        old = previous.prefix
+        transaction.on_commit(lambda: overlay_delete(old))
+
+
+def _overlay_remove(*, image, source_image, kind) -> None:
+    for overlay in Overlay.objects.filter(image=image, source_image=source_image, kind=kind):
+        old = overlay.prefix
+        overlay.delete()
+        transaction.on_commit(lambda: overlay_delete(old))
+
+
+def quality_thresholds(*, site_id) -> tuple[float, float]:
+    policy = QualityPolicy.objects.filter(site_id=site_id).first()
+    if policy is None:
+        return DEFAULT_REVIEW_AT_PERCENT, DEFAULT_REIMAGE_AT_PERCENT
+    return policy.review_at_percent, policy.reimage_at_percent
+
+
+def current_quality_run(*, image: Image) -> AnalysisRun | None:
+    """The latest finished successful quality run: after an admin's re-run, that one counts."""
+    return (AnalysisRun.objects.filter(image=image, step=QUALITY_STEP, state=JobState.SUCCEEDED)
+            .select_related("model_version").order_by("-finished_at").first())
+
+
+def lesion_outline_effective(*, dermoscopy: Image) -> LesionOutline | None:
+    """A person's outline wins over the model's."""
+    outlines = {o.source: o for o in LesionOutline.objects.filter(dermoscopy=dermoscopy)}
+    return outlines.get(LesionSource.PERSON) or outlines.get(LesionSource.MODEL)
+
+
+def _read_png(key: str) -> np.ndarray:
+    with default_storage.open(key, "rb") as handle:
+        return np.array(PILImage.open(handle))
+
+
+def _lesion_on_mosaic(outline: LesionOutline, *, matrix, shape, scale) -> np.ndarray:
+    if outline.polygon:
+        return gate.lesion_from_polygon(outline.polygon, matrix=matrix, shape=shape, scale=scale)
+    return gate.lesion_from_mask(_read_png(outline.mask) > 0, matrix=matrix, shape=shape, scale=scale)
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def mosaic_quality_assess(*, image: Image) -> MosaicQuality | None:
+    """Judge one mosaic from its current quality run; draws the projection and agreement overlays
+    when their inputs changed. Safe to call any number of times; a signed case is left as signed."""
+    image = Image.objects.select_related("case").get(pk=image.pk)
+    if image.case.status in LOCKED_STATUSES:
+        return MosaicQuality.objects.filter(image=image).first()
+    run = current_quality_run(image=image)
+    if run is None:
+        return None
+    labels = _read_png(run.outputs["files"]["labels"])
+    scale = float(run.outputs["scale"])
+    registration = imaging_selectors.registration_of(mosaic=image)
+    outline = lesion_outline_effective(dermoscopy=registration.dermoscopy) if registration else None
+    lesion = _lesion_on_mosaic(outline, matrix=registration.matrix, shape=labels.shape, scale=scale) if outline else None
+    found = gate.shares(labels, lesion)
+    review_at, reimage_at = quality_thresholds(site_id=image.case.site_id)
+    if outline is None:
+        basis, note = VerdictBasis.WHOLE_MOSAIC, (
+            "No registration to the dermoscopy image: the whole mosaic was judged." if registration is None
+            else "No lesion outline on the dermoscopy image: the whole mosaic was judged.")
+    elif found.lesion_pixels < gate.MIN_LESION_PIXELS:
+        basis, note = VerdictBasis.WHOLE_MOSAIC, "The lesion does not lie on this mosaic's imaged area: the whole mosaic was judged."
+    else:
+        basis, note = VerdictBasis.LESION, f"Judged on the lesion ({outline.get_source_display().lower()})."
+    percent = found.percent_lesion if basis == VerdictBasis.LESION else found.percent_whole
+    verdict = gate.verdict_for(percent, review_at=review_at, reimage_at=reimage_at)
+
+    expert = ExpertAnnotation.objects.filter(image=image).order_by("-updated_at").first()
+    agreement, agreement_overlay = None, None
+    pyramid = imaging_selectors.pyramid_of(image=image)
+    if expert is not None and pyramid is not None:
+        expert_mask = gate.polygons_raster(expert.polygons, shape=labels.shape,
+                                           transform=lambda pts: gate._working_from_mosaic(pts, scale))
+        agreement_map, figures = gate.agreement_labels(labels, expert_mask)
+        agreement = {"sensitivity": figures.sensitivity, "specificity": figures.specificity, "dice": figures.dice,
+                     "expert": str(expert.created_by_id), "annotated_at": expert.updated_at.isoformat()}
+        key = _key(run.id, expert.id, expert.updated_at)
+        if not Overlay.objects.filter(image=image, source_image=image, kind=OverlayKind.AGREEMENT, inputs_key=key).exists():
+            agreement_overlay = (key, overlay_write(rgba=colourise(agreement_map, AGREEMENT_PALETTE), image_width=pyramid.width,
+                                                    image_height=pyramid.height, site_id=image.case.site_id,
+                                                    image_id=image.id, kind="agreement"))
+    projection = None
+    if registration is not None:
+        dermoscopy = registration.dermoscopy
+        key = _key(run.id, registration.matrix, dermoscopy.id)
+        if not Overlay.objects.filter(image=dermoscopy, source_image=image, kind=OverlayKind.PROJECTION, inputs_key=key).exists():
+            offset = max(0, math.ceil(math.log2(max(dermoscopy.width, dermoscopy.height) / MAX_PROJECTION_SIDE)))
+            width, height = level_size(image_width=dermoscopy.width, image_height=dermoscopy.height, level_offset=offset)
+            projected = gate.project_labels(labels, matrix=registration.matrix, scale=scale,
+                                            target_shape=(height, width), target_step=2 ** offset)
+            projection = (key, overlay_write(rgba=colourise(projected, PROJECTION_PALETTE), image_width=dermoscopy.width,
+                                             image_height=dermoscopy.height, site_id=image.case.site_id,
+                                             image_id=dermoscopy.id, kind="projection", level_offset=offset))
+
+    with transaction.atomic():
+        previous = MosaicQuality.objects.select_for_update().filter(image=image).first()
+        assessed, _ = MosaicQuality.objects.update_or_create(image=image, defaults={
+            "run": run, "percent_whole": found.percent_whole, "percent_lesion": found.percent_lesion,
+            "lesion_source": outline.source if outline else "", "lesion_imaged_percent": found.lesion_imaged_percent,
+            "basis": basis, "basis_note": note, "verdict": verdict, "review_at_percent": review_at,
+            "reimage_at_percent": reimage_at, "agreement": agreement})
+        if agreement_overlay is not None:
+            _overlay_store(image=image, source_image=image, kind=OverlayKind.AGREEMENT, run=run,
+                           pyramid=agreement_overlay[1], legend=AGREEMENT_LEGEND, inputs_key=agreement_overlay[0])
+        elif expert is None:
+            _overlay_remove(image=image, source_image=image, kind=OverlayKind.AGREEMENT)
+        if projection is not None:
+            Overlay.objects.filter(source_image=image, kind=OverlayKind.PROJECTION).exclude(image=registration.dermoscopy).delete()
+            _overlay_store(image=registration.dermoscopy, source_image=image, kind=OverlayKind.PROJECTION, run=run,
+                           pyramid=projection[1], legend=PROJECTION_LEGEND, inputs_key=projection[0])
+        elif registration is None:
+            for overlay in Overlay.objects.filter(source_image=image, kind=OverlayKind.PROJECTION):
+                _overlay_remove(image=overlay.image, source_image=image, kind=OverlayKind.PROJECTION)
+        # A whole-mosaic verdict while the case's dermoscopy image still lacks its outline or
+        # registration is provisional: the lesional rule may clear it, so nobody is called back yet.
+        provisional = basis == VerdictBasis.WHOLE_MOSAIC and outline is None and image.case.images.filter(
+            kind=ImageKind.DERMOSCOPY).exists()
+        became_reimage = verdict == Verdict.REIMAGE and not provisional and (
+            previous is None or previous.verdict != Verdict.REIMAGE or previous.basis != basis)
+        if became_reimage:
+            case = image.case
+            where = "within the lesion" if basis == VerdictBasis.LESION else "over the whole mosaic"
+            depth = image.get_depth_level_display() if image.depth_level else "a"
+            transaction.on_commit(lambda: notification_send(
+                users=[case.technician, image.uploaded_by], site_id=case.site_id, case=case, image=image,
+                kind=NotificationKind.REIMAGE_RECOMMENDED, key=f"reimage:{image.id}:{run.id}:{basis}",
+                message=f"Re-imaging recommended: the {depth} mosaic is {percent:.0f}% uninformative {where} "
+                        f"(threshold {reimage_at:g}%)."))
+    return assessed
+
+
+def case_quality_assess(*, case) -> list[MosaicQuality]:
+    """Judge every mosaic of a case again (after its lesion outline or a registration changed)."""
+    judged = []
+    for image in case.images.filter(kind=ImageKind.RCM_MOSAIC):
+        found = mosaic_quality_assess(image=image)
+        if found is not None:
+            judged.append(found)
+    return judged
+
+
+def quality_assess_stale(*, limit: int = 200) -> int:
+    """Judge again the mosaics whose judgement is missing, older than their current quality run, or
+    made with other thresholds than their site's (a crash between run and judgement, a change of
+    policy). Run by the periodic reconciler; returns how many were judged."""
+    latest = (AnalysisRun.objects.filter(image=OuterRef("image"), step=QUALITY_STEP, state=JobState.SUCCEEDED)
+              .order_by("-finished_at").values("id")[:1])
+    unjudged = (AnalysisRun.objects.filter(step=QUALITY_STEP, state=JobState.SUCCEEDED, image__quality__isnull=True)
+                .exclude(image__case__status__in=LOCKED_STATUSES).values_list("image_id", flat=True))
+    outdated = (MosaicQuality.objects.exclude(image__case__status__in=LOCKED_STATUSES)
+                .annotate(latest=Subquery(latest)).exclude(run_id=F("latest")).values_list("image_id", flat=True))
+    policy_changed = (MosaicQuality.objects.exclude(image__case__status__in=LOCKED_STATUSES)
+                      .filter(image__case__site__quality_policy__isnull=False)
+                      .filter(~Q(review_at_percent=F("image__case__site__quality_policy__review_at_percent"))
+                              | ~Q(reimage_at_percent=F("image__case__site__quality_policy__reimage_at_percent")))
+                      .values_list("image_id", flat=True))
+    defaults_changed = (MosaicQuality.objects.exclude(image__case__status__in=LOCKED_STATUSES)
+                        .filter(image__case__site__quality_policy__isnull=True)
+                        .filter(~Q(review_at_percent=DEFAULT_REVIEW_AT_PERCENT) | ~Q(reimage_at_percent=DEFAULT_REIMAGE_AT_PERCENT))
+                        .values_list("image_id", flat=True))
+    image_ids = []
+    for query in (unjudged, outdated, policy_changed, defaults_changed):
+        image_ids += [i for i in query[:limit] if i not in image_ids]
+    for image_id in image_ids[:limit]:
+        try:
+            mosaic_quality_assess(image=Image(pk=image_id))
+        except Exception:  # one broken mosaic must not stop the others
+            logger.exception("quality judgement of %s failed", image_id)
+    return len(image_ids[:limit])
+
+
+# --------------------------------------------------------------------------- inputs of the gate
+
+
+def _check_open(case) -> None:
+    if case.status in LOCKED_STATUSES:
+        raise CaseLocked("The case is signed: its quality inputs can no longer change.")
+
+
+def _polygon_checked(points, *, width: int, height: int, field: str) -> list[list[float]]:
+    try:
+        array = np.asarray(points, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError({field: "A polygon is a list of [x, y] points."}) from None
+    if array.ndim != 2 or array.shape[1] != 2 or len(array) < 3:
+        raise ValidationError({field: "A polygon needs at least three [x, y] points."})
+    if not np.all(np.isfinite(array)):
+        raise ValidationError({field: "Polygon points must be finite numbers."})
+    if array[:, 0].min() < -1 or array[:, 1].min() < -1 or array[:, 0].max() > width + 1 or array[:, 1].max() > height + 1:
+        raise ValidationError({field: f"The polygon leaves the image ({width}x{height} pixels)."})
+    doubled_area = np.abs(np.dot(array[:, 0], np.roll(array[:, 1], 1)) - np.dot(array[:, 1], np.roll(array[:, 0], 1)))
+    if doubled_area < 2.0:
+        raise ValidationError({field: "The polygon encloses no area."})
+    return array.round(2).tolist()
+
+
+def lesion_outline_set(*, actor, dermoscopy: Image, polygon) -> LesionOutline:
+    """A person's outline of the lesion on the dermoscopy image; it wins over the model's mask and
+    the case's mosaics are judged again at once."""
+    if dermoscopy.kind != ImageKind.DERMOSCOPY:
+        raise ValidationError({"image": "The lesion is outlined on the case's dermoscopy image."})
+    _check_open(dermoscopy.case)
+    checked = _polygon_checked(polygon, width=dermoscopy.width, height=dermoscopy.height, field="polygon")
+    if len(checked) > 10000:
+        raise ValidationError({"polygon": "At most 10000 points."})
+    with transaction.atomic():
+        outline, _ = LesionOutline.objects.update_or_create(
+            dermoscopy=dermoscopy, source=LesionSource.PERSON,
+            defaults={"polygon": checked, "mask": "", "run": None, "created_by": actor})
+        audit_record(actor=actor, action="update", object_type="lesion_outline", object_id=dermoscopy.id,
+                     site_id=dermoscopy.case.site_id, detail={"points": len(checked)})
+    case_quality_assess(case=dermoscopy.case)
+    return outline
+
+
+def lesion_outline_delete(*, actor, dermoscopy: Image) -> None:
+    _check_open(dermoscopy.case)
+    with transaction.atomic():
+        LesionOutline.objects.filter(dermoscopy=dermoscopy, source=LesionSource.PERSON).delete()
+        audit_record(actor=actor, action="delete", object_type="lesion_outline", object_id=dermoscopy.id,
+                     site_id=dermoscopy.case.site_id)
+    case_quality_assess(case=dermoscopy.case)
+
+
+def expert_annotation_set(*, actor, image: Image, polygons) -> ExpertAnnotation:
+    """An expert's uninformative areas on a mosaic (viewable-mosaic pixels): agreement follows."""
+    if image.kind != ImageKind.RCM_MOSAIC:
+        raise ValidationError({"image": "Expert quality annotations are drawn on RCM mosaics."})
+    _check_open(image.case)
+    pyramid = imaging_selectors.pyramid_of(image=image)
+    width, height = (pyramid.width, pyramid.height) if pyramid else (image.width, image.height)
+    if not isinstance(polygons, list) or len(polygons) > 1000:
+        raise ValidationError({"polygons": "Give a list of at most 1000 polygons."})
+    checked = [_polygon_checked(p, width=width, height=height, field="polygons") for p in polygons]
+    with transaction.atomic():
+        annotation, _ = ExpertAnnotation.objects.update_or_create(image=image, created_by=actor,
+                                                                  defaults={"polygons": checked})
+        audit_record(actor=actor, action="update", object_type="expert_annotation", object_id=image.id,
+                     site_id=image.case.site_id, detail={"polygons": len(checked)})
+    mosaic_quality_assess(image=image)
+    return annotation
+
+
+def expert_annotation_delete(*, actor, image: Image) -> None:
+    _check_open(image.case)
+    with transaction.atomic():
+        ExpertAnnotation.objects.filter(image=image, created_by=actor).delete()
+        audit_record(actor=actor, action="delete", object_type="expert_annotation", object_id=image.id,
+                     site_id=image.case.site_id)
+    mosaic_quality_assess(image=image)
+
+
+def quality_policy_set(*, actor, site, review_at_percent: float, reimage_at_percent: float) -> QualityPolicy:
+    """A site's thresholds. Open cases are judged again by the reconciler within seconds (the
+    judgement records the thresholds it used); signed cases keep theirs."""
+    if not (0 < review_at_percent <= reimage_at_percent <= 100):
+        raise ValidationError({"review_at_percent": "Thresholds must satisfy 0 < review ≤ re-image ≤ 100."})
+    with transaction.atomic():
+        policy, _ = QualityPolicy.objects.update_or_create(site=site, defaults={
+            "review_at_percent": review_at_percent, "reimage_at_percent": reimage_at_percent, "updated_by": actor})
+        audit_record(actor=actor, action="update", object_type="quality_policy", object_id=site.id, site_id=site.id,
+                     detail={"review_at_percent": review_at_percent, "reimage_at_percent": reimage_at_percent})
+    return policy

@@ -17,6 +17,8 @@ from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import clinical_site_ids
 from dermrelay.api import AuditedReadsMixin
 from dermrelay.audit.services import audit_record
+from dermrelay.analysis import selectors as analysis_selectors
+from dermrelay.analysis import services as analysis_services
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.imaging import services as imaging_services
 from dermrelay.imaging.models import DeviceProfile
@@ -399,6 +401,7 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         descriptor = imaging_selectors.viewer_descriptor(image=image, absolute=request.build_absolute_uri)
         if descriptor is None:
             raise NotFound("The image is still being prepared for viewing.", code="not_ready")
+        descriptor["overlays"] = analysis_selectors.overlays_for(image=image, absolute=request.build_absolute_uri)
         audit_record(actor=request.user, action="view_image", object_type="image", object_id=image.id,
                      site_id=image.case.site_id)
         return Response(descriptor)
@@ -424,6 +427,7 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
             actor=request.user, mosaic=mosaic, dermoscopy=dermoscopy, matrix=data.get("matrix"),
             landmarks=[dict(p) for p in data["landmarks"]] if "landmarks" in data else None,
         )
+        analysis_services.mosaic_quality_assess(image=mosaic)  # the lesion now falls elsewhere on it
         return Response(RegistrationSerializer(registration).data)
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})

@@ -39,3 +39,7 @@ def viewer_descriptor(*, image: Image, absolute) -> dict | None:
 
 def registration_of(*, mosaic: Image) -> Registration | None:
     return Registration.objects.filter(mosaic=mosaic).first()
+
+
+def pyramid_of(*, image: Image) -> Pyramid | None:
+    return Pyramid.objects.filter(image=image).first()

@@ -12,6 +12,8 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyvips
@@ -185,6 +187,16 @@ def _local_source(image: Image, work: Path) -> Path:
         for chunk in stored.chunks():
             local.write(chunk)
     return target
+
+
+@contextmanager
+def image_local_path(*, image: Image) -> Iterator[Path]:
+    """The original file as a local path for libvips, for as long as the block runs."""
+    work = _work_dir()
+    try:
+        yield _local_source(image, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def derivation_execute(*, image: Image) -> str | None:

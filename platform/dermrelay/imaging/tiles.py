@@ -23,10 +23,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 TILE_PATH = re.compile(
-    r"^(?P<prefix>derived/[0-9a-f-]{36}/[0-9a-f-]{36}/pyramid-[0-9a-f]{12})/"
-    r"(?P<file>f\d{4}(?:\.dzi|_files/\d{1,2}/\d{1,5}_\d{1,5}\.jpeg)|thumbnail\.jpg)$"
+    r"^(?:(?P<prefix>derived/[0-9a-f-]{36}/[0-9a-f-]{36}/pyramid-[0-9a-f]{12})/"
+    r"(?P<file>f\d{4}(?:\.dzi|_files/\d{1,2}/\d{1,5}_\d{1,5}\.jpeg)|thumbnail\.jpg)"
+    r"|(?P<overlay_prefix>overlays/[0-9a-f-]{36}/[0-9a-f-]{36}/(?:quality|projection|agreement)-[0-9a-f]{12})/"
+    r"(?P<overlay_file>overlay(?:\.dzi|_files/\d{1,2}/\d{1,5}_\d{1,5}\.png)))$"
 )
-CONTENT_TYPES = {".jpeg": "image/jpeg", ".jpg": "image/jpeg", ".dzi": "application/xml"}
+CONTENT_TYPES = {".jpeg": "image/jpeg", ".jpg": "image/jpeg", ".png": "image/png", ".dzi": "application/xml"}
 
 
 def tile_token(prefix: str, expires: int | str) -> str:
@@ -48,7 +50,8 @@ def tile_view(request, expires: str, token: str, path: str):
     match = TILE_PATH.match(path)
     if not match:
         raise Http404("no such tile")
-    prefix, file = match.group("prefix"), match.group("file")
+    prefix = match.group("prefix") or match.group("overlay_prefix")
+    file = match.group("file") or match.group("overlay_file")
     if not hmac.compare_digest(token.encode(), tile_token(prefix, expires).encode()):  # str: ASCII only
         return HttpResponse("invalid tile token", status=403, content_type="text/plain")
     if int(expires) < time.time():

@@ -44,6 +44,11 @@ class JobEffects:
 Work = Callable[[Job], JobEffects | None]
 
 
+class PermanentJobError(Exception):
+    """Raised by work that cannot succeed on a retry (a missing model, an input lacking what the work
+    needs): the job fails at once with this message as its visible reason."""
+
+
 def lease_seconds() -> int:
     return settings.DERMRELAY_JOB_LEASE_SECONDS
 
@@ -151,9 +156,13 @@ def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
         return claim
     heartbeat = _Heartbeat(model, claim)
     heartbeat.start()
+    permanent = False
     try:
         effects = work(claim.job)
         error = None
+    except PermanentJobError as exc:
+        error, permanent = str(exc), True
+        logger.warning("job %s %s failed for good: %s", model.__name__, job_id, exc)
     except Exception:  # the job records every failure; the worker goes on
         error = traceback.format_exc()
         logger.warning("job %s %s failed (attempt %s):\n%s", model.__name__, job_id, claim.job.attempts, error)
@@ -171,7 +180,7 @@ def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
                 effects.apply()
             _finish(job, JobState.SUCCEEDED)
             return JobState.SUCCEEDED
-        if job.attempts >= job.max_attempts:
+        if permanent or job.attempts >= job.max_attempts:
             _finish(job, JobState.FAILED, error=error)
             return JobState.FAILED
         job.state, job.last_error, job.claim_token, job.lease_expires_at = JobState.QUEUED, error[-4000:], None, None

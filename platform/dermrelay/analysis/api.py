@@ -1,0 +1,292 @@
+"""Analyses over the API: the case quality answer (JSON and Server-Sent Events), runs and admin
+re-runs, the lesion outline, expert annotations, site thresholds, model versions and plans.
+
+Objects are found through the cases selectors, so scoping is the same as for the images
+themselves: another site's case is a 404 (and an audited denial).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections
+from django.http import Http404, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dermrelay.accounts.models import Role, Site
+from dermrelay.accounts.selectors import site_ids_for_user
+from dermrelay.audit.models import AuditOutcome
+from dermrelay.audit.services import audit_record
+from dermrelay.cases import selectors as case_selectors
+from dermrelay.cases.models import Case, Image
+
+from . import selectors, services
+from .models import ExpertAnnotation, ModelVersion, QualityPolicy
+
+
+def _scoped(queryset, pk, *, object_type: str, action: str, user):
+    """The object if the user may see it; else a 404, audited as a denial when it exists."""
+    try:
+        key = uuid.UUID(str(pk))
+    except ValueError:
+        raise Http404 from None
+    found = queryset.filter(pk=key).first()
+    if found is None:
+        if queryset.model.objects.filter(pk=key).exists():
+            audit_record(actor=user, action=action, object_type=object_type, object_id=key, outcome=AuditOutcome.DENIED)
+        raise Http404
+    return found
+
+
+def _case(request, pk, action: str) -> Case:
+    return _scoped(case_selectors.case_list(user=request.user), pk, object_type="case", action=action, user=request.user)
+
+
+def _image(request, pk, action: str) -> Image:
+    return _scoped(case_selectors.image_list(user=request.user), pk, object_type="image", action=action, user=request.user)
+
+
+def _require_site_admin(user, site_id) -> None:
+    if not (user.is_staff or site_id in site_ids_for_user(user=user, roles=[Role.SITE_ADMIN])):
+        raise PermissionDenied("Only a site administrator of this case's site may do this.")
+
+
+QUALITY_SCHEMA = OpenApiResponse(OpenApiTypes.OBJECT, description=(
+    "state: no_mosaics | pending | complete; verdict: acceptable | review | reimage (worst mosaic; partial "
+    "while pending); per mosaic: state (preparing, analysing, judging, done, failed, not_analysed), "
+    "% uninformative over the whole mosaic and within the lesion, basis and its note, thresholds used, "
+    "model identity, timings, agreement with an expert annotation."))
+
+
+class CaseQualityView(APIView):
+    @extend_schema(responses={200: QUALITY_SCHEMA})
+    def get(self, request, pk):
+        """The case's quality gate now: poll it, or stream it from `stream/`."""
+        case = _case(request, pk, "view_quality")
+        audit_record(actor=request.user, action="view_quality", object_type="case", object_id=case.id, site_id=case.site_id)
+        return Response(selectors.case_quality(case=case))
+
+
+class EventStreamRenderer(BaseRenderer):
+    media_type = "text/event-stream"
+    format = "sse"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return f"event: error\ndata: {json.dumps(data, cls=DjangoJSONEncoder)}\n\n".encode()
+
+
+def _event(name: str, payload) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(payload, cls=DjangoJSONEncoder, separators=(',', ':'))}\n\n".encode()
+
+
+def quality_events(case_id, *, poll_seconds: float, max_seconds: float, heartbeat_seconds: float = 15.0):
+    """`quality` events whenever the case's answer changes, `done` once it is complete (then the
+    stream ends); a comment line now and then keeps proxies from closing an idle stream. A client
+    that reconnects (EventSource does, after `retry`) gets the current answer first."""
+    yield b"retry: 3000\n\n"
+    last_digest, last_sent, started = None, time.monotonic(), time.monotonic()
+    try:
+        while True:
+            close_old_connections()
+            case = Case.objects.get(pk=case_id)
+            payload = selectors.case_quality(case=case)
+            digest = hashlib.sha256(json.dumps(payload, cls=DjangoJSONEncoder, sort_keys=True).encode()).hexdigest()
+            if digest != last_digest:
+                yield _event("quality", payload)
+                last_digest, last_sent = digest, time.monotonic()
+            if payload["state"] != "pending":
+                yield _event("done", {"state": payload["state"], "verdict": payload["verdict"]})
+                return
+            if time.monotonic() - started > max_seconds:
+                yield _event("timeout", {"detail": "Still pending; reconnect to keep following."})
+                return
+            if time.monotonic() - last_sent > heartbeat_seconds:
+                yield b": keep-alive\n\n"
+                last_sent = time.monotonic()
+            time.sleep(poll_seconds)
+    finally:
+        close_old_connections()
+
+
+class CaseQualityStreamView(APIView):
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+
+    @extend_schema(responses={(200, "text/event-stream"): OpenApiTypes.STR})
+    def get(self, request, pk):
+        """Server-Sent Events: `quality` (the same body as `quality/`) on every change, then `done`."""
+        case = _case(request, pk, "view_quality")
+        audit_record(actor=request.user, action="view_quality", object_type="case", object_id=case.id,
+                     site_id=case.site_id, detail={"stream": True})
+        response = StreamingHttpResponse(
+            quality_events(case.id, poll_seconds=settings.DERMRELAY_SSE_POLL_SECONDS,
+                           max_seconds=settings.DERMRELAY_SSE_MAX_SECONDS),
+            content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # nginx: pass events through as they come
+        return response
+
+
+class RerunSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField(help_text="id of a ModelVersion (see /models/)")
+
+
+class CaseAnalysesView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk):
+        """Every analysis run of the case's images, with model identity, state, numbers and timings."""
+        case = _case(request, pk, "view_analyses")
+        audit_record(actor=request.user, action="view_analyses", object_type="case", object_id=case.id, site_id=case.site_id)
+        runs = selectors.run_list(images=case.images.all())
+        return Response({"case": str(case.id), "runs": [dict(selectors.run_summary(r), image=str(r.image_id)) for r in runs]})
+
+
+class CaseAnalysesRerunView(APIView):
+    @extend_schema(request=RerunSerializer, responses={202: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        """Run a model version again on the case's images (site administrators)."""
+        case = _case(request, pk, "rerun_analysis")
+        _require_site_admin(request.user, case.site_id)
+        serializer = RerunSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = ModelVersion.objects.filter(pk=serializer.validated_data["model_version"]).first()
+        if version is None:
+            raise serializers.ValidationError({"model_version": "No such model version."})
+        runs = services.case_analyses_rerun(actor=request.user, case=case, model_version=version)
+        return Response({"runs": [str(r.id) for r in runs]}, status=status.HTTP_202_ACCEPTED)
+
+
+class PolygonSerializer(serializers.Serializer):
+    polygon = serializers.ListField(child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+                                    min_length=3, max_length=10000, help_text="[[x, y], ...] in dermoscopy pixels")
+
+
+class LesionOutlineView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk):
+        image = _image(request, pk, "view_lesion_outline")
+        found = selectors.lesion_outline_of(dermoscopy=image)
+        if found is None:
+            raise NotFound("This image has no lesion outline.", code="no_outline")
+        audit_record(actor=request.user, action="view_lesion_outline", object_type="image", object_id=image.id,
+                     site_id=image.case.site_id)
+        return Response(found)
+
+    @extend_schema(request=PolygonSerializer, responses={200: OpenApiTypes.OBJECT})
+    def put(self, request, pk):
+        """Outline the lesion on the dermoscopy image; it wins over a model's, and the case's mosaics
+        are judged again at once."""
+        image = _image(request, pk, "update_lesion_outline")
+        serializer = PolygonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.lesion_outline_set(actor=request.user, dermoscopy=image, polygon=serializer.validated_data["polygon"])
+        return Response(selectors.lesion_outline_of(dermoscopy=image))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        image = _image(request, pk, "delete_lesion_outline")
+        services.lesion_outline_delete(actor=request.user, dermoscopy=image)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExpertAnnotationSerializer(serializers.Serializer):
+    polygons = serializers.ListField(
+        child=serializers.ListField(child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)),
+        max_length=1000, help_text="[[[x, y], ...], ...] uninformative areas in mosaic pixels")
+
+
+class ExpertAnnotationView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk):
+        image = _image(request, pk, "view_expert_annotation")
+        found = ExpertAnnotation.objects.filter(image=image).order_by("-updated_at").first()
+        if found is None:
+            raise NotFound("This mosaic has no expert annotation.", code="no_annotation")
+        audit_record(actor=request.user, action="view_expert_annotation", object_type="image", object_id=image.id,
+                     site_id=image.case.site_id)
+        return Response({"image": str(image.id), "polygons": found.polygons, "author": found.created_by_id,
+                         "updated_at": found.updated_at})
+
+    @extend_schema(request=ExpertAnnotationSerializer, responses={200: OpenApiTypes.OBJECT})
+    def put(self, request, pk):
+        """An expert's uninformative areas; the agreement overlay and figures follow."""
+        image = _image(request, pk, "update_expert_annotation")
+        _require_site_admin(request.user, image.case.site_id)
+        serializer = ExpertAnnotationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.expert_annotation_set(actor=request.user, image=image, polygons=serializer.validated_data["polygons"])
+        quality = image.quality if hasattr(image, "quality") else None
+        image.refresh_from_db()
+        judged = getattr(image, "quality", None) or quality
+        return Response({"image": str(image.id), "agreement": judged.agreement if judged else None})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        image = _image(request, pk, "delete_expert_annotation")
+        services.expert_annotation_delete(actor=request.user, image=image)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QualityPolicySerializer(serializers.Serializer):
+    review_at_percent = serializers.FloatField(min_value=0.1, max_value=100)
+    reimage_at_percent = serializers.FloatField(min_value=0.1, max_value=100)
+
+
+class SiteQualityPolicyView(APIView):
+    @extend_schema(responses=QualityPolicySerializer)
+    def get(self, request, pk):
+        """The site's thresholds (the defaults until a site administrator sets them)."""
+        site = _scoped(Site.objects.filter(id__in=site_ids_for_user(user=request.user, roles=Role.values)), pk,
+                       object_type="site", action="view_quality_policy", user=request.user)
+        review, reimage = services.quality_thresholds(site_id=site.id)
+        return Response({"review_at_percent": review, "reimage_at_percent": reimage,
+                         "is_default": not QualityPolicy.objects.filter(site=site).exists()})
+
+    @extend_schema(request=QualityPolicySerializer, responses=QualityPolicySerializer)
+    def put(self, request, pk):
+        site = _scoped(Site.objects.filter(id__in=site_ids_for_user(user=request.user, roles=Role.values)), pk,
+                       object_type="site", action="update_quality_policy", user=request.user)
+        _require_site_admin(request.user, site.id)
+        serializer = QualityPolicySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        policy = services.quality_policy_set(actor=request.user, site=site, **serializer.validated_data)
+        return Response({"review_at_percent": policy.review_at_percent, "reimage_at_percent": policy.reimage_at_percent,
+                         "is_default": False})
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "name", "version", "task", "modality", "weights_sha256", "is_active", "status",
+                  "status_detail", "card", "synced_at"]
+
+
+class ModelVersionListView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=ModelVersionSerializer(many=True))
+    def get(self, request):
+        """Registered model versions with their cards (no patient data)."""
+        return Response(ModelVersionSerializer(ModelVersion.objects.all(), many=True).data)
+
+
+class AnalysisPlanView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: inline_serializer("AnalysisPlanStep", {
+        "image_kind": serializers.CharField(), "step": serializers.CharField(), "model": serializers.CharField(),
+        "purpose": serializers.CharField(), "status": serializers.CharField(),
+        "version": serializers.DictField(allow_null=True)}, many=True)})
+    def get(self, request):
+        """Which model runs on which image kind, and whether it is installed."""
+        return Response(selectors.plan_listing())

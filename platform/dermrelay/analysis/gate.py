@@ -1,0 +1,132 @@
+"""The quality gate's arithmetic, free of the database: where the lesion lies on a mosaic, the
+uninformative shares, the verdict, and the projection of a mosaic's labels onto the dermoscopy.
+
+Label maps are the quality run's output at the model's working spacing: 0 outside the imaged area,
+1 informative, 2 uninformative. `scale` is mosaic pixels per working pixel. Registration matrices
+map dermoscopy pixels (x, y, 1) to mosaic pixels, as imaging.Registration stores them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageDraw
+
+from dermrelay.imaging.registration import apply as project_points
+from inference import metrics
+
+NOT_IMAGED, INFORMATIVE, UNINFORMATIVE = 0, 1, 2
+MIN_LESION_PIXELS = 64  # imaged lesion pixels at the working spacing below which the lesional % is noise
+
+
+def labels_from(*, mask: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    labels = np.where(valid, INFORMATIVE, NOT_IMAGED).astype(np.uint8)
+    labels[mask & valid] = UNINFORMATIVE
+    return labels
+
+
+def _working_from_mosaic(points: np.ndarray, scale: float) -> np.ndarray:
+    """Mosaic pixel coordinates (pixel centres at integers) → working-grid coordinates."""
+    return (points + 0.5) / scale - 0.5
+
+
+def _mosaic_from_working(coords: np.ndarray, scale: float) -> np.ndarray:
+    return (coords + 0.5) * scale - 0.5
+
+
+def polygons_raster(polygons: list, *, shape: tuple[int, int], transform=None) -> np.ndarray:
+    """Fill polygons (lists of [x, y]) into a bool array; `transform` maps the points first."""
+    canvas = PILImage.new("1", (shape[1], shape[0]), 0)
+    draw = ImageDraw.Draw(canvas)
+    for polygon in polygons:
+        points = np.asarray(polygon, dtype=float)
+        if transform is not None:
+            points = transform(points)
+        if len(points) >= 3:
+            draw.polygon([tuple(p) for p in points], fill=1, outline=1)
+    return np.array(canvas, dtype=bool)
+
+
+def lesion_from_polygon(polygon, *, matrix, shape: tuple[int, int], scale: float) -> np.ndarray:
+    """A dermoscopy-pixel polygon on the mosaic's working grid. Straight edges stay straight under
+    the registration (affine or projective with w > 0), so mapping the vertices is exact."""
+    return polygons_raster([polygon], shape=shape,
+                           transform=lambda pts: _working_from_mosaic(project_points(matrix, pts), scale))
+
+
+def lesion_from_mask(mask: np.ndarray, *, matrix, shape: tuple[int, int], scale: float) -> np.ndarray:
+    """A dermoscopy-pixel lesion mask on the mosaic's working grid: each working pixel looks up the
+    dermoscopy pixel it lies on (inverse mapping, nearest neighbour)."""
+    inverse = np.linalg.inv(np.asarray(matrix, dtype=float))
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    mx, my = _mosaic_from_working(xs, scale), _mosaic_from_working(ys, scale)
+    w = inverse[2, 0] * mx + inverse[2, 1] * my + inverse[2, 2]
+    dx = np.rint((inverse[0, 0] * mx + inverse[0, 1] * my + inverse[0, 2]) / w).astype(np.int64)
+    dy = np.rint((inverse[1, 0] * mx + inverse[1, 1] * my + inverse[1, 2]) / w).astype(np.int64)
+    inside = (dx >= 0) & (dy >= 0) & (dx < mask.shape[1]) & (dy < mask.shape[0])
+    out = np.zeros(shape, dtype=bool)
+    out[inside] = mask[dy[inside], dx[inside]]
+    return out
+
+
+@dataclass(frozen=True)
+class Shares:
+    percent_whole: float
+    percent_lesion: float | None
+    lesion_imaged_percent: float | None  # of the lesion's footprint on the mosaic frame, how much was imaged
+    lesion_pixels: int  # imaged lesion pixels at the working spacing
+
+
+def shares(labels: np.ndarray, lesion: np.ndarray | None) -> Shares:
+    valid = labels != NOT_IMAGED
+    mask = labels == UNINFORMATIVE
+    whole = metrics.percent_uninformative(mask, valid)
+    if lesion is None or not lesion.any():
+        return Shares(whole, None, None, 0)
+    imaged_lesion = int(np.count_nonzero(lesion & valid))
+    in_lesion = metrics.percent_uninformative_in_lesion(mask, valid, lesion) if imaged_lesion else None
+    return Shares(whole, in_lesion, 100.0 * imaged_lesion / int(np.count_nonzero(lesion)), imaged_lesion)
+
+
+def verdict_for(percent: float, *, review_at: float, reimage_at: float) -> str:
+    if percent >= reimage_at:
+        return "reimage"
+    if percent >= review_at:
+        return "review"
+    return "acceptable"
+
+
+def project_labels(labels: np.ndarray, *, matrix, scale: float, target_shape: tuple[int, int],
+                   target_step: float) -> np.ndarray:
+    """The mosaic's labels seen on the dermoscopy image, on a grid of `target_shape` whose pixel j
+    covers dermoscopy pixels [j·step, (j+1)·step): NOT_IMAGED wherever the mosaic does not reach."""
+    m = np.asarray(matrix, dtype=float)
+    ys, xs = np.mgrid[0:target_shape[0], 0:target_shape[1]].astype(np.float64)
+    dx, dy = (xs + 0.5) * target_step - 0.5, (ys + 0.5) * target_step - 0.5
+    w = m[2, 0] * dx + m[2, 1] * dy + m[2, 2]
+    mx = (m[0, 0] * dx + m[0, 1] * dy + m[0, 2]) / w
+    my = (m[1, 0] * dx + m[1, 1] * dy + m[1, 2]) / w
+    wx = np.rint(_working_from_mosaic(mx, scale)).astype(np.int64)
+    wy = np.rint(_working_from_mosaic(my, scale)).astype(np.int64)
+    inside = (wx >= 0) & (wy >= 0) & (wx < labels.shape[1]) & (wy < labels.shape[0])
+    out = np.zeros(target_shape, dtype=np.uint8)
+    out[inside] = labels[wy[inside], wx[inside]]
+    return out
+
+
+AGREE, MODEL_ONLY, EXPERT_ONLY = 1, 2, 3
+
+
+def agreement_labels(labels: np.ndarray, expert: np.ndarray) -> tuple[np.ndarray, metrics.PixelAgreement]:
+    """Per pixel: both call it uninformative, the model only, the expert only (0: neither or not
+    imaged); and the model's sensitivity, specificity and Dice against the expert on the imaged area."""
+    valid = labels != NOT_IMAGED
+    model = (labels == UNINFORMATIVE) & valid
+    expert = expert & valid
+    out = np.zeros(labels.shape, np.uint8)
+    out[model & expert] = AGREE
+    out[model & ~expert] = MODEL_ONLY
+    out[~model & expert] = EXPERT_ONLY
+    return out, metrics.pixel_agreement(model, expert, valid)

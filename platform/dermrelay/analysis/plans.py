@@ -1,0 +1,43 @@
+"""Analysis plans: which models run on which kind of image, each as a named step.
+
+A step runs with the active, verified version of its model. A step whose model is not installed
+(no card, or its weights failed verification) is reported as such and skipped, never faked: the
+dermoscopy and clinical steps wait for the models of the dermoscopy-models issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dermrelay.cases.models import ImageKind
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    step: str  # the runner in analysis.services.RUNNERS
+    model: str  # the model name in the registry
+    purpose: str
+
+
+PLANS: dict[str, tuple[PlanStep, ...]] = {
+    ImageKind.RCM_MOSAIC: (
+        PlanStep("quality", "rcm-quality-mednet", "uninformative areas and the quality gate"),
+    ),
+    ImageKind.RCM_STACK: (),
+    ImageKind.DERMOSCOPY: (
+        PlanStep("lesion_segmentation", "dermoscopy-lesion-segmentation", "the lesion outline for the quality gate"),
+        PlanStep("diagnosis", "dermoscopy-diagnosis-location", "diagnosis with the body location"),
+    ),
+    ImageKind.CLINICAL: (
+        PlanStep("body_region", "body-region", "body-region map, suggested as the lesion's anatomic site"),
+    ),
+}
+
+
+def plan_for(kind: str) -> tuple[PlanStep, ...]:
+    return PLANS.get(kind, ())
+
+
+def steps_for_model(name: str) -> list[tuple[str, PlanStep]]:
+    """(image kind, step) pairs that run the model of this name."""
+    return [(kind, step) for kind, steps in PLANS.items() for step in steps if step.model == name]

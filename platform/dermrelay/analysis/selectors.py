@@ -1,0 +1,140 @@
+"""Reads of analyses for images and cases the caller has already been allowed to see."""
+
+from __future__ import annotations
+
+from dermrelay.cases.models import Case, Image, ImageKind, ImageStatus
+from dermrelay.imaging.tiles import tile_url_base
+from dermrelay.jobs.models import JobState
+
+from .models import VERDICT_RANK, AnalysisRun, LesionOutline, ModelVersion, MosaicQuality, Overlay, VerdictBasis
+from .plans import PLANS
+from .services import QUALITY_STEP, active_version, lesion_outline_effective, quality_thresholds
+
+
+def model_identity(version: ModelVersion) -> dict:
+    return {"name": version.name, "version": version.version, "weights_sha256": version.weights_sha256}
+
+
+def run_summary(run: AnalysisRun) -> dict:
+    return {
+        "id": str(run.id), "step": run.step, "state": run.state, "attempts": run.attempts,
+        "error": run.last_error.strip().splitlines()[-1] if run.state == JobState.FAILED and run.last_error.strip() else None,
+        "model": model_identity(run.model_version), "percent_uninformative": run.percent_uninformative,
+        "confidence": run.confidence, "timings": run.timings, "requested_by": str(run.requested_by_id) if run.requested_by_id else None,
+        "created_at": run.created_at, "started_at": run.started_at, "finished_at": run.finished_at,
+    }
+
+
+def run_list(*, images) -> list[AnalysisRun]:
+    return list(AnalysisRun.objects.filter(image__in=images).select_related("model_version").order_by("created_at"))
+
+
+def overlays_for(*, image: Image, absolute) -> list[dict]:
+    """Overlay pyramids drawn over this image, with signed tile URLs like the image's own."""
+    found = []
+    for overlay in Overlay.objects.filter(image=image).select_related("run__model_version").order_by("kind", "created_at"):
+        base, _ = tile_url_base(overlay.prefix)
+        base = absolute(base)
+        found.append({
+            "id": str(overlay.id), "kind": overlay.kind, "label": overlay.get_kind_display(),
+            "source_image": str(overlay.source_image_id), "width": overlay.width, "height": overlay.height,
+            "level_offset": overlay.level_offset, "format": "png", "legend": overlay.legend,
+            "dzi": f"{base}/overlay.dzi", "tiles": f"{base}/overlay_files/{{level}}/{{col}}_{{row}}.png",
+            "model": model_identity(overlay.run.model_version),
+        })
+    return found
+
+
+def _mosaic_entry(image: Image, runs: list[AnalysisRun], judged: MosaicQuality | None) -> dict:
+    quality_runs = [r for r in runs if r.step == QUALITY_STEP]
+    latest = quality_runs[-1] if quality_runs else None
+    if image.status == ImageStatus.FAILED:
+        state = "failed"
+    elif image.status != ImageStatus.READY:
+        state = "preparing"
+    elif latest is None:
+        state = "not_analysed"
+    elif latest.state in (JobState.QUEUED, JobState.RUNNING):
+        state = "analysing"
+    elif latest.state == JobState.FAILED and judged is None:
+        state = "failed"
+    elif judged is None:
+        state = "judging"
+    else:
+        state = "done"
+    entry = {
+        "image": str(image.id), "depth_level": image.depth_level, "depth_um": image.depth_um, "state": state,
+        "error": (image.status_detail if image.status == ImageStatus.FAILED else
+                  run_summary(latest)["error"] if latest is not None and latest.state == JobState.FAILED else None),
+        "run": run_summary(latest) if latest is not None else None,
+        "verdict": None,
+    }
+    if judged is not None:
+        entry.update({
+            "verdict": judged.verdict, "basis": judged.basis, "basis_note": judged.basis_note,
+            "percent_whole": round(judged.percent_whole, 2),
+            "percent_lesion": round(judged.percent_lesion, 2) if judged.percent_lesion is not None else None,
+            "lesion_source": judged.lesion_source or None,
+            "lesion_imaged_percent": round(judged.lesion_imaged_percent, 1) if judged.lesion_imaged_percent is not None else None,
+            "thresholds": {"review_at_percent": judged.review_at_percent, "reimage_at_percent": judged.reimage_at_percent},
+            "agreement": judged.agreement, "model": model_identity(judged.run.model_version),
+            "assessed_at": judged.assessed_at, "judged_run": str(judged.run_id),
+        })
+    return entry
+
+
+def case_quality(*, case: Case) -> dict:
+    """The capture-time answer for a case: per mosaic, where its analysis stands and its verdict;
+    for the case, the worst verdict once every mosaic is judged (a partial one before)."""
+    mosaics = list(case.images.filter(kind=ImageKind.RCM_MOSAIC).order_by("depth_um", "created_at"))
+    runs = run_list(images=mosaics)
+    judged = {q.image_id: q for q in MosaicQuality.objects.filter(image__in=mosaics).select_related("run__model_version")}
+    entries = [_mosaic_entry(m, [r for r in runs if r.image_id == m.id], judged.get(m.id)) for m in mosaics]
+    verdicts = [e["verdict"] for e in entries if e["verdict"]]
+    pending = [e for e in entries if e["state"] in ("preparing", "analysing", "judging")]
+    failed = [e for e in entries if e["state"] in ("failed", "not_analysed")]
+    if not mosaics:
+        state = "no_mosaics"
+    elif pending:
+        state = "pending"
+    else:
+        state = "complete"
+    verdict = max(verdicts, key=lambda v: VERDICT_RANK[v]) if verdicts else None
+    whole_basis = [e for e in entries if e.get("basis") == VerdictBasis.WHOLE_MOSAIC]
+    dermoscopy = case.images.filter(kind=ImageKind.DERMOSCOPY).order_by("created_at").first()
+    outline = lesion_outline_effective(dermoscopy=dermoscopy) if dermoscopy else None
+    review_at, reimage_at = quality_thresholds(site_id=case.site_id)
+    return {
+        "case": str(case.id), "state": state, "verdict": verdict,
+        "verdict_is_final": state == "complete" and not failed and verdict is not None,
+        "basis": None if not verdicts else (VerdictBasis.WHOLE_MOSAIC if whole_basis else VerdictBasis.LESION),
+        "basis_note": (f"{len(whole_basis)} of {len(verdicts)} mosaic(s) judged on the whole mosaic: "
+                       + whole_basis[0]["basis_note"]) if whole_basis else None,
+        "thresholds": {"review_at_percent": review_at, "reimage_at_percent": reimage_at},
+        "lesion_outline": {"image": str(outline.dermoscopy_id), "source": outline.source} if outline else None,
+        "mosaics": entries, "failed": len(failed), "pending": len(pending),
+    }
+
+
+def plan_listing() -> list[dict]:
+    """Each image kind's steps, with the model version each would run now (or why none)."""
+    from .services import RUNNERS
+
+    listing = []
+    for kind, steps in PLANS.items():
+        for step in steps:
+            version = active_version(name=step.model)
+            status = ("active" if version is not None and step.step in RUNNERS else
+                      "not_installed" if version is None else "no_runner")
+            listing.append({"image_kind": kind, "step": step.step, "model": step.model, "purpose": step.purpose,
+                            "status": status, "version": model_identity(version) if version else None})
+    return listing
+
+
+def lesion_outline_of(*, dermoscopy: Image) -> dict | None:
+    outlines = {o.source: o for o in LesionOutline.objects.filter(dermoscopy=dermoscopy)}
+    effective = outlines.get("person") or outlines.get("model")
+    if effective is None:
+        return None
+    return {"image": str(dermoscopy.id), "source": effective.source, "polygon": effective.polygon,
+            "has_model_outline": "model" in outlines, "updated_at": effective.updated_at}

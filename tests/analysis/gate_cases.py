@@ -1,0 +1,43 @@
+"""Building a case for the quality gate through the API, from a phantom with known ground truth:
+its mosaic, its dermoscopy image, the registration between them and the lesion outline."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image as PILImage
+
+from dermrelay.cases.models import ImageKind
+from inference.phantoms import Phantom, lesion_polygon
+from tests.factories import upload
+
+
+def png_of(array) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(array).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def jpeg_of(array) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(array, "RGB").save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def upload_phantom_case(client, case, phantom: Phantom, *, outline: bool = True, register: bool = True) -> dict:
+    """Upload the dermoscopy image and the mosaic; register and outline through the API. Returns ids."""
+    dermoscopy = upload(client, case, jpeg_of(phantom.dermoscopy), name="dermoscopy.jpg", kind=ImageKind.DERMOSCOPY)
+    assert dermoscopy.status_code == 201, dermoscopy.content
+    mosaic = upload(client, case, png_of(phantom.image), name="mosaic.png", kind=ImageKind.RCM_MOSAIC,
+                    depth_level="dej", pixel_spacing_um=phantom.pixel_spacing_um)
+    assert mosaic.status_code == 201, mosaic.content
+    ids = {"dermoscopy": dermoscopy.json()["id"], "mosaic": mosaic.json()["id"]}
+    if register:
+        response = client.put(f"/api/v1/images/{ids['mosaic']}/registration/",
+                              {"dermoscopy": ids["dermoscopy"], "matrix": phantom.registration.tolist()}, format="json")
+        assert response.status_code == 200, response.content
+    if outline:
+        response = client.put(f"/api/v1/images/{ids['dermoscopy']}/lesion-outline/",
+                              {"polygon": lesion_polygon(phantom)}, format="json")
+        assert response.status_code == 200, response.content
+    return ids

@@ -1,0 +1,70 @@
+"""The quality gate in process (tasks run eagerly): phantom cases with known ground truth go
+through upload → derivation → quality run → judgement, and the API answers with the verdict."""
+
+from __future__ import annotations
+
+import pytest
+
+from dermrelay.accounts.models import Role
+from dermrelay.analysis.models import AnalysisRun, MosaicQuality, Overlay
+from dermrelay.analysis.services import model_versions_sync
+from inference.phantoms import gate_phantom
+from tests.analysis.gate_cases import upload_phantom_case
+from tests.factories import api_client, make_case, make_site, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def clinic():
+    model_versions_sync()
+    site = make_site()
+    tech = make_user(role=Role.TECHNICIAN, site=site)
+    return site, tech, api_client(tech)
+
+
+def test_no_contact_inside_the_lesion_is_recommended_for_reimaging(clinic):
+    site, tech, client = clinic
+    phantom = gate_phantom(seed=7, where="lesion")
+    case = make_case(site=site, actor=tech)
+    ids = upload_phantom_case(client, case, phantom)
+    body = client.get(f"/api/v1/cases/{case.id}/quality/").json()
+    assert body["state"] == "complete", body
+    (mosaic,) = body["mosaics"]
+    assert mosaic["basis"] == "lesion" and mosaic["lesion_source"] == "person"
+    assert mosaic["percent_lesion"] == pytest.approx(100 * phantom.lesional_uninformative_fraction, abs=8)
+    assert mosaic["percent_whole"] == pytest.approx(100 * phantom.uninformative_fraction, abs=5)
+    assert mosaic["verdict"] == body["verdict"] == "reimage"
+    assert mosaic["model"]["name"] == "rcm-quality-mednet"
+    assert AnalysisRun.objects.filter(image_id=ids["mosaic"]).count() == 1
+    kinds = sorted(Overlay.objects.values_list("kind", flat=True))
+    assert kinds == ["projection", "quality"]
+    notes = client.get("/api/v1/notifications/").json()["results"]
+    assert [n["kind"] for n in notes] == ["reimage_recommended"]
+
+
+def test_artifacts_only_outside_the_lesion_are_not_recalled(clinic):
+    site, tech, client = clinic
+    phantom = gate_phantom(seed=2, where="outside_lesion")
+    assert phantom.uninformative_fraction > 0.2  # the whole-mosaic rule would recall it
+    case = make_case(site=site, actor=tech)
+    upload_phantom_case(client, case, phantom)
+    body = client.get(f"/api/v1/cases/{case.id}/quality/").json()
+    (mosaic,) = body["mosaics"]
+    assert mosaic["basis"] == "lesion" and mosaic["percent_lesion"] < 5
+    assert mosaic["percent_whole"] > 20
+    assert body["verdict"] == "acceptable"
+    assert client.get("/api/v1/notifications/").json()["results"] == []
+
+
+def test_without_an_outline_the_whole_mosaic_is_judged_and_the_verdict_says_so(clinic):
+    site, tech, client = clinic
+    phantom = gate_phantom(seed=2, where="outside_lesion")
+    case = make_case(site=site, actor=tech)
+    upload_phantom_case(client, case, phantom, outline=False)
+    body = client.get(f"/api/v1/cases/{case.id}/quality/").json()
+    (mosaic,) = body["mosaics"]
+    assert mosaic["basis"] == "whole_mosaic" and "No lesion outline" in mosaic["basis_note"]
+    assert mosaic["verdict"] == "reimage" and body["basis"] == "whole_mosaic"
+    judged = MosaicQuality.objects.get()
+    assert (judged.review_at_percent, judged.reimage_at_percent) == (10.0, 20.0)
