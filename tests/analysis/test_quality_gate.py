@@ -68,3 +68,25 @@ def test_without_an_outline_the_whole_mosaic_is_judged_and_the_verdict_says_so(c
     assert mosaic["verdict"] == "reimage" and body["basis"] == "whole_mosaic"
     judged = MosaicQuality.objects.get()
     assert (judged.review_at_percent, judged.reimage_at_percent) == (10.0, 20.0)
+
+
+def test_deleting_a_draft_mosaic_removes_its_runs_overlays_and_files(clinic, settings):
+    from pathlib import Path
+
+    from tests.conftest import stored_files
+
+    site, tech, client = clinic
+    phantom = gate_phantom(seed=2, where="outside_lesion", size_px=512)
+    case = make_case(site=site, actor=tech)
+    ids = upload_phantom_case(client, case, phantom)
+    media = Path(settings.MEDIA_ROOT)
+    mosaic_files = [p for p in stored_files(media) if ids["mosaic"] in str(p)]
+    assert any("/analysis/" in str(p) for p in mosaic_files) and any("/overlays/" in str(p) for p in mosaic_files)
+    assert Overlay.objects.filter(source_image_id=ids["mosaic"]).count() == 2  # its quality overlay and projection
+
+    assert client.delete(f"/api/v1/images/{ids['mosaic']}/").status_code == 204
+    assert not AnalysisRun.objects.exists() and not Overlay.objects.exists() and not MosaicQuality.objects.exists()
+    leftovers = [p for p in stored_files(media) if ids["mosaic"] in str(p)]
+    projection_dirs = [p for p in stored_files(media / "overlays") if "projection-" in str(p)]
+    assert leftovers == [] and projection_dirs == []
+    assert client.get(f"/api/v1/cases/{case.id}/quality/").json()["state"] == "no_mosaics"

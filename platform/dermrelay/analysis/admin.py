@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import ModelVersion
+from dermrelay.jobs.services import job_enqueue, job_reset
+
+from .models import AnalysisRun, ModelVersion, MosaicQuality, QualityPolicy
 
 
 @admin.register(ModelVersion)
@@ -11,3 +13,37 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(AnalysisRun)
+class AnalysisRunAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "step", "model_version", "state", "attempts", "percent_uninformative", "image"]
+    list_filter = ["step", "state", "model_version"]
+    readonly_fields = [f.name for f in AnalysisRun._meta.fields]
+    actions = ["run_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Run the selected analyses again (same model version)")
+    def run_again(self, request, queryset):
+        for run in queryset:
+            job_reset(run)
+            job_enqueue(run)
+        self.message_user(request, f"{queryset.count()} run(s) queued again.")
+
+
+@admin.register(MosaicQuality)
+class MosaicQualityAdmin(admin.ModelAdmin):
+    list_display = ["image", "verdict", "basis", "percent_whole", "percent_lesion", "assessed_at"]
+    list_filter = ["verdict", "basis"]
+    readonly_fields = [f.name for f in MosaicQuality._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(QualityPolicy)
+class QualityPolicyAdmin(admin.ModelAdmin):
+    list_display = ["site", "review_at_percent", "reimage_at_percent", "updated_by", "updated_at"]
+    readonly_fields = ["updated_by", "updated_at"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dermrelay.cases.models import ImageKind
+from dermrelay.cases.models import DepthLevel, ImageKind
 
 
 @dataclass(frozen=True)
@@ -17,11 +17,18 @@ class PlanStep:
     step: str  # the runner in analysis.services.RUNNERS
     model: str  # the model name in the registry
     purpose: str
+    depth_levels: tuple[str, ...] | None = None  # RCM: the depths the model is meant for ("" = not given)
+
+    def applies_to(self, image) -> bool:
+        return self.depth_levels is None or image.depth_level in self.depth_levels
 
 
 PLANS: dict[str, tuple[PlanStep, ...]] = {
     ImageKind.RCM_MOSAIC: (
-        PlanStep("quality", "rcm-quality-mednet", "uninformative areas and the quality gate"),
+        # MED-Net judges mosaics at the dermal-epidermal junction (Kose et al. 2020); a mosaic whose
+        # depth was not given is judged too, since it is most often the DEJ mosaic.
+        PlanStep("quality", "rcm-quality-mednet", "uninformative areas and the quality gate",
+                 depth_levels=(DepthLevel.DEJ, "")),
     ),
     ImageKind.RCM_STACK: (),
     ImageKind.DERMOSCOPY: (
@@ -36,6 +43,10 @@ PLANS: dict[str, tuple[PlanStep, ...]] = {
 
 def plan_for(kind: str) -> tuple[PlanStep, ...]:
     return PLANS.get(kind, ())
+
+
+def steps_for_image(image) -> list[PlanStep]:
+    return [step for step in plan_for(image.kind) if step.applies_to(image)]
 
 
 def steps_for_model(name: str) -> list[tuple[str, PlanStep]]:

@@ -7,7 +7,7 @@ from dermrelay.imaging.tiles import tile_url_base
 from dermrelay.jobs.models import JobState
 
 from .models import VERDICT_RANK, AnalysisRun, LesionOutline, ModelVersion, MosaicQuality, Overlay, VerdictBasis
-from .plans import PLANS
+from .plans import PLANS, steps_for_image
 from .services import QUALITY_STEP, active_version, lesion_outline_effective, quality_thresholds
 
 
@@ -48,7 +48,9 @@ def overlays_for(*, image: Image, absolute) -> list[dict]:
 def _mosaic_entry(image: Image, runs: list[AnalysisRun], judged: MosaicQuality | None) -> dict:
     quality_runs = [r for r in runs if r.step == QUALITY_STEP]
     latest = quality_runs[-1] if quality_runs else None
-    if image.status == ImageStatus.FAILED:
+    if not any(step.step == QUALITY_STEP for step in steps_for_image(image)):
+        state = "not_applicable"
+    elif image.status == ImageStatus.FAILED:
         state = "failed"
     elif image.status != ImageStatus.READY:
         state = "preparing"
@@ -68,6 +70,7 @@ def _mosaic_entry(image: Image, runs: list[AnalysisRun], judged: MosaicQuality |
                   run_summary(latest)["error"] if latest is not None and latest.state == JobState.FAILED else None),
         "run": run_summary(latest) if latest is not None else None,
         "verdict": None,
+        "note": "The quality model is meant for mosaics at the dermal-epidermal junction." if state == "not_applicable" else None,
     }
     if judged is not None:
         entry.update({
@@ -93,7 +96,7 @@ def case_quality(*, case: Case) -> dict:
     verdicts = [e["verdict"] for e in entries if e["verdict"]]
     pending = [e for e in entries if e["state"] in ("preparing", "analysing", "judging")]
     failed = [e for e in entries if e["state"] in ("failed", "not_analysed")]
-    if not mosaics:
+    if not [e for e in entries if e["state"] != "not_applicable"]:
         state = "no_mosaics"
     elif pending:
         state = "pending"
@@ -127,6 +130,7 @@ def plan_listing() -> list[dict]:
             status = ("active" if version is not None and step.step in RUNNERS else
                       "not_installed" if version is None else "no_runner")
             listing.append({"image_kind": kind, "step": step.step, "model": step.model, "purpose": step.purpose,
+                            "depth_levels": list(step.depth_levels) if step.depth_levels is not None else None,
                             "status": status, "version": model_identity(version) if version else None})
     return listing
 

@@ -47,7 +47,7 @@ from .models import (
     LesionSource, ModelStatus, ModelVersion, MosaicQuality, Overlay, OverlayKind, QualityPolicy, Verdict,
     VerdictBasis,
 )
-from .plans import plan_for
+from .plans import steps_for_image
 
 logger = logging.getLogger(__name__)
 QUALITY_STEP = "quality"
@@ -149,7 +149,7 @@ def analyses_request(*, image: Image) -> list[AnalysisRun]:
     if image.status != ImageStatus.READY:
         return []
     runs = []
-    for step in plan_for(image.kind):
+    for step in steps_for_image(image):
         if step.step not in RUNNERS:
             continue
         version = active_version(name=step.model)
@@ -168,7 +168,7 @@ def case_analyses_rerun(*, actor, case, model_version: ModelVersion) -> list[Ana
         raise ValidationError({"model_version": f"{model_version} cannot be used: {model_version.status_detail}"})
     runs = []
     for image in case.images.filter(status=ImageStatus.READY).order_by("created_at"):
-        for step in plan_for(image.kind):
+        for step in steps_for_image(image):
             if step.model != model_version.name or step.step not in RUNNERS:
                 continue
             run, created = _run_request(image=image, step=step.step, version=model_version, actor=actor)
@@ -432,7 +432,7 @@ def mosaic_quality_assess(*, image: Image) -> MosaicQuality | None:
 def case_quality_assess(*, case) -> list[MosaicQuality]:
     """Judge every mosaic of a case again (after its lesion outline or a registration changed)."""
     judged = []
-    for image in case.images.filter(kind=ImageKind.RCM_MOSAIC):
+    for image in case.images.filter(kind=ImageKind.RCM_MOSAIC):  # mosaics without a quality run are skipped
         found = mosaic_quality_assess(image=image)
         if found is not None:
             judged.append(found)

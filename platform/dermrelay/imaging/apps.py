@@ -7,4 +7,4 @@ class ImagingConfig(AppConfig):
     verbose_name = "Imaging derivatives"
 
     def ready(self) -> None:
-        from . import tasks  # noqa: F401  (registers the Celery tasks in web processes too)
+        from . import signals, tasks  # noqa: F401  (Celery tasks in web processes too; file clean-up)

@@ -13,11 +13,28 @@ from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from PIL import Image as PILImage
 
 from dermrelay.accounts.models import Membership, Role, Site, User
 from dermrelay.cases import demo_images, services
 from dermrelay.cases.models import Case, CaseStatus, DepthLevel, ImageKind, Lesion, Patient
+from dermrelay.analysis.models import LesionOutline
+from dermrelay.analysis.services import lesion_outline_set
 from dermrelay.cases.uploads import stage_stream
+from dermrelay.imaging.services import registration_set
+from inference.phantoms import gate_phantom, lesion_polygon
+
+
+def _png(array) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(array).save(buffer, "PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def _jpeg(array) -> bytes:
+    buffer = io.BytesIO()
+    PILImage.fromarray(array, "RGB").save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
 
 DEFAULT_PASSWORD = "dermrelay-demo"
 
@@ -46,6 +63,9 @@ PATIENTS = (
     ("lakeside", "L-2001", "Cleo", "Example", "1958-01-05", "female", "L1", "head/neck", "Head and neck:Head:Face:Cheek", True),
     ("lakeside", "L-2002", "Dan", "Fixture", "1983-07-22", "male", "L1", "lower extremity", "Lower extremity:Lower leg", False),
 )
+# (where the phantom's no-contact area lies, phantom seed, share of that place it covers):
+# re-image, acceptable (artifacts outside the lesion only), acceptable, review.
+GATE_SCENARIOS = (("lesion", 7, 0.5), ("outside_lesion", 2, 0.5), ("outside_lesion", 3, 0.3), ("lesion", 5, 0.15))
 RCM_DEPTHS = ((DepthLevel.STRATUM_GRANULOSUM, 20.0), (DepthLevel.DEJ, 80.0), (DepthLevel.PAPILLARY_DERMIS, 120.0))
 
 
@@ -96,17 +116,30 @@ class Command(BaseCommand):
         )
         if case.status not in services.EDITABLE_STATUSES:
             return
+        # The dermoscopy image and the DEJ mosaic come from one phantom with known ground truth
+        # (inference.phantoms), registered and outlined, so the quality gate has a real answer.
+        where, phantom_seed, fraction = GATE_SCENARIOS[seed % len(GATE_SCENARIOS)]
+        phantom = gate_phantom(seed=phantom_seed, where=where, fraction=fraction)
         uploads = [
-            (demo_images.dermoscopy(seed=seed), {"kind": ImageKind.DERMOSCOPY}),
+            (_jpeg(phantom.dermoscopy), {"kind": ImageKind.DERMOSCOPY}),
             (demo_images.clinical_photo(seed=seed), {"kind": ImageKind.CLINICAL}),
             (demo_images.rcm_stack(seed=seed), {"kind": ImageKind.RCM_STACK, "depth_um": 40.0, "pixel_spacing_um": 1.0}),
         ] + [
+            (_png(phantom.image), {"kind": ImageKind.RCM_MOSAIC, "depth_level": level, "depth_um": depth,
+                                   "pixel_spacing_um": phantom.pixel_spacing_um})
+            if level == DepthLevel.DEJ else
             (demo_images.rcm_mosaic(seed=seed * 10 + i), {
                 "kind": ImageKind.RCM_MOSAIC, "depth_level": level, "depth_um": depth, "pixel_spacing_um": 1.0,
             })
             for i, (level, depth) in enumerate(RCM_DEPTHS)
         ]
+        stored = []
         for data, fields in uploads:
-            services.image_create(actor=technician, case=case, staged=stage_stream(io.BytesIO(data)), **fields)
+            stored.append(services.image_create(actor=technician, case=case, staged=stage_stream(io.BytesIO(data)), **fields)[0])
+        dermoscopy = stored[0]
+        dej = next(image for image in stored if image.depth_level == DepthLevel.DEJ)
+        registration_set(actor=technician, mosaic=dej, dermoscopy=dermoscopy, matrix=phantom.registration.tolist())
+        if not LesionOutline.objects.filter(dermoscopy=dermoscopy).exists():
+            lesion_outline_set(actor=technician, dermoscopy=dermoscopy, polygon=lesion_polygon(phantom))
         if submit and case.status == CaseStatus.DRAFT:
             services.case_submit(case=case, actor=technician)
