@@ -90,3 +90,22 @@ def test_deleting_a_draft_mosaic_removes_its_runs_overlays_and_files(clinic, set
     projection_dirs = [p for p in stored_files(media / "overlays") if "projection-" in str(p)]
     assert leftovers == [] and projection_dirs == []
     assert client.get(f"/api/v1/cases/{case.id}/quality/").json()["state"] == "no_mosaics"
+
+
+def test_a_mosaic_without_pixel_spacing_fails_visibly_and_runs_again_once_it_is_given(clinic):
+    from tests.analysis.gate_cases import png_of
+    from tests.factories import upload
+
+    site, tech, client = clinic
+    phantom = gate_phantom(seed=2, where="outside_lesion", size_px=512)
+    case = make_case(site=site, actor=tech)
+    mosaic = upload(client, case, png_of(phantom.image), kind="rcm_mosaic", depth_level="dej").json()
+    body = client.get(f"/api/v1/cases/{case.id}/quality/").json()
+    assert body["mosaics"][0]["state"] == "failed" and "pixel spacing" in body["mosaics"][0]["error"]
+    assert body["verdict"] is None and client.get(f"/api/v1/cases/{case.id}/").status_code == 200
+
+    assert client.patch(f"/api/v1/images/{mosaic['id']}/", {"pixel_spacing_um": 2.0}, format="json").status_code == 200
+    body = client.get(f"/api/v1/cases/{case.id}/quality/").json()
+    assert body["mosaics"][0]["state"] == "done" and body["verdict"] == "reimage"  # whole mosaic: no dermoscopy
+    run = AnalysisRun.objects.get()
+    assert (run.state, run.attempts) == ("succeeded", 1)

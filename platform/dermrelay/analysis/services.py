@@ -159,6 +159,16 @@ def analyses_request(*, image: Image) -> list[AnalysisRun]:
 
 
 @transaction.atomic
+def image_analyses_refresh(*, image: Image) -> list[AnalysisRun]:
+    """What the models were told about an image changed (pixel spacing, depth level): its finished
+    runs on the same file run again, and steps that now apply are queued."""
+    for run in AnalysisRun.objects.filter(image=image, input_sha256=image.sha256, state__in=FINISHED_STATES):
+        job_reset(run)
+        job_enqueue(run)
+    return analyses_request(image=image)
+
+
+@transaction.atomic
 def case_analyses_rerun(*, actor, case, model_version: ModelVersion) -> list[AnalysisRun]:
     """An admin's re-run of a case's images with a chosen version of a model (another version, or
     the same one again after a fix). Finished runs of the same input are reset, not duplicated."""
@@ -214,7 +224,7 @@ def _quality_work(run: AnalysisRun) -> JobEffects:
     spacing; stores the label map, the probability map and the quality overlay pyramid."""
     image = run.image
     if image.pixel_spacing_um is None:
-        raise PermanentJobError("The mosaic's pixel spacing is unknown: set pixel_spacing_um on the image, then re-run.")
+        raise PermanentJobError("The mosaic's pixel spacing is unknown: set pixel_spacing_um on the image and the analysis runs again.")
     pyramid = imaging_selectors.pyramid_of(image=image)
     if pyramid is None:
         raise RuntimeError("the image has no pyramid yet")  # retried: derivation may still be committing

@@ -234,11 +234,20 @@ def stack_stage(*, frames: list[StagedFile]) -> StagedFile:
             frame.discard()
 
 
+ANALYSIS_INPUT_FIELDS = ("pixel_spacing_um", "depth_level")  # what the analysis plans and models read
+
+
 @transaction.atomic
 def image_update(*, actor: User, image: Image, **fields: Any) -> Image:
     if image.case.status not in EDITABLE_STATUSES:
         raise CaseLocked(f"Images of a case in status '{image.case.status}' can no longer be changed.")
-    return _updated(image, fields, actor=actor, object_type="image", site_id=image.case.site_id)
+    before = {name: getattr(image, name) for name in ANALYSIS_INPUT_FIELDS}
+    image = _updated(image, fields, actor=actor, object_type="image", site_id=image.case.site_id)
+    if any(getattr(image, name) != value for name, value in before.items()):
+        from dermrelay.analysis.services import image_analyses_refresh
+
+        image_analyses_refresh(image=image)
+    return image
 
 
 def image_delete(*, actor: User, image: Image) -> None:
