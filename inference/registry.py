@@ -141,6 +141,7 @@ class Registry:
         if backend == "onnxruntime":
             import onnxruntime
 
+            self.verify(card)  # the registered weights must be intact too, not only their export
             options = onnxruntime.SessionOptions()
             session = onnxruntime.InferenceSession(str(self.verify(card, "onnx")), options, providers=["CPUExecutionProvider"])
             return LoadedModel(card=card, device="cpu", backend=backend, _session=session)

@@ -11,9 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image as PILImage
-from PIL import ImageDraw
-
 from dermrelay.imaging.registration import apply as project_points
 from inference import metrics
 
@@ -36,17 +33,37 @@ def _mosaic_from_working(coords: np.ndarray, scale: float) -> np.ndarray:
     return (coords + 0.5) * scale - 0.5
 
 
+def polygon_fill(points: np.ndarray, *, shape: tuple[int, int]) -> np.ndarray:
+    """The pixels whose centres lie inside the polygon (even-odd rule; pixel centres at integers), by
+    scanlines: exact for fractional vertices, with no outline ring added."""
+    out = np.zeros(shape, dtype=bool)
+    if len(points) < 3:
+        return out
+    x0, y0 = points[:, 0], points[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    top, bottom = max(0, int(np.ceil(y0.min()))), min(shape[0] - 1, int(np.floor(y0.max())))
+    for row in range(top, bottom + 1):
+        crossing = (y0 <= row) != (y1 <= row)  # edges that straddle the scanline (half-open)
+        if not crossing.any():
+            continue
+        t = (row - y0[crossing]) / (y1[crossing] - y0[crossing])
+        xs = np.sort(x0[crossing] + t * (x1[crossing] - x0[crossing]))
+        for start, stop in zip(xs[0::2], xs[1::2], strict=False):
+            first, last = max(0, int(np.ceil(start))), min(shape[1], int(np.ceil(stop)))
+            if first < last:
+                out[row, first:last] = True
+    return out
+
+
 def polygons_raster(polygons: list, *, shape: tuple[int, int], transform=None) -> np.ndarray:
-    """Fill polygons (lists of [x, y]) into a bool array; `transform` maps the points first."""
-    canvas = PILImage.new("1", (shape[1], shape[0]), 0)
-    draw = ImageDraw.Draw(canvas)
+    """Fill polygons (lists of [x, y]) into a bool array (their union); `transform` maps the points first."""
+    out = np.zeros(shape, dtype=bool)
     for polygon in polygons:
         points = np.asarray(polygon, dtype=float)
         if transform is not None:
             points = transform(points)
-        if len(points) >= 3:
-            draw.polygon([tuple(p) for p in points], fill=1, outline=1)
-    return np.array(canvas, dtype=bool)
+        out |= polygon_fill(points, shape=shape)
+    return out
 
 
 def lesion_from_polygon(polygon, *, matrix, shape: tuple[int, int], scale: float) -> np.ndarray:

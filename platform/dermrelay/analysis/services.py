@@ -85,6 +85,8 @@ def model_versions_sync(*, registry: Registry | None = None) -> SyncReport:
     for card in registry.cards():
         try:
             registry.verify(card)
+            if card.data.get("onnx"):
+                registry.verify(card, "onnx")  # CPU workers run the export: it must be intact too
             status, detail = ModelStatus.READY, ""
         except ModelError as exc:
             status, detail = ModelStatus.ERROR, str(exc)
