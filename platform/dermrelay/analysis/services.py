@@ -350,22 +350,49 @@ def _key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def mosaic_quality_assess(*, image: Image) -> MosaicQuality | None:
-    """Judge one mosaic from its current quality run; draws the projection and agreement overlays
-    when their inputs changed. Safe to call any number of times; a signed case is left as signed."""
-    image = Image.objects.select_related("case").get(pk=image.pk)
-    if image.case.status in LOCKED_STATUSES:
-        return MosaicQuality.objects.filter(image=image).first()
+def _gate_inputs(image: Image) -> tuple:
+    """Everything a judgement of this mosaic reads, as comparable values."""
     run = current_quality_run(image=image)
-    if run is None:
-        return None
+    registration = imaging_selectors.registration_of(mosaic=image)
+    outline = lesion_outline_effective(dermoscopy=registration.dermoscopy) if registration else None
+    expert = ExpertAnnotation.objects.filter(image=image).order_by("-updated_at").first()
+    return (
+        run.pk if run else None,
+        (registration.dermoscopy_id, json.dumps(registration.matrix)) if registration else None,
+        (outline.pk, outline.updated_at) if outline else None,
+        (expert.pk, expert.updated_at) if expert else None,
+        quality_thresholds(site_id=image.case.site_id),
+    )
+
+
+@dataclass
+class _Judgement:
+    inputs: tuple
+    fields: dict
+    outline: LesionOutline | None
+    registration: object
+    expert: ExpertAnnotation | None
+    run: AnalysisRun
+    agreement_overlay: tuple | None = None
+    projection: tuple | None = None
+
+    def discard(self) -> None:
+        for drawn in (self.agreement_overlay, self.projection):
+            if drawn is not None:
+                overlay_delete(drawn[1].prefix)
+
+
+def _judge(image: Image, run: AnalysisRun) -> _Judgement:
+    """The judgement of a mosaic from its current inputs; overlays whose inputs changed are drawn
+    (as files only: nothing is recorded yet)."""
+    inputs = _gate_inputs(image)
     labels = _read_png(run.outputs["files"]["labels"])
     scale = float(run.outputs["scale"])
     registration = imaging_selectors.registration_of(mosaic=image)
     outline = lesion_outline_effective(dermoscopy=registration.dermoscopy) if registration else None
     lesion = _lesion_on_mosaic(outline, matrix=registration.matrix, shape=labels.shape, scale=scale) if outline else None
     found = gate.shares(labels, lesion)
-    review_at, reimage_at = quality_thresholds(site_id=image.case.site_id)
+    review_at, reimage_at = inputs[-1]
     if outline is None:
         basis, note = VerdictBasis.WHOLE_MOSAIC, (
             "No registration to the dermoscopy image: the whole mosaic was judged." if registration is None
@@ -375,23 +402,25 @@ def mosaic_quality_assess(*, image: Image) -> MosaicQuality | None:
     else:
         basis, note = VerdictBasis.LESION, f"Judged on the lesion ({outline.get_source_display().lower()})."
     percent = found.percent_lesion if basis == VerdictBasis.LESION else found.percent_whole
-    verdict = gate.verdict_for(percent, review_at=review_at, reimage_at=reimage_at)
-
     expert = ExpertAnnotation.objects.filter(image=image).order_by("-updated_at").first()
-    agreement, agreement_overlay = None, None
+    judgement = _Judgement(inputs=inputs, outline=outline, registration=registration, expert=expert, run=run, fields={
+        "run": run, "percent_whole": found.percent_whole, "percent_lesion": found.percent_lesion,
+        "lesion_source": outline.source if outline else "", "lesion_imaged_percent": found.lesion_imaged_percent,
+        "basis": basis, "basis_note": note, "verdict": gate.verdict_for(percent, review_at=review_at, reimage_at=reimage_at),
+        "review_at_percent": review_at, "reimage_at_percent": reimage_at, "agreement": None})
     pyramid = imaging_selectors.pyramid_of(image=image)
     if expert is not None and pyramid is not None:
         expert_mask = gate.polygons_raster(expert.polygons, shape=labels.shape,
                                            transform=lambda pts: gate._working_from_mosaic(pts, scale))
         agreement_map, figures = gate.agreement_labels(labels, expert_mask)
-        agreement = {"sensitivity": figures.sensitivity, "specificity": figures.specificity, "dice": figures.dice,
-                     "expert": str(expert.created_by_id), "annotated_at": expert.updated_at.isoformat()}
+        judgement.fields["agreement"] = {
+            "sensitivity": figures.sensitivity, "specificity": figures.specificity, "dice": figures.dice,
+            "expert": str(expert.created_by_id), "annotated_at": expert.updated_at.isoformat()}
         key = _key(run.id, expert.id, expert.updated_at)
         if not Overlay.objects.filter(image=image, source_image=image, kind=OverlayKind.AGREEMENT, inputs_key=key).exists():
-            agreement_overlay = (key, overlay_write(rgba=colourise(agreement_map, AGREEMENT_PALETTE), image_width=pyramid.width,
-                                                    image_height=pyramid.height, site_id=image.case.site_id,
-                                                    image_id=image.id, kind="agreement"))
-    projection = None
+            judgement.agreement_overlay = (key, overlay_write(
+                rgba=colourise(agreement_map, AGREEMENT_PALETTE), image_width=pyramid.width, image_height=pyramid.height,
+                site_id=image.case.site_id, image_id=image.id, kind="agreement"))
     if registration is not None:
         dermoscopy = registration.dermoscopy
         key = _key(run.id, registration.matrix, dermoscopy.id)
@@ -400,44 +429,70 @@ def mosaic_quality_assess(*, image: Image) -> MosaicQuality | None:
             width, height = level_size(image_width=dermoscopy.width, image_height=dermoscopy.height, level_offset=offset)
             projected = gate.project_labels(labels, matrix=registration.matrix, scale=scale,
                                             target_shape=(height, width), target_step=2 ** offset)
-            projection = (key, overlay_write(rgba=colourise(projected, PROJECTION_PALETTE), image_width=dermoscopy.width,
-                                             image_height=dermoscopy.height, site_id=image.case.site_id,
-                                             image_id=dermoscopy.id, kind="projection", level_offset=offset))
+            judgement.projection = (key, overlay_write(
+                rgba=colourise(projected, PROJECTION_PALETTE), image_width=dermoscopy.width, image_height=dermoscopy.height,
+                site_id=image.case.site_id, image_id=dermoscopy.id, kind="projection", level_offset=offset))
+    return judgement
 
-    with transaction.atomic():
-        previous = MosaicQuality.objects.select_for_update().filter(image=image).first()
-        assessed, _ = MosaicQuality.objects.update_or_create(image=image, defaults={
-            "run": run, "percent_whole": found.percent_whole, "percent_lesion": found.percent_lesion,
-            "lesion_source": outline.source if outline else "", "lesion_imaged_percent": found.lesion_imaged_percent,
-            "basis": basis, "basis_note": note, "verdict": verdict, "review_at_percent": review_at,
-            "reimage_at_percent": reimage_at, "agreement": agreement})
-        if agreement_overlay is not None:
-            _overlay_store(image=image, source_image=image, kind=OverlayKind.AGREEMENT, run=run,
-                           pyramid=agreement_overlay[1], legend=AGREEMENT_LEGEND, inputs_key=agreement_overlay[0])
-        elif expert is None:
-            _overlay_remove(image=image, source_image=image, kind=OverlayKind.AGREEMENT)
-        if projection is not None:
-            Overlay.objects.filter(source_image=image, kind=OverlayKind.PROJECTION).exclude(image=registration.dermoscopy).delete()
-            _overlay_store(image=registration.dermoscopy, source_image=image, kind=OverlayKind.PROJECTION, run=run,
-                           pyramid=projection[1], legend=PROJECTION_LEGEND, inputs_key=projection[0])
-        elif registration is None:
-            for overlay in Overlay.objects.filter(source_image=image, kind=OverlayKind.PROJECTION):
-                _overlay_remove(image=overlay.image, source_image=image, kind=OverlayKind.PROJECTION)
-        # A whole-mosaic verdict while the case's dermoscopy image still lacks its outline or
-        # registration is provisional: the lesional rule may clear it, so nobody is called back yet.
-        provisional = basis == VerdictBasis.WHOLE_MOSAIC and outline is None and image.case.images.filter(
-            kind=ImageKind.DERMOSCOPY).exists()
-        became_reimage = verdict == Verdict.REIMAGE and not provisional and (
-            previous is None or previous.verdict != Verdict.REIMAGE or previous.basis != basis)
-        if became_reimage:
-            case = image.case
-            where = "within the lesion" if basis == VerdictBasis.LESION else "over the whole mosaic"
-            depth = image.get_depth_level_display() if image.depth_level else "a"
-            transaction.on_commit(lambda: notification_send(
-                users=[case.technician, image.uploaded_by], site_id=case.site_id, case=case, image=image,
-                kind=NotificationKind.REIMAGE_RECOMMENDED, key=f"reimage:{image.id}:{run.id}:{basis}",
-                message=f"Re-imaging recommended: the {depth} mosaic is {percent:.0f}% uninformative {where} "
-                        f"(threshold {reimage_at:g}%)."))
+
+def mosaic_quality_assess(*, image: Image, attempts: int = 5) -> MosaicQuality | None:
+    """Judge one mosaic from its current quality run; draws the projection and agreement overlays
+    when their inputs changed. Safe to call any number of times, from any process: the judgement is
+    recorded only if its inputs are still current under the mosaic's row lock, else it is made
+    again, so a slow judgement never overwrites a newer one. A signed case is left as signed."""
+    image = Image.objects.select_related("case").get(pk=image.pk)
+    for _ in range(attempts):
+        if image.case.status in LOCKED_STATUSES:
+            return MosaicQuality.objects.filter(image=image).first()
+        run = current_quality_run(image=image)
+        if run is None:
+            return None
+        judgement = _judge(image, run)
+        with transaction.atomic():
+            Image.objects.select_for_update().filter(pk=image.pk).first()  # one judgement of a mosaic at a time
+            if _gate_inputs(image) != judgement.inputs:
+                transaction.on_commit(judgement.discard)
+                continue  # an input changed meanwhile: judge again
+            return _judgement_record(image, judgement)
+    raise RuntimeError(f"the quality inputs of mosaic {image.pk} kept changing; judged by the reconciler later")
+
+
+def _judgement_record(image: Image, judgement: _Judgement) -> MosaicQuality:
+    """Write a judgement whose inputs are current (inside the locking transaction)."""
+    previous = MosaicQuality.objects.filter(image=image).first()
+    assessed, _ = MosaicQuality.objects.update_or_create(image=image, defaults=judgement.fields)
+    run, registration, fields = judgement.run, judgement.registration, judgement.fields
+    if judgement.agreement_overlay is not None:
+        _overlay_store(image=image, source_image=image, kind=OverlayKind.AGREEMENT, run=run,
+                       pyramid=judgement.agreement_overlay[1], legend=AGREEMENT_LEGEND, inputs_key=judgement.agreement_overlay[0])
+    elif judgement.expert is None:
+        _overlay_remove(image=image, source_image=image, kind=OverlayKind.AGREEMENT)
+    if judgement.projection is not None:
+        for stale in Overlay.objects.filter(source_image=image, kind=OverlayKind.PROJECTION).exclude(image=registration.dermoscopy):
+            _overlay_remove(image=stale.image, source_image=image, kind=OverlayKind.PROJECTION)
+        _overlay_store(image=registration.dermoscopy, source_image=image, kind=OverlayKind.PROJECTION, run=run,
+                       pyramid=judgement.projection[1], legend=PROJECTION_LEGEND, inputs_key=judgement.projection[0])
+    elif registration is None:
+        for overlay in Overlay.objects.filter(source_image=image, kind=OverlayKind.PROJECTION):
+            _overlay_remove(image=overlay.image, source_image=image, kind=OverlayKind.PROJECTION)
+    # A whole-mosaic verdict while the case's dermoscopy image still lacks its outline or
+    # registration is provisional: the lesional rule may clear it, so nobody is called back yet.
+    basis, verdict = fields["basis"], fields["verdict"]
+    provisional = basis == VerdictBasis.WHOLE_MOSAIC and judgement.outline is None and image.case.images.filter(
+        kind=ImageKind.DERMOSCOPY).exists()
+    became_reimage = verdict == Verdict.REIMAGE and not provisional and (
+        previous is None or previous.verdict != Verdict.REIMAGE or previous.basis != basis)
+    if became_reimage:
+        case = image.case
+        percent = fields["percent_lesion"] if basis == VerdictBasis.LESION else fields["percent_whole"]
+        where = "within the lesion" if basis == VerdictBasis.LESION else "over the whole mosaic"
+        depth = image.get_depth_level_display() if image.depth_level else "a"
+        reimage_at = fields["reimage_at_percent"]
+        transaction.on_commit(lambda: notification_send(
+            users=[case.technician, image.uploaded_by], site_id=case.site_id, case=case, image=image,
+            kind=NotificationKind.REIMAGE_RECOMMENDED, key=f"reimage:{image.id}:{run.id}:{basis}",
+            message=f"Re-imaging recommended: the {depth} mosaic is {percent:.0f}% uninformative {where} "
+                    f"(threshold {reimage_at:g}%)."))
     return assessed
 
 
