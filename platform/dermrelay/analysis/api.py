@@ -13,7 +13,6 @@ import time
 import uuid
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +21,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from dermrelay.accounts.models import Role, Site
@@ -83,11 +83,12 @@ class EventStreamRenderer(BaseRenderer):
     format = "sse"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return f"event: error\ndata: {json.dumps(data, cls=DjangoJSONEncoder)}\n\n".encode()
+        return f"event: error\ndata: {json.dumps(data, cls=JSONEncoder)}\n\n".encode()
 
 
 def _event(name: str, payload) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(payload, cls=DjangoJSONEncoder, separators=(',', ':'))}\n\n".encode()
+    """DRF's encoder, so that an event's data is the very JSON the polling endpoint answers."""
+    return f"event: {name}\ndata: {json.dumps(payload, cls=JSONEncoder, separators=(',', ':'))}\n\n".encode()
 
 
 def quality_events(case_id, *, poll_seconds: float, max_seconds: float, heartbeat_seconds: float = 15.0):
@@ -101,7 +102,7 @@ def quality_events(case_id, *, poll_seconds: float, max_seconds: float, heartbea
             close_old_connections()
             case = Case.objects.get(pk=case_id)
             payload = selectors.case_quality(case=case)
-            digest = hashlib.sha256(json.dumps(payload, cls=DjangoJSONEncoder, sort_keys=True).encode()).hexdigest()
+            digest = hashlib.sha256(json.dumps(payload, cls=JSONEncoder, sort_keys=True).encode()).hexdigest()
             if digest != last_digest:
                 yield _event("quality", payload)
                 last_digest, last_sent = digest, time.monotonic()
@@ -232,7 +233,11 @@ class ExpertAnnotationView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
+        """Remove your own annotation of this mosaic."""
         image = _image(request, pk, "delete_expert_annotation")
+        _require_site_admin(request.user, image.case.site_id)
+        if not ExpertAnnotation.objects.filter(image=image, created_by=request.user).exists():
+            raise NotFound("You have no expert annotation on this mosaic.", code="no_annotation")
         services.expert_annotation_delete(actor=request.user, image=image)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
