@@ -54,7 +54,7 @@ def _mosaic_entry(image: Image, runs: list[AnalysisRun], judged: MosaicQuality |
         state = "failed"
     elif image.status != ImageStatus.READY:
         state = "preparing"
-    elif latest is None:
+    elif latest is None:  # a step with an installed model gets its run with the image's readiness
         state = "not_analysed"
     elif latest.state in (JobState.QUEUED, JobState.RUNNING):
         state = "analysing"

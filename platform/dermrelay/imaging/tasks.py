@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from dermrelay.analysis.services import analyses_request
 from dermrelay.cases.services import case_advance
 from dermrelay.jobs.models import JobState
 from dermrelay.jobs.services import job_run
@@ -18,8 +17,6 @@ def derivation_job_task(job_id: str) -> None:
     state = job_run(model=DerivationJob, job_id=job_id, work=services.derivation_run)
     if state in (JobState.SUCCEEDED, JobState.FAILED):
         job = DerivationJob.objects.select_related("image").get(pk=job_id)
-        if state == JobState.SUCCEEDED:
-            analyses_request(image=job.image)
         if state == JobState.FAILED:
             services.image_mark_failed(image_id=job.image_id, reason=f"The image could not be prepared for viewing: {job.last_error.strip().splitlines()[-1]}")
         case_advance(case_id=job.image.case_id)
