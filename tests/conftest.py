@@ -199,6 +199,12 @@ class WorkerPool:
             self.workers.remove(worker)
 
     def ensure_one(self) -> Worker:
+        """A running worker: one that died (its log says why) is dropped and replaced, so one crash
+        fails one test, not every later one."""
+        for worker in list(self.workers):
+            if worker.process.poll() is not None:
+                print(f"worker exited with {worker.process.returncode}; its log ends:\n{worker.log()[-2000:]}")
+                self.workers.remove(worker)
         return self.workers[0] if self.workers else self.start()
 
 

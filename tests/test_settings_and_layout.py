@@ -59,7 +59,7 @@ def test_embedded_default_needs_no_configuration(tmp_path):
     env = {"DERMRELAY_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dermrelay.settings", "PYTHONPATH": "platform"}
     first = json.loads(_run([sys.executable, "-c", code], env).stdout)
     assert first["db"] == "django.db.backends.sqlite3" and first["name"].startswith(str(tmp_path))
-    assert first["broker"] == "filesystem://" and first["debug"] is True
+    assert first["broker"] == "dermrelayfs://" and first["debug"] is True
     assert first["media"] == str(tmp_path / "media") and first["key"] >= 50
     key_file = tmp_path / "secret_key"
     assert key_file.exists() and oct(key_file.stat().st_mode)[-3:] == "600"

@@ -3,6 +3,9 @@ import os
 
 from celery import Celery
 
+from dermrelay.broker import register as register_embedded_broker
+
+register_embedded_broker()  # before any connection: the embedded default's broker URL names it
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dermrelay.settings")
 
 app = Celery("dermrelay")

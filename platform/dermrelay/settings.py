@@ -250,7 +250,7 @@ if REDIS_URL:
         "unacked_restore_limit": 100,
     }
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "dermrelayfs://"  # kombu's file-system transport, written atomically (dermrelay/broker.py)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
