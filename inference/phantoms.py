@@ -130,7 +130,10 @@ __all__ = [
     "PHANTOM_VERSION",
     "Phantom",
     "gate_phantom",
+    "jpeg_bytes",
     "lesion_polygon",
+    "mask_polygon",
+    "png_bytes",
     "generate_phantom",
     "with_no_contact",
     "write_dataset",
@@ -1039,11 +1042,9 @@ def gate_phantom(*, seed: int, where: str, size_px: int = 1024, pixel_spacing_um
     return with_no_contact(phantom, region, seed=seed)
 
 
-def lesion_polygon(phantom: Phantom, *, points: int = 180) -> list[list[float]]:
-    """The dermoscopy lesion's outline as a polygon in dermoscopy pixels, as a person would trace it:
-    the farthest lesion pixel along each of `points` rays from the lesion's centroid (the phantom
-    lesions are star-shaped around it)."""
-    mask = phantom.lesion_dermoscopy
+def mask_polygon(mask: np.ndarray, *, points: int = 180) -> list[list[float]]:
+    """A star-shaped region traced as a person would: the farthest mask pixel along each of
+    `points` rays from the region's centroid, as [x, y] pixel coordinates."""
     ys, xs = np.nonzero(mask)
     cy, cx = ys.mean(), xs.mean()
     radii = np.arange(0.0, float(np.hypot(*mask.shape)), 0.5)
@@ -1058,7 +1059,12 @@ def lesion_polygon(phantom: Phantom, *, points: int = 180) -> list[list[float]]:
     return outline
 
 
-def _png(array: np.ndarray) -> bytes:
+def lesion_polygon(phantom: Phantom, *, points: int = 180) -> list[list[float]]:
+    """The dermoscopy lesion's outline in dermoscopy pixels (the phantom lesions are star-shaped)."""
+    return mask_polygon(phantom.lesion_dermoscopy, points=points)
+
+
+def png_bytes(array: np.ndarray) -> bytes:
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -1066,7 +1072,7 @@ def _png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _jpeg(array: np.ndarray) -> bytes:
+def jpeg_bytes(array: np.ndarray) -> bytes:
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -1091,13 +1097,13 @@ def write_dataset(
         p = generate_phantom(seed=int(seed), size_px=size_px, pixel_spacing_um=pixel_spacing_um)
         stem = f"phantom_{int(seed):05d}"
         blobs = {
-            f"images/{stem}.png": _png(p.image),
-            f"masks/{stem}.png": _png(p.uninformative.astype(np.uint8) * 255),
-            f"valid/{stem}.png": _png(p.valid.astype(np.uint8) * 255),
-            f"labels/{stem}.png": _png(p.artifact_labels),
-            f"lesion/{stem}.png": _png(p.lesion_mosaic.astype(np.uint8) * 255),
-            f"lesion_dermoscopy/{stem}.png": _png(p.lesion_dermoscopy.astype(np.uint8) * 255),
-            f"dermoscopy/{stem}.jpg": _jpeg(p.dermoscopy),
+            f"images/{stem}.png": png_bytes(p.image),
+            f"masks/{stem}.png": png_bytes(p.uninformative.astype(np.uint8) * 255),
+            f"valid/{stem}.png": png_bytes(p.valid.astype(np.uint8) * 255),
+            f"labels/{stem}.png": png_bytes(p.artifact_labels),
+            f"lesion/{stem}.png": png_bytes(p.lesion_mosaic.astype(np.uint8) * 255),
+            f"lesion_dermoscopy/{stem}.png": png_bytes(p.lesion_dermoscopy.astype(np.uint8) * 255),
+            f"dermoscopy/{stem}.jpg": jpeg_bytes(p.dermoscopy),
         }
         files = {}
         for rel, data in blobs.items():

@@ -3,25 +3,11 @@ its mosaic, its dermoscopy image, the registration between them and the lesion o
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image as PILImage
-
 from dermrelay.cases.models import ImageKind
 from inference.phantoms import Phantom, lesion_polygon
+from inference.phantoms import jpeg_bytes as jpeg_of
+from inference.phantoms import png_bytes as png_of
 from tests.factories import upload
-
-
-def png_of(array) -> bytes:
-    buffer = io.BytesIO()
-    PILImage.fromarray(array).save(buffer, "PNG", compress_level=1)
-    return buffer.getvalue()
-
-
-def jpeg_of(array) -> bytes:
-    buffer = io.BytesIO()
-    PILImage.fromarray(array, "RGB").save(buffer, "JPEG", quality=92)
-    return buffer.getvalue()
 
 
 def upload_phantom_case(client, case, phantom: Phantom, *, outline: bool = True, register: bool = True) -> dict:

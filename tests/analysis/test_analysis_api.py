@@ -8,7 +8,6 @@ Where the exact figures matter the seeds of test_quality_gate.py are used at the
 from __future__ import annotations
 
 import json
-import math
 import re
 
 import numpy as np
@@ -24,7 +23,7 @@ from dermrelay.cases.models import Case, Image, ImageKind
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.notifications.models import Notification
 from dermrelay.notifications.services import notification_send
-from inference.phantoms import gate_phantom, lesion_polygon
+from inference.phantoms import gate_phantom, lesion_polygon, mask_polygon
 from tests.analysis.gate_cases import png_of, upload_phantom_case
 from tests.factories import api_client, make_case, make_site, make_user, png_bytes, upload
 
@@ -86,20 +85,7 @@ def sse_events(response) -> list[tuple[str, str]]:
 
 
 def region_polygon(mask: np.ndarray, *, points: int = 180) -> list[list[float]]:
-    """A star-shaped region traced as a person would: the farthest mask pixel along each ray from
-    its centroid (as inference.phantoms.lesion_polygon does for lesions), in pixel coordinates."""
-    ys, xs = np.nonzero(mask)
-    cy, cx = ys.mean(), xs.mean()
-    radii = np.arange(0.0, float(np.hypot(*mask.shape)), 0.5)
-    outline = []
-    for angle in np.linspace(0.0, 2 * math.pi, points, endpoint=False):
-        x, y = cx + radii * math.cos(angle), cy + radii * math.sin(angle)
-        inside = (x >= 0) & (y >= 0) & (x <= mask.shape[1] - 1) & (y <= mask.shape[0] - 1)
-        hits = np.zeros_like(inside)
-        hits[inside] = mask[np.rint(y[inside]).astype(int), np.rint(x[inside]).astype(int)]
-        last = int(np.flatnonzero(hits)[-1]) if hits.any() else 0
-        outline.append([round(float(x[last]), 2), round(float(y[last]), 2)])
-    return outline
+    return mask_polygon(mask, points=points)
 
 
 TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*(Z|[+-]\d\d:\d\d)$")

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from PIL import Image as PILImage
 
 from dermrelay.accounts.models import Membership, Role, Site, User
 from dermrelay.cases import demo_images, services
@@ -22,19 +21,7 @@ from dermrelay.analysis.models import LesionOutline
 from dermrelay.analysis.services import lesion_outline_set
 from dermrelay.cases.uploads import stage_stream
 from dermrelay.imaging.services import registration_set
-from inference.phantoms import gate_phantom, lesion_polygon
-
-
-def _png(array) -> bytes:
-    buffer = io.BytesIO()
-    PILImage.fromarray(array).save(buffer, "PNG", compress_level=3)
-    return buffer.getvalue()
-
-
-def _jpeg(array) -> bytes:
-    buffer = io.BytesIO()
-    PILImage.fromarray(array, "RGB").save(buffer, "JPEG", quality=92)
-    return buffer.getvalue()
+from inference.phantoms import gate_phantom, jpeg_bytes, lesion_polygon, png_bytes
 
 DEFAULT_PASSWORD = "dermrelay-demo"
 
@@ -121,11 +108,11 @@ class Command(BaseCommand):
         where, phantom_seed, fraction = GATE_SCENARIOS[seed % len(GATE_SCENARIOS)]
         phantom = gate_phantom(seed=phantom_seed, where=where, fraction=fraction)
         uploads = [
-            (_jpeg(phantom.dermoscopy), {"kind": ImageKind.DERMOSCOPY}),
+            (jpeg_bytes(phantom.dermoscopy), {"kind": ImageKind.DERMOSCOPY}),
             (demo_images.clinical_photo(seed=seed), {"kind": ImageKind.CLINICAL}),
             (demo_images.rcm_stack(seed=seed), {"kind": ImageKind.RCM_STACK, "depth_um": 40.0, "pixel_spacing_um": 1.0}),
         ] + [
-            (_png(phantom.image), {"kind": ImageKind.RCM_MOSAIC, "depth_level": level, "depth_um": depth,
+            (png_bytes(phantom.image), {"kind": ImageKind.RCM_MOSAIC, "depth_level": level, "depth_um": depth,
                                    "pixel_spacing_um": phantom.pixel_spacing_um})
             if level == DepthLevel.DEJ else
             (demo_images.rcm_mosaic(seed=seed * 10 + i), {
