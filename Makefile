@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check schema bench bench-ingest bench-tiles bench-quality train-quality clean
+.PHONY: run test check schema bench bench-ingest bench-tiles bench-quality bench-e2e train-quality clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ check: $(INSTALLED)
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 ## bench: every benchmark; results with machine and versions in benchmarks/results/
-bench: bench-ingest bench-tiles bench-quality
+bench: bench-ingest bench-tiles bench-quality bench-e2e
 
 bench-ingest: $(INSTALLED)
 	$(PY) benchmarks/ingest.py --repeats 3
@@ -43,6 +43,10 @@ bench-tiles: $(INSTALLED)
 
 bench-quality: $(INSTALLED)
 	$(PY) benchmarks/quality_inference.py --repeats 3
+
+# needs PostgreSQL and Redis (BENCH_POSTGRES_URL, BENCH_REDIS_URL); pass --skip-services to measure the embedded default only
+bench-e2e: $(INSTALLED)
+	$(PY) benchmarks/end_to_end.py --repeats 5
 
 ## train-quality: regenerate the phantom sets and retrain + evaluate the shipped quality model (CPU: ~45 min)
 train-quality: $(INSTALLED)

@@ -3,7 +3,7 @@
 kombu's own transport creates the message file in the queue folder and writes it afterwards, so a
 consumer polling the folder can take an empty or half-written file, fail to decode it and stop the
 whole worker ("Unrecoverable error"). Here each message is written under a name consumers ignore
-and renamed into place: a consumer sees whole messages or none.
+and renamed into place: a consumer sees whole messages or none, in the order they were sent.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from time import monotonic
+from time import monotonic_ns
 
 from kombu.transport import TRANSPORT_ALIASES, filesystem
 from kombu.utils.json import dumps
@@ -21,7 +21,8 @@ ALIAS = "dermrelayfs"
 
 class Channel(filesystem.Channel):
     def _put(self, queue, payload, **kwargs):
-        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        # Consumers take files in name order: a zero-padded nanosecond clock keeps that the order sent.
+        name = f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = os.path.join(self.data_folder_out, f".{name}.partial")  # not '<queue>.msg': never consumed
         try:

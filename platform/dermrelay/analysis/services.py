@@ -127,6 +127,25 @@ def model_load(*, version: ModelVersion) -> LoadedModel:
     return _LOADED[key]
 
 
+def models_warm() -> list[str]:
+    """Load every active model a plan step runs, in this process (a worker's pool process at start),
+    so the first case after a start does not wait for it. Failures are left for the runs to report."""
+    from .plans import PLANS
+
+    loaded = []
+    for steps in PLANS.values():
+        for step in steps:
+            version = active_version(name=step.model)
+            if version is None or step.step not in RUNNERS:
+                continue
+            try:
+                model_load(version=version)
+                loaded.append(f"{version.name} {version.version}")
+            except PermanentJobError as exc:
+                logger.warning("model not warmed: %s", exc)
+    return loaded
+
+
 # --------------------------------------------------------------------------- requesting runs
 
 

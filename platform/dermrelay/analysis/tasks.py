@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_process_init
+from django.db import connections
 
 from dermrelay.jobs.models import JobState
 from dermrelay.jobs.services import job_run
@@ -21,3 +25,24 @@ def analysis_run_task(run_id: str) -> None:
 @shared_task(name="dermrelay.analysis.tasks.quality_assess_stale", ignore_result=True)
 def quality_assess_stale_task() -> int:
     return services.quality_assess_stale()
+
+
+def _consumes_inference(app) -> bool:
+    consume_from = getattr(app.amqp.queues, "consume_from", None)  # None: every queue
+    return not consume_from or "inference" in consume_from
+
+
+@worker_process_init.connect
+def _models_warm(**kwargs) -> None:
+    """Each pool process loads the active models once at start (their weights verified), not on the
+    first case it runs. Only workers that consume the `inference` queue pay for it."""
+    from dermrelay.celery import app
+
+    log = logging.getLogger(__name__)
+    try:
+        if _consumes_inference(app):
+            log.info("models loaded at process start: %s", ", ".join(services.models_warm()) or "none")
+    except Exception:  # a worker must start even when the database is not there yet
+        log.exception("models could not be loaded at process start")
+    finally:
+        connections.close_all()  # the pool process opens its own connections for its tasks
