@@ -13,6 +13,20 @@ from PIL import Image as PILImage
 
 from .preprocessing import estimate_valid
 
+REPO_DIR = Path(__file__).resolve().parent.parent
+
+
+def shared_datasets() -> Path | None:
+    """The folder of shared data sets (never copied into the repository): $DERMRELAY_DATASETS, else
+    ../shared/datasets beside the checkout, else this machine's /work/shared/datasets."""
+    import os
+
+    candidates = [os.environ.get("DERMRELAY_DATASETS"), REPO_DIR.parent / "shared" / "datasets", "/work/shared/datasets"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
 
 @dataclass(frozen=True)
 class Sample:
