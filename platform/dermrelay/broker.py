@@ -19,6 +19,11 @@ from kombu.utils.json import dumps
 ALIAS = "dermrelayfs"
 
 
+def rename_into_queue(partial: str, final: str) -> None:
+    """The moment a message becomes visible to consumers (atomic within one file system)."""
+    os.replace(partial, final)
+
+
 class Channel(filesystem.Channel):
     def _put(self, queue, payload, **kwargs):
         # Consumers take files in name order: a zero-padded nanosecond clock keeps that the order sent.
@@ -28,7 +33,7 @@ class Channel(filesystem.Channel):
         try:
             with open(partial, "wb") as handle:
                 handle.write(dumps(payload).encode())
-            os.replace(partial, final)
+            rename_into_queue(partial, final)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.remove(partial)
