@@ -1,0 +1,127 @@
+"""Metrics of the dermoscopy classifiers, as Amruthalingam et al. (JEADV 2022) report them.
+
+Per class precision and sensitivity with bootstrap 95 % confidence intervals (images resampled with
+replacement, seeded), balanced accuracy (mean sensitivity), macro one-vs-rest ROC AUC, the confusion
+matrix, and McNemar's test of two models on the same images (exact binomial on the discordant
+pairs, the paper's comparison of image-only vs image + location).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """rows: true class, columns: predicted class."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(truth), np.asarray(predicted)), 1)
+    return matrix
+
+
+def per_class(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(precision, sensitivity) per class; NaN where a class was never predicted / never present."""
+    true_positive = np.diag(matrix).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = true_positive / matrix.sum(axis=0)
+        sensitivity = true_positive / matrix.sum(axis=1)
+    return precision, sensitivity
+
+
+def balanced_accuracy(matrix: np.ndarray) -> float:
+    """Mean sensitivity over the classes present."""
+    _, sensitivity = per_class(matrix)
+    return float(np.nanmean(sensitivity))
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve by the rank-sum (Mann–Whitney) formula, ties counted half."""
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), dtype=np.float64)
+    sorted_scores = np.asarray(scores)[order]
+    start = 0
+    while start < len(sorted_scores):  # average ranks of ties
+        stop = start
+        while stop + 1 < len(sorted_scores) and sorted_scores[stop + 1] == sorted_scores[start]:
+            stop += 1
+        ranks[order[start:stop + 1]] = (start + stop) / 2 + 1
+        start = stop + 1
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def macro_auc(probabilities: np.ndarray, truth: np.ndarray) -> float:
+    """Mean one-vs-rest AUC over the classes present."""
+    values = [roc_auc(probabilities[:, k], truth == k) for k in range(probabilities.shape[1])]
+    return float(np.nanmean(values))
+
+
+def bootstrap_intervals(truth: np.ndarray, predicted: np.ndarray, classes: int, *, rounds: int = 1000,
+                        seed: int = 0, level: float = 0.95) -> dict:
+    """Percentile intervals of per-class precision and sensitivity and of balanced accuracy."""
+    rng = np.random.default_rng(seed)
+    n = len(truth)
+    precision, sensitivity, balanced = [], [], []
+    for _ in range(rounds):
+        sample = rng.integers(0, n, n)
+        matrix = confusion(truth[sample], predicted[sample], classes)
+        p, s = per_class(matrix)
+        precision.append(p)
+        sensitivity.append(s)
+        balanced.append(np.nanmean(s))
+    low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+
+    def interval(values):
+        return np.nanpercentile(np.asarray(values, dtype=np.float64), [low, high], axis=0)
+
+    return {"precision": interval(precision), "sensitivity": interval(sensitivity), "balanced_accuracy": interval(balanced)}
+
+
+def mcnemar(truth: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray) -> dict:
+    """McNemar's exact test: b = A right and B wrong, c = A wrong and B right; two-sided binomial
+    p-value of min(b, c) among b + c discordant images at p = 1/2."""
+    right_a, right_b = predicted_a == truth, predicted_b == truth
+    b, c = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    n = b + c
+    if n == 0:
+        return {"a_only_right": b, "b_only_right": c, "p_value": 1.0}
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
+    return {"a_only_right": b, "b_only_right": c, "p_value": min(1.0, 2 * tail)}
+
+
+def report(truth, probabilities, labels: list[str], *, rounds: int = 1000, seed: int = 0) -> dict:
+    """Everything the model card and the evaluation JSON carry for one classifier."""
+    truth = np.asarray(truth)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    predicted = probabilities.argmax(axis=1)
+    matrix = confusion(truth, predicted, len(labels))
+    precision, sensitivity = per_class(matrix)
+    intervals = bootstrap_intervals(truth, predicted, len(labels), rounds=rounds, seed=seed)
+
+    def rounded(value):
+        return None if value is None or not np.isfinite(value) else round(float(value), 4)
+
+    return {
+        "images": int(len(truth)),
+        "accuracy": rounded((predicted == truth).mean()),
+        "balanced_accuracy": rounded(balanced_accuracy(matrix)),
+        "balanced_accuracy_ci95": [rounded(v) for v in intervals["balanced_accuracy"]],
+        "macro_auc": rounded(macro_auc(probabilities, truth)),
+        "per_class": {
+            label: {
+                "support": int(matrix[k].sum()),
+                "precision": rounded(precision[k]), "precision_ci95": [rounded(v) for v in intervals["precision"][:, k]],
+                "sensitivity": rounded(sensitivity[k]),
+                "sensitivity_ci95": [rounded(v) for v in intervals["sensitivity"][:, k]],
+            }
+            for k, label in enumerate(labels)
+        },
+        "macro_precision": rounded(np.nanmean(precision)),
+        "macro_sensitivity": rounded(np.nanmean(sensitivity)),
+        "confusion_matrix": {"labels": list(labels), "rows_true_columns_predicted": matrix.tolist()},
+        "bootstrap": {"rounds": rounds, "seed": seed, "level": 0.95, "method": "percentile, images resampled"},
+    }

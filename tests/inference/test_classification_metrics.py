@@ -1,0 +1,67 @@
+"""Classifier metrics against hand-computed values (and scikit-learn-free AUC against brute force)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from inference import classification_metrics as cm
+
+
+def test_confusion_precision_sensitivity_and_balanced_accuracy_by_hand():
+    truth = np.array([0, 0, 0, 1, 1, 2])
+    predicted = np.array([0, 0, 1, 1, 2, 2])
+    matrix = cm.confusion(truth, predicted, 3)
+    assert matrix.tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    precision, sensitivity = cm.per_class(matrix)
+    assert precision.tolist() == pytest.approx([1.0, 0.5, 0.5])
+    assert sensitivity.tolist() == pytest.approx([2 / 3, 0.5, 1.0])
+    assert cm.balanced_accuracy(matrix) == pytest.approx((2 / 3 + 0.5 + 1.0) / 3)
+
+
+def test_a_class_never_predicted_has_no_precision_and_an_absent_class_is_left_out():
+    matrix = cm.confusion(np.array([0, 0, 1]), np.array([0, 0, 0]), 3)
+    precision, sensitivity = cm.per_class(matrix)
+    assert np.isnan(precision[1]) and np.isnan(sensitivity[2])
+    assert cm.balanced_accuracy(matrix) == pytest.approx(0.5)  # classes 0 (1.0) and 1 (0.0)
+
+
+def _auc_brute_force(scores, positive):
+    pairs = [(p, n) for p, n in itertools.product(np.flatnonzero(positive), np.flatnonzero(~positive))]
+    return np.mean([1.0 if scores[p] > scores[n] else 0.5 if scores[p] == scores[n] else 0.0 for p, n in pairs])
+
+
+def test_auc_equals_the_pairwise_definition_with_ties():
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 5, 60).astype(float)  # many ties
+    positive = rng.random(60) < 0.4
+    assert cm.roc_auc(scores, positive) == pytest.approx(_auc_brute_force(scores, positive))
+    assert cm.roc_auc(np.array([0.1, 0.9]), np.array([False, True])) == 1.0
+    assert np.isnan(cm.roc_auc(np.array([0.1, 0.9]), np.array([True, True])))
+
+
+def test_mcnemar_exact_p_value_by_hand():
+    truth = np.zeros(12, dtype=int)
+    a = np.array([0] * 2 + [1] * 10)  # A right on 2
+    b = np.array([0] * 10 + [1] * 2)  # B right on 10: B only right on 8, A only right on 0
+    found = cm.mcnemar(truth, a, b)
+    assert (found["a_only_right"], found["b_only_right"]) == (0, 8)
+    assert found["p_value"] == pytest.approx(2 / 2**8)  # 2 * C(8,0) / 2^8
+    assert cm.mcnemar(truth, a, a)["p_value"] == 1.0
+
+
+def test_report_has_intervals_around_the_point_estimates_and_is_seeded():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 300)
+    probabilities = rng.random((300, 3))
+    probabilities[np.arange(300), truth] += 0.6  # a decent classifier
+    first = cm.report(truth, probabilities, ["a", "b", "c"], rounds=200, seed=1)
+    assert first == cm.report(truth, probabilities, ["a", "b", "c"], rounds=200, seed=1)
+    low, high = first["balanced_accuracy_ci95"]
+    assert low <= first["balanced_accuracy"] <= high and high - low < 0.2
+    for entry in first["per_class"].values():
+        assert entry["sensitivity_ci95"][0] <= entry["sensitivity"] <= entry["sensitivity_ci95"][1]
+    assert 0.5 < first["macro_auc"] <= 1.0
+    assert sum(map(sum, first["confusion_matrix"]["rows_true_columns_predicted"])) == 300
