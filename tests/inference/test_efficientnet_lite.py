@@ -60,3 +60,18 @@ def test_dermoscopy_images_fit_the_pretrained_batchnorm_statistics():
     x = seen["x"]
     error = ((x.mean((0, 2, 3)) - network._bn0.running_mean) ** 2 / (network._bn0.running_var + 1e-3)).mean()
     assert error < 1.0
+
+
+def test_the_location_aware_classifier_appends_a_learned_location_embedding():
+    from inference.networks.classifier import LocationAwareClassifier
+
+    torch.manual_seed(0)
+    image_only = LocationAwareClassifier(classes=7).eval()
+    with_location = LocationAwareClassifier(classes=7, locations=15, embedding=128).eval()
+    assert with_location.head.in_features == 1280 + 128 and image_only.head.in_features == 1280
+    images = torch.randn(2, 3, 150, 200)
+    with torch.no_grad():
+        assert image_only(images).shape == (2, 7)
+        unknown = with_location(images)  # no location given: index 0, "unknown"
+        assert torch.equal(unknown, with_location(images, torch.zeros(2, dtype=torch.long)))
+        assert not torch.allclose(unknown, with_location(images, torch.tensor([3, 3])))
