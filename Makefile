@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check schema bench bench-ingest bench-tiles bench-quality bench-e2e train-quality clean
+.PHONY: run test check schema bench bench-ingest bench-tiles bench-quality bench-e2e train-quality train-lesion clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ bench-e2e: $(INSTALLED)
 ## train-quality: regenerate the phantom sets and retrain + evaluate the shipped quality model (CPU: ~45 min)
 train-quality: $(INSTALLED)
 	./scripts/train_quality.sh
+
+## train-lesion: retrain the dermoscopy lesion segmentation on HAM10000 train, measure on val, export ONNX (CPU: ~25 min)
+HAM10000 ?= ../shared/datasets/ham10000
+train-lesion: $(INSTALLED)
+	$(PY) -m inference train-lesion --data $(HAM10000) --epochs 3 --threads 2
+	$(PY) -m inference export-onnx --name dermoscopy-lesion-segmentation
 
 ## schema: write the OpenAPI 3 schema to var/openapi.yaml
 schema: $(INSTALLED)

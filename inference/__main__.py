@@ -94,6 +94,33 @@ def cmd_evaluate(args) -> None:
         card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 
+def cmd_train_lesion(args) -> None:
+    from .lesion_segmentation import MODEL_NAME, TrainConfig, card_write, train
+
+    weights = Path(args.weights_dir) / f"{MODEL_NAME}.pt"
+    config = TrainConfig(data=Path(args.data), out=weights, epochs=args.epochs, batch=args.batch,
+                         learning_rate=args.learning_rate, seed=args.seed, max_minutes=args.max_minutes,
+                         threads=args.threads)
+    summary = train(config)
+    print(f"wrote {weights} and {card_write(cards_dir=Path(args.cards), weights=weights, summary=summary, config=config, version=args.version)}")
+
+
+def cmd_evaluate_lesion(args) -> None:
+    from . import ham10000
+    from .lesion_segmentation import MODEL_NAME, evaluate
+
+    registry = Registry(args.cards)
+    model = registry.load(args.name or MODEL_NAME, backend=args.backend)
+    records = ham10000.read_metadata(Path(args.csv) if args.csv else Path(args.data) / "metadata.csv")
+    if args.split:
+        records = [r for r in records if r.split == args.split]
+    found = evaluate(model.predict, Path(args.data), records)
+    found["measured_with"] = {"backend": model.backend, "device": model.device, "data": str(args.data),
+                              "model": f"{model.card.name} {model.card.version}"}
+    Path(args.out).write_text(json.dumps(found, indent=2) + "\n")
+    print(json.dumps(found, indent=2))
+
+
 def cmd_export(args) -> None:
     from .onnx_export import export_onnx
 
@@ -139,6 +166,27 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--how", default="")
     evaluate.add_argument("--update-card", action="store_true")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    lesion = commands.add_parser("train-lesion", help="train the dermoscopy lesion segmentation on HAM10000")
+    lesion.add_argument("--data", required=True, help="folder with images/, masks/ and metadata.csv (split column)")
+    lesion.add_argument("--weights-dir", default=str(DEFAULT_CARDS_DIR.parent / "weights"))
+    lesion.add_argument("--version", default="0.1.0")
+    lesion.add_argument("--epochs", type=int, default=3)
+    lesion.add_argument("--batch", type=int, default=16)
+    lesion.add_argument("--learning-rate", type=float, default=1e-3)
+    lesion.add_argument("--seed", type=int, default=2018)
+    lesion.add_argument("--threads", type=int, default=None)
+    lesion.add_argument("--max-minutes", type=float, default=None)
+    lesion.set_defaults(run=cmd_train_lesion)
+
+    lesion_eval = commands.add_parser("evaluate-lesion", help="Jaccard/Dice JSON of the lesion model on images/ + masks/")
+    lesion_eval.add_argument("--data", required=True, help="folder with images/<id>.jpg and masks/<id>_segmentation.png")
+    lesion_eval.add_argument("--csv", default=None, help="CSV with an image_id column (default: DATA/metadata.csv)")
+    lesion_eval.add_argument("--split", default=None, help="only rows whose split column has this value")
+    lesion_eval.add_argument("--out", required=True)
+    lesion_eval.add_argument("--name", default=None)
+    lesion_eval.add_argument("--backend", default="auto", choices=["pytorch", "onnxruntime", "auto"])
+    lesion_eval.set_defaults(run=cmd_evaluate_lesion)
 
     export = commands.add_parser("export-onnx", help="write the ONNX file next to the weights and into the card")
     export.add_argument("--name", default=QUALITY_MODEL)

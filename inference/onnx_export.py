@@ -19,23 +19,24 @@ class _LastLevel(torch.nn.Module):
         self.network = network
 
     def forward(self, image):
-        return self.network(image)[-1]
+        output = self.network(image)
+        return output[-1] if isinstance(output, (list, tuple)) else output
 
 
 def export_onnx(registry: Registry, name: str, *, tolerance: float = 1e-3) -> str:
     model = registry.load(name, device="cpu", backend="pytorch")
     card = model.card
-    tile = card.input["tile"]
+    width, height = card.input.get("size") or (card.input["tile"], card.input["tile"])  # whole image, or a tile
     weights = registry.verify(card)
     target = weights.with_suffix(".onnx")
-    example = torch.zeros(1, card.input["channels"], tile, tile)
+    example = torch.zeros(1, card.input["channels"], height, width)
     wrapper = _LastLevel(model._network).eval()  # export restores the mode it found: keep it eval
     torch.onnx.export(wrapper, example, str(target), input_names=["image"], output_names=["logits"],
                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
     data = json.loads(card.path.read_text())
     data["onnx"] = {"file": f"../weights/{target.name}", "sha256": sha256_of(target), "opset": 17}
     card.path.write_text(json.dumps(data, indent=2) + "\n")
-    check = np.random.default_rng(0).standard_normal((2, card.input["channels"], tile, tile)).astype(np.float32)
+    check = np.random.default_rng(0).standard_normal((2, card.input["channels"], height, width)).astype(np.float32)
     onnx_model = registry.load(name, backend="onnxruntime")
     difference = float(np.abs(onnx_model.predict(check) - model.predict(check)).max())
     if difference > tolerance:

@@ -19,7 +19,10 @@ import numpy as np
 DEFAULT_CARDS_DIR = Path(__file__).resolve().parent / "cards"
 REQUIRED = ("name", "version", "task", "modality", "labels", "input", "weights", "architecture", "training",
             "metrics", "intended_use", "limitations", "license")
-ARCHITECTURES = {"MEDNet": "inference.networks.mednet:MEDNet"}
+ARCHITECTURES = {
+    "MEDNet": "inference.networks.mednet:MEDNet",
+    "LesionUNet": "inference.networks.lesion_unet:LesionUNet",
+}
 
 
 class ModelError(RuntimeError):
@@ -92,7 +95,8 @@ class LoadedModel:
         with torch.inference_mode():
             tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
             with torch.autocast("cuda", enabled=self.device == "cuda"):
-                logits = self._network(tensor)[-1]
+                output = self._network(tensor)
+                logits = output[-1] if isinstance(output, (list, tuple)) else output  # MED-Net: finest level
             return torch.sigmoid(logits.float()).cpu().numpy()
 
 

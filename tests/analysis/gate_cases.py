@@ -3,11 +3,23 @@ its mosaic, its dermoscopy image, the registration between them and the lesion o
 
 from __future__ import annotations
 
+from dermrelay.analysis.models import ModelVersion
+from dermrelay.analysis.services import model_versions_sync
 from dermrelay.cases.models import ImageKind
 from inference.phantoms import Phantom, lesion_polygon
 from inference.phantoms import jpeg_bytes as jpeg_of
 from inference.phantoms import png_bytes as png_of
 from tests.factories import upload
+
+
+LESION_MODEL = "dermoscopy-lesion-segmentation"
+
+
+def models_sync_without_lesion_model() -> None:
+    """The shipped models, but no lesion segmentation: for a clinic where only a person outlines the
+    lesion (the tests of the person's outline and of the whole-mosaic fallback)."""
+    model_versions_sync()
+    ModelVersion.objects.filter(name=LESION_MODEL).update(is_active=False)
 
 
 def upload_phantom_case(client, case, phantom: Phantom, *, outline: bool = True, register: bool = True) -> dict:

@@ -17,14 +17,14 @@ from dermrelay.accounts.models import Role
 from dermrelay.analysis.models import (
     AnalysisRun, ExpertAnnotation, LesionOutline, ModelStatus, ModelVersion, MosaicQuality, Overlay, QualityPolicy,
 )
-from dermrelay.analysis.services import model_versions_sync, mosaic_quality_assess, quality_assess_stale
+from dermrelay.analysis.services import mosaic_quality_assess, quality_assess_stale
 from dermrelay.audit.models import AuditEvent
 from dermrelay.cases.models import Case, Image, ImageKind
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.notifications.models import Notification
 from dermrelay.notifications.services import notification_send
 from inference.phantoms import gate_phantom, lesion_polygon, mask_polygon
-from tests.analysis.gate_cases import png_of, upload_phantom_case
+from tests.analysis.gate_cases import models_sync_without_lesion_model, png_of, upload_phantom_case
 from tests.factories import api_client, make_case, make_site, make_user, png_bytes, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,7 +38,7 @@ AGREEMENT_COLOURS = {"#00c800", "#ffe600", "#ff00ff"}
 @pytest.fixture
 def clinic():
     """A site with a technician and a site administrator (and the shipped models registered)."""
-    model_versions_sync()
+    models_sync_without_lesion_model()
     site = make_site()
     tech = make_user(role=Role.TECHNICIAN, site=site)
     admin = make_user(role=Role.SITE_ADMIN, site=site)

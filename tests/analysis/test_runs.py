@@ -279,7 +279,7 @@ def _tiff_stack() -> bytes:
     return buffer.getvalue()
 
 
-def test_stacks_dermoscopy_and_clinical_images_get_no_run_until_their_models_are_installed(clinic, phantom):
+def test_stacks_and_clinical_images_get_no_run_until_their_models_are_installed(clinic, phantom):
     model_versions_sync()
     site, tech, client = clinic
     case = make_case(site=site, actor=tech)
@@ -293,8 +293,12 @@ def test_stacks_dermoscopy_and_clinical_images_get_no_run_until_their_models_are
         assert response.status_code == 201, response.content
         image = Image.objects.get(pk=response.json()["id"])
         assert image.status == ImageStatus.READY, image.status_detail
-        assert analyses_request(image=image) == []
-        assert not AnalysisRun.objects.filter(image=image).exists(), fields["kind"]
+        steps = sorted(AnalysisRun.objects.filter(image=image).values_list("step", flat=True))
+        if fields["kind"] == ImageKind.DERMOSCOPY:  # the lesion model is installed; diagnosis is not yet
+            assert steps == ["lesion_segmentation"]
+            assert analyses_request(image=image)[0].step == "lesion_segmentation"  # the same run again
+        else:
+            assert analyses_request(image=image) == [] and steps == [], fields["kind"]
     assert ModelVersion.objects.filter(name=MODEL, is_active=True).exists()  # the mosaic model is installed
     assert client.get(f"/api/v1/cases/{case.id}/quality/").json()["state"] == "no_mosaics"
 

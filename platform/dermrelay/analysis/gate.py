@@ -73,15 +73,20 @@ def lesion_from_polygon(polygon, *, matrix, shape: tuple[int, int], scale: float
                            transform=lambda pts: _working_from_mosaic(project_points(matrix, pts), scale))
 
 
-def lesion_from_mask(mask: np.ndarray, *, matrix, shape: tuple[int, int], scale: float) -> np.ndarray:
-    """A dermoscopy-pixel lesion mask on the mosaic's working grid: each working pixel looks up the
-    dermoscopy pixel it lies on (inverse mapping, nearest neighbour)."""
+def lesion_from_mask(mask: np.ndarray, *, matrix, shape: tuple[int, int], scale: float,
+                     image_size: tuple[int, int] | None = None) -> np.ndarray:
+    """A dermoscopy lesion mask on the mosaic's working grid: each working pixel looks up the
+    dermoscopy pixel it lies on (inverse mapping, nearest neighbour). A mask stored smaller than
+    the dermoscopy image (`image_size` = width, height) is looked up at the scaled position."""
     inverse = np.linalg.inv(np.asarray(matrix, dtype=float))
     ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
     mx, my = _mosaic_from_working(xs, scale), _mosaic_from_working(ys, scale)
     w = inverse[2, 0] * mx + inverse[2, 1] * my + inverse[2, 2]
-    dx = np.rint((inverse[0, 0] * mx + inverse[0, 1] * my + inverse[0, 2]) / w).astype(np.int64)
-    dy = np.rint((inverse[1, 0] * mx + inverse[1, 1] * my + inverse[1, 2]) / w).astype(np.int64)
+    fx, fy = (1.0, 1.0) if image_size is None else (mask.shape[1] / image_size[0], mask.shape[0] / image_size[1])
+    dx = (inverse[0, 0] * mx + inverse[0, 1] * my + inverse[0, 2]) / w
+    dy = (inverse[1, 0] * mx + inverse[1, 1] * my + inverse[1, 2]) / w
+    dx = np.rint((dx + 0.5) * fx - 0.5).astype(np.int64)
+    dy = np.rint((dy + 0.5) * fy - 0.5).astype(np.int64)
     inside = (dx >= 0) & (dy >= 0) & (dx < mask.shape[1]) & (dy < mask.shape[0])
     out = np.zeros(shape, dtype=bool)
     out[inside] = mask[dy[inside], dx[inside]]

