@@ -121,6 +121,32 @@ def cmd_evaluate_lesion(args) -> None:
     print(json.dumps(found, indent=2))
 
 
+def cmd_train_classifier(args) -> None:
+    from .classification import MODEL_NAMES, TrainConfig, card_write, train
+
+    weights = Path(args.weights_dir) / f"{MODEL_NAMES[args.task]}.pt"
+    config = TrainConfig(data=Path(args.data), out=weights, task=args.task, epochs=args.epochs, batch=args.batch,
+                         learning_rate=args.learning_rate, seed=args.seed, max_minutes=args.max_minutes, threads=args.threads)
+    summary = train(config)
+    print(f"wrote {weights} and {card_write(cards_dir=Path(args.cards), weights=weights, summary=summary, config=config, version=args.version)}")
+
+
+def cmd_evaluate_classifier(args) -> None:
+    import torch
+
+    from .classification import MODEL_NAMES, build, evaluate_folder
+
+    registry = Registry(args.cards)
+    card = registry.card(MODEL_NAMES[args.task])
+    network = build(args.task, pretrained=False)
+    state = torch.load(registry.verify(card), map_location="cpu", weights_only=True)
+    network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    found = evaluate_folder(network=network, task=args.task, images=Path(args.images), csv_path=Path(args.csv))
+    found["measured_with"] = {"model": f"{card.name} {card.version}", "images": str(args.images), "csv": str(args.csv)}
+    Path(args.out).write_text(json.dumps(found, indent=2) + "\n")
+    print(json.dumps({k: found[k] for k in ("images", "balanced_accuracy", "balanced_accuracy_ci95", "macro_auc")}, indent=2))
+
+
 def cmd_export(args) -> None:
     from .onnx_export import export_onnx
 
@@ -187,6 +213,27 @@ def main(argv: list[str] | None = None) -> None:
     lesion_eval.add_argument("--name", default=None)
     lesion_eval.add_argument("--backend", default="auto", choices=["pytorch", "onnxruntime", "auto"])
     lesion_eval.set_defaults(run=cmd_evaluate_lesion)
+
+    classifier = commands.add_parser("train-classifier", help="train diagnosis (A), diagnosis-location (B) or body-region")
+    classifier.add_argument("--task", required=True, choices=["diagnosis", "diagnosis-location", "body-region"])
+    classifier.add_argument("--data", required=True, help="folder with images/ and metadata.csv (split column)")
+    classifier.add_argument("--weights-dir", default=str(DEFAULT_CARDS_DIR.parent / "weights"))
+    classifier.add_argument("--version", default="0.1.0")
+    classifier.add_argument("--epochs", type=int, default=8)
+    classifier.add_argument("--batch", type=int, default=32)
+    classifier.add_argument("--learning-rate", type=float, default=1e-3)
+    classifier.add_argument("--seed", type=int, default=2022)
+    classifier.add_argument("--threads", type=int, default=None)
+    classifier.add_argument("--max-minutes", type=float, default=None)
+    classifier.set_defaults(run=cmd_train_classifier)
+
+    classifier_eval = commands.add_parser("evaluate-classifier",
+                                          help="metrics JSON of a classifier on an image folder + CSV (image_id, dx, localization)")
+    classifier_eval.add_argument("--task", required=True, choices=["diagnosis", "diagnosis-location", "body-region"])
+    classifier_eval.add_argument("--images", required=True, help="folder of <image_id>.jpg (or with an images/ subfolder)")
+    classifier_eval.add_argument("--csv", required=True)
+    classifier_eval.add_argument("--out", required=True)
+    classifier_eval.set_defaults(run=cmd_evaluate_classifier)
 
     export = commands.add_parser("export-onnx", help="write the ONNX file next to the weights and into the card")
     export.add_argument("--name", default=QUALITY_MODEL)

@@ -9,6 +9,7 @@ pairs, the paper's comparison of image-only vs image + location).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -56,8 +57,8 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
 
 def macro_auc(probabilities: np.ndarray, truth: np.ndarray) -> float:
     """Mean one-vs-rest AUC over the classes present."""
-    values = [roc_auc(probabilities[:, k], truth == k) for k in range(probabilities.shape[1])]
-    return float(np.nanmean(values))
+    values = np.array([roc_auc(probabilities[:, k], truth == k) for k in range(probabilities.shape[1])])
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 def bootstrap_intervals(truth: np.ndarray, predicted: np.ndarray, classes: int, *, rounds: int = 1000,
@@ -72,11 +73,15 @@ def bootstrap_intervals(truth: np.ndarray, predicted: np.ndarray, classes: int, 
         p, s = per_class(matrix)
         precision.append(p)
         sensitivity.append(s)
-        balanced.append(np.nanmean(s))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            balanced.append(np.nanmean(s))
     low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
 
     def interval(values):
-        return np.nanpercentile(np.asarray(values, dtype=np.float64), [low, high], axis=0)
+        with warnings.catch_warnings():  # a class never predicted in any round has no precision: NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanpercentile(np.asarray(values, dtype=np.float64), [low, high], axis=0)
 
     return {"precision": interval(precision), "sensitivity": interval(sensitivity), "balanced_accuracy": interval(balanced)}
 

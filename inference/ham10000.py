@@ -40,7 +40,9 @@ def read_metadata(csv_path: Path) -> list[Record]:
 
 
 def image_path(root: Path, image_id: str) -> Path:
-    return Path(root) / "images" / f"{image_id}.jpg"
+    """root/images/<id>.jpg, or root/<id>.jpg for a flat folder of images."""
+    nested = Path(root) / "images" / f"{image_id}.jpg"
+    return nested if nested.exists() or not (Path(root) / f"{image_id}.jpg").exists() else Path(root) / f"{image_id}.jpg"
 
 
 def mask_path(root: Path, image_id: str) -> Path:

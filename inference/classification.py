@@ -1,0 +1,216 @@
+"""Training and evaluating the dermoscopy classifiers on HAM10000: diagnosis without (model A) and
+with (model B) the body location, and the body region (`region7`) from the image.
+
+Trained on `train`, chosen on `val`; seeded end to end. The classes are unbalanced (nv is two thirds
+of HAM10000), so batches are drawn with class weights ∝ 1/√(class frequency) and the loss is plain
+cross-entropy: the balanced accuracy the paper reports rewards the rare classes. Images are used at
+their HAM10000 size (200x150, any other size is resized to it). Metrics: inference.classification_metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import classification_metrics, ham10000
+from .networks.classifier import LocationAwareClassifier
+from .networks.efficientnet_lite import MEAN, STD
+
+IMAGE_SIZE = (200, 150)  # width, height
+# HAM10000's `localization` vocabulary; index 0 is "unknown" (also for anything not listed).
+LOCATIONS = ("unknown", "abdomen", "acral", "back", "chest", "ear", "face", "foot", "genital", "hand",
+             "lower extremity", "neck", "scalp", "trunk", "upper extremity")
+TASKS = {
+    "diagnosis": {"labels": ham10000.DX_CLASSES, "field": "dx", "locations": False},
+    "diagnosis-location": {"labels": ham10000.DX_CLASSES, "field": "dx", "locations": True},
+    "body-region": {"labels": ham10000.REGION7, "field": "region7", "locations": False},
+}
+
+
+def location_index(localization: str) -> int:
+    return LOCATIONS.index(localization) if localization in LOCATIONS else 0
+
+
+def to_input(rgb: np.ndarray) -> np.ndarray:
+    x = (rgb.astype(np.float32) / 255.0 - np.asarray(MEAN, np.float32)) / np.asarray(STD, np.float32)
+    return np.ascontiguousarray(np.moveaxis(x, -1, -3))
+
+
+@dataclass(frozen=True)
+class Examples:
+    images: np.ndarray  # uint8 N x H x W x 3
+    labels: np.ndarray  # int64 N
+    locations: np.ndarray  # int64 N (0 = unknown)
+    ids: list[str]
+
+
+def examples(root: Path, records, task: str) -> Examples:
+    """The records that carry the task's label, loaded at IMAGE_SIZE."""
+    spec = TASKS[task]
+    kept = [r for r in records if getattr(r, spec["field"]) in spec["labels"]]
+    return Examples(
+        images=np.stack([ham10000.load_rgb(ham10000.image_path(root, r.image_id), IMAGE_SIZE) for r in kept]),
+        labels=np.array([spec["labels"].index(getattr(r, spec["field"])) for r in kept], dtype=np.int64),
+        locations=np.array([location_index(r.localization) for r in kept], dtype=np.int64),
+        ids=[r.image_id for r in kept],
+    )
+
+
+def build(task: str, *, pretrained: bool) -> LocationAwareClassifier:
+    spec = TASKS[task]
+    return LocationAwareClassifier(classes=len(spec["labels"]), locations=len(LOCATIONS) - 1 if spec["locations"] else 0,
+                                   pretrained=pretrained)
+
+
+def probabilities(network: LocationAwareClassifier, data: Examples, *, batch: int = 64, flips: bool = True) -> np.ndarray:
+    """Softmax probabilities, averaged over the image and its mirror images (test-time flips)."""
+    network.eval()
+    found = []
+    with torch.inference_mode():
+        for start in range(0, len(data.labels), batch):
+            x = torch.from_numpy(to_input(data.images[start:start + batch]))
+            location = torch.from_numpy(data.locations[start:start + batch])
+            views = [x, x.flip(-1), x.flip(-2)] if flips else [x]
+            found.append(torch.stack([F.softmax(network(v, location), dim=1) for v in views]).mean(0).numpy())
+    return np.concatenate(found)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: Path
+    out: Path
+    task: str = "diagnosis"
+    epochs: int = 8
+    batch: int = 32
+    learning_rate: float = 1e-3
+    seed: int = 2022
+    max_minutes: float | None = None
+    threads: int | None = None
+    location_dropout: float = 0.1  # share of training images whose location is hidden, so "unknown" is learnt
+
+
+def _augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if rng.random() < 0.5:
+        images = images[:, :, ::-1]
+    if rng.random() < 0.5:
+        images = images[:, ::-1]
+    x = images.astype(np.float32)
+    gain = rng.uniform(0.85, 1.15, size=(len(x), 1, 1, 3)).astype(np.float32)
+    offset = rng.uniform(-15, 15, size=(len(x), 1, 1, 1)).astype(np.float32)
+    return np.clip(x * gain + offset, 0, 255).astype(np.uint8)
+
+
+def train(config: TrainConfig, *, log=print) -> dict:
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    spec = TASKS[config.task]
+    records = ham10000.read_metadata(Path(config.data) / "metadata.csv")
+    started = time.monotonic()
+    train_data = examples(config.data, [r for r in records if r.split == "train"], config.task)
+    val_data = examples(config.data, [r for r in records if r.split == "val"], config.task)
+    log(f"{config.task}: {len(train_data.labels)} training and {len(val_data.labels)} validation images "
+        f"({time.monotonic() - started:.0f} s)")
+    counts = np.bincount(train_data.labels, minlength=len(spec["labels"])).astype(np.float64)
+    weights = (1 / np.sqrt(np.maximum(counts, 1)))[train_data.labels]
+    weights /= weights.sum()
+    network = build(config.task, pretrained=True)
+    steps_per_epoch = len(train_data.labels) // config.batch
+    total = steps_per_epoch * config.epochs
+    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=total, pct_start=0.1)
+    losses, step, stopped_early = [], 0, False
+    network.train()
+    for epoch in range(config.epochs):
+        for _ in range(steps_per_epoch):
+            index = rng.choice(len(weights), size=config.batch, p=weights)
+            x = torch.from_numpy(to_input(_augment(train_data.images[index], rng)))
+            location = train_data.locations[index].copy()
+            location[rng.random(len(location)) < config.location_dropout] = 0
+            loss = F.cross_entropy(network(x, torch.from_numpy(location)), torch.from_numpy(train_data.labels[index]))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+            step += 1
+            if step % 50 == 0:
+                log(f"epoch {epoch + 1} step {step}/{total} loss {np.mean(losses[-50:]):.4f} "
+                    f"({(time.monotonic() - started) / 60:.1f} min)")
+            if config.max_minutes and time.monotonic() - started > 60 * config.max_minutes:
+                stopped_early = True
+                break
+        if stopped_early:
+            break
+    out = Path(config.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in network.state_dict().items()}, out)
+    fp16 = build(config.task, pretrained=False)
+    fp16.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in torch.load(out, weights_only=True).items()})
+    found = probabilities(fp16, val_data)
+    summary = {
+        "task": config.task, "steps": step, "stopped_early": stopped_early, "seconds": round(time.monotonic() - started),
+        "first_loss": round(float(np.mean(losses[:20])), 4), "last_loss": round(float(np.mean(losses[-50:])), 4),
+        "train_images": int(len(train_data.labels)),
+        "val": classification_metrics.report(val_data.labels, found, list(spec["labels"])),
+    }
+    np.save(out.with_suffix(".val-probabilities.npy"), found)
+    out.with_suffix(".train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log(json.dumps({k: summary["val"][k] for k in ("balanced_accuracy", "balanced_accuracy_ci95", "macro_auc")}))
+    return summary
+
+
+MODEL_NAMES = {"diagnosis": "dermoscopy-diagnosis", "diagnosis-location": "dermoscopy-diagnosis-location",
+               "body-region": "body-region"}
+TASK_TEXT = {
+    "diagnosis": "7-class dermoscopy diagnosis from the image only (model A)",
+    "diagnosis-location": "7-class dermoscopy diagnosis from the image and the body location (model B, Amruthalingam et al. 2022)",
+    "body-region": "body region (region7) of a dermoscopy image",
+}
+
+
+def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainConfig, version: str) -> Path:
+    from .registry import sha256_of
+
+    spec = TASKS[config.task]
+    card = {
+        "name": MODEL_NAMES[config.task], "version": version, "task": TASK_TEXT[config.task], "modality": "dermoscopy",
+        "labels": list(spec["labels"]),
+        "input": {"size": list(IMAGE_SIZE), "channels": 3,
+                  "normalization": "RGB uint8 / 255, then (x - 0.5) / 0.5; the image is resized to size (width, height)",
+                  "locations": list(LOCATIONS) if spec["locations"] else None,
+                  "test_time_augmentation": "mean of the image and its horizontal and vertical mirror images"},
+        "weights": {"file": f"../weights/{weights.name}", "sha256": sha256_of(weights), "dtype": "float16"},
+        "architecture": {"class": "LocationAwareClassifier",
+                         "kwargs": {"classes": len(spec["labels"]), "locations": len(LOCATIONS) - 1 if spec["locations"] else 0}},
+        "training": {"data": "HAM10000 train split (../shared/datasets/ham10000)", "seed": config.seed,
+                     "epochs": config.epochs, "batch": config.batch, "learning_rate": config.learning_rate,
+                     "sampling": "class weights proportional to 1/sqrt(frequency)",
+                     "data_hashes": ham10000.file_hashes(config.data, [r for r in ham10000.read_metadata(Path(config.data) / "metadata.csv")], masks=False),
+                     "log": {k: summary[k] for k in ("steps", "seconds", "first_loss", "last_loss", "stopped_early")},
+                     "command": f"python -m inference train-classifier --task {config.task} --data ../shared/datasets/ham10000"},
+        "metrics": {"ham10000_val": dict(summary["val"], how="HAM10000 val split, fp16 weights, PyTorch on CPU, test-time flips")},
+        "intended_use": "DEMONSTRATION of decision support in the reader workspace. NOT FOR CLINICAL USE.",
+        "limitations": "HAM10000 only: mostly fair skin, pigmented lesions, two sources; 200x150 images.",
+        "license": "CC BY-NC 4.0 (trained on HAM10000): non-commercial use only, with attribution to Tschandl et al. 2018.",
+    }
+    path = Path(cards_dir) / f"{MODEL_NAMES[config.task]}.json"
+    path.write_text(json.dumps(card, indent=2) + "\n")
+    return path
+
+
+def evaluate_folder(*, network: LocationAwareClassifier, task: str, images: Path, csv_path: Path) -> dict:
+    """Metrics on any folder of <image_id>.jpg and a CSV with image_id, dx, localization (and region7
+    for the body region): what others run on data this project does not have."""
+    records = ham10000.read_metadata(csv_path)
+    data = examples(Path(images), records, task)
+    return classification_metrics.report(data.labels, probabilities(network, data), list(TASKS[task]["labels"]))

@@ -1,0 +1,57 @@
+"""The classifier training and evaluation commands work end to end on a small HAM10000 subset:
+weights, card and metrics are written, and the evaluation command reads an image folder and a CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from inference.__main__ import main
+from inference.datasets import shared_datasets
+from inference.registry import Registry
+
+HAM10000 = (shared_datasets() or Path("../shared/datasets")) / "ham10000"
+
+
+@pytest.fixture
+def subset(tmp_path) -> Path:
+    """24 images (16 train, 8 val) linked from HAM10000, with their metadata rows."""
+    if not HAM10000.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"HAM10000 missing at {HAM10000}: CI must have ../shared/datasets")
+        pytest.skip("HAM10000 not present")
+    with open(HAM10000 / "metadata.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    chosen = [r for r in rows if r["split"] == "train"][:16] + [r for r in rows if r["split"] == "val"][:8]
+    (tmp_path / "ham" / "images").mkdir(parents=True)
+    for row in chosen:
+        (tmp_path / "ham" / "images" / f"{row['image_id']}.jpg").symlink_to(HAM10000 / "images" / f"{row['image_id']}.jpg")
+    with open(tmp_path / "ham" / "metadata.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(chosen)
+    return tmp_path / "ham"
+
+
+@pytest.mark.parametrize("task", ["diagnosis-location", "body-region"])
+def test_train_then_evaluate_a_classifier_through_the_command_line(subset, tmp_path, task):
+    cards, weights = tmp_path / "cards", tmp_path / "weights"
+    cards.mkdir()
+    main(["--cards", str(cards), "train-classifier", "--task", task, "--data", str(subset), "--weights-dir", str(weights),
+          "--epochs", "1", "--batch", "8", "--version", "0.0.1-test"])
+    card = Registry(cards).cards()[0]
+    assert card.version == "0.0.1-test" and Registry(cards).verify(card).exists()
+    val = card.metrics["ham10000_val"]
+    assert val["images"] >= 1 and set(val["per_class"]) == set(card.labels)
+    assert (card.architecture["kwargs"]["locations"] > 0) == (task == "diagnosis-location")
+
+    out = tmp_path / "metrics.json"
+    main(["--cards", str(cards), "evaluate-classifier", "--task", task, "--images", str(subset / "images"),
+          "--csv", str(subset / "metadata.csv"), "--out", str(out)])
+    found = json.loads(out.read_text())
+    assert found["images"] == (24 if task == "diagnosis-location" else sum(1 for _ in csv.DictReader(open(subset / "metadata.csv")) if _["region7"]))
+    assert 0.0 <= found["balanced_accuracy"] <= 1.0 and found["confusion_matrix"]["labels"] == card.labels
