@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check schema bench bench-ingest bench-tiles bench-quality bench-e2e train-quality train-lesion train-classifiers clean
+.PHONY: run test check schema bench bench-ingest bench-tiles bench-quality bench-e2e bench-dermoscopy train-quality train-lesion train-classifiers clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ check: $(INSTALLED)
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 ## bench: every benchmark; results with machine and versions in benchmarks/results/
-bench: bench-ingest bench-tiles bench-quality bench-e2e
+bench: bench-ingest bench-tiles bench-quality bench-e2e bench-dermoscopy
 
 bench-ingest: $(INSTALLED)
 	$(PY) benchmarks/ingest.py --repeats 3
@@ -47,6 +47,9 @@ bench-quality: $(INSTALLED)
 # needs PostgreSQL and Redis (BENCH_POSTGRES_URL, BENCH_REDIS_URL); pass --skip-services to measure the embedded default only
 bench-e2e: $(INSTALLED)
 	$(PY) benchmarks/end_to_end.py --repeats 5
+
+bench-dermoscopy: $(INSTALLED)
+	$(PY) benchmarks/dermoscopy_inference.py
 
 ## train-quality: regenerate the phantom sets and retrain + evaluate the shipped quality model (CPU: ~45 min)
 train-quality: $(INSTALLED)
