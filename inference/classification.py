@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from . import classification_metrics, ham10000
 from .networks.classifier import LocationAwareClassifier
-from .networks.efficientnet_lite import MEAN, STD
+from .training_loop import flips_and_colour, one_cycle_training, save_fp16, to_input
 
 IMAGE_SIZE = (200, 150)  # width, height
 # HAM10000's `localization` vocabulary; index 0 is "unknown" (also for anything not listed).
@@ -36,11 +36,6 @@ TASKS = {
 
 def location_index(localization: str) -> int:
     return LOCATIONS.index(localization) if localization in LOCATIONS else 0
-
-
-def to_input(rgb: np.ndarray) -> np.ndarray:
-    x = (rgb.astype(np.float32) / 255.0 - np.asarray(MEAN, np.float32)) / np.asarray(STD, np.float32)
-    return np.ascontiguousarray(np.moveaxis(x, -1, -3))
 
 
 @dataclass(frozen=True)
@@ -96,17 +91,6 @@ class TrainConfig:
     location_dropout: float = 0.1  # share of training images whose location is hidden, so "unknown" is learnt
 
 
-def _augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    if rng.random() < 0.5:
-        images = images[:, :, ::-1]
-    if rng.random() < 0.5:
-        images = images[:, ::-1]
-    x = images.astype(np.float32)
-    gain = rng.uniform(0.85, 1.15, size=(len(x), 1, 1, 3)).astype(np.float32)
-    offset = rng.uniform(-15, 15, size=(len(x), 1, 1, 1)).astype(np.float32)
-    return np.clip(x * gain + offset, 0, 255).astype(np.uint8)
-
-
 def train(config: TrainConfig, *, log=print) -> dict:
     random.seed(config.seed)
     torch.manual_seed(config.seed)
@@ -124,42 +108,24 @@ def train(config: TrainConfig, *, log=print) -> dict:
     weights = (1 / np.sqrt(np.maximum(counts, 1)))[train_data.labels]
     weights /= weights.sum()
     network = build(config.task, pretrained=True)
-    steps_per_epoch = len(train_data.labels) // config.batch
-    total = steps_per_epoch * config.epochs
-    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=total, pct_start=0.1)
-    losses, step, stopped_early = [], 0, False
-    network.train()
-    for epoch in range(config.epochs):
-        for _ in range(steps_per_epoch):
-            index = rng.choice(len(weights), size=config.batch, p=weights)
-            x = torch.from_numpy(to_input(_augment(train_data.images[index], rng)))
-            location = train_data.locations[index].copy()
-            location[rng.random(len(location)) < config.location_dropout] = 0
-            loss = F.cross_entropy(network(x, torch.from_numpy(location)), torch.from_numpy(train_data.labels[index]))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            losses.append(loss.item())
-            step += 1
-            if step % 50 == 0:
-                log(f"epoch {epoch + 1} step {step}/{total} loss {np.mean(losses[-50:]):.4f} "
-                    f"({(time.monotonic() - started) / 60:.1f} min)")
-            if config.max_minutes and time.monotonic() - started > 60 * config.max_minutes:
-                stopped_early = True
-                break
-        if stopped_early:
-            break
+
+    def step_loss(epoch: int) -> torch.Tensor:
+        index = rng.choice(len(weights), size=config.batch, p=weights)
+        (images,) = flips_and_colour(rng, train_data.images[index])
+        location = train_data.locations[index].copy()
+        location[rng.random(len(location)) < config.location_dropout] = 0
+        logits = network(torch.from_numpy(to_input(images)), torch.from_numpy(location))
+        return F.cross_entropy(logits, torch.from_numpy(train_data.labels[index]))
+
+    loop = one_cycle_training(network=network, epochs=config.epochs, steps_per_epoch=len(train_data.labels) // config.batch,
+                              learning_rate=config.learning_rate, step_loss=step_loss, started=started,
+                              max_minutes=config.max_minutes, log=log)
     out = Path(config.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in network.state_dict().items()}, out)
-    fp16 = build(config.task, pretrained=False)
-    fp16.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in torch.load(out, weights_only=True).items()})
+    fp16 = save_fp16(network, out, build(config.task, pretrained=False))
     found = probabilities(fp16, val_data)
     summary = {
-        "task": config.task, "steps": step, "stopped_early": stopped_early, "seconds": round(time.monotonic() - started),
-        "first_loss": round(float(np.mean(losses[:20])), 4), "last_loss": round(float(np.mean(losses[-50:])), 4),
+        "task": config.task, "steps": loop.steps, "stopped_early": loop.stopped_early,
+        "seconds": round(time.monotonic() - started), "first_loss": loop.first_loss, "last_loss": loop.last_loss,
         "train_images": int(len(train_data.labels)),
         "val": classification_metrics.report(val_data.labels, found, list(spec["labels"])),
     }

@@ -20,17 +20,11 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from . import ham10000
-from .networks.efficientnet_lite import MEAN, STD
 from .networks.lesion_unet import LesionUNet
+from .training_loop import flips_and_colour, one_cycle_training, save_fp16, to_input
 
 WORKING_SIZE = (160, 120)  # width, height the network sees
 THRESHOLD = 0.5
-
-
-def to_input(rgb: np.ndarray) -> np.ndarray:
-    """uint8 (N,) H x W x 3 → float32 (N,) 3 x H x W, normalised as the encoder was pretrained."""
-    x = (rgb.astype(np.float32) / 255.0 - np.asarray(MEAN, np.float32)) / np.asarray(STD, np.float32)
-    return np.ascontiguousarray(np.moveaxis(x, -1, -3))
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
@@ -96,18 +90,6 @@ def _load(root: Path, records) -> tuple[np.ndarray, np.ndarray]:
     return images, masks
 
 
-def _augment(images: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Flips (dermoscopy has no up or left) and mild brightness, contrast and colour changes."""
-    if rng.random() < 0.5:
-        images, masks = images[:, :, ::-1], masks[:, :, ::-1]
-    if rng.random() < 0.5:
-        images, masks = images[:, ::-1], masks[:, ::-1]
-    x = images.astype(np.float32)
-    gain = rng.uniform(0.85, 1.15, size=(len(x), 1, 1, 3)).astype(np.float32)
-    offset = rng.uniform(-15, 15, size=(len(x), 1, 1, 1)).astype(np.float32)
-    return np.clip(x * gain + offset, 0, 255).astype(np.uint8), masks
-
-
 def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy plus soft Dice: the Dice term keeps small lesions from being ignored."""
     bce = F.binary_cross_entropy_with_logits(logits, target)
@@ -149,48 +131,27 @@ def train(config: TrainConfig, *, log=print) -> dict:
     images, masks = _load(config.data, train_records)
     log(f"loaded {len(images)} training images in {time.monotonic() - started:.0f} s")
     network = LesionUNet(width=config.width, pretrained=True)
-    steps_per_epoch = len(images) // config.batch
-    total_steps = steps_per_epoch * config.epochs
-    optimiser = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=total_steps,
-                                                   pct_start=0.1)
-    losses, step, stopped_early = [], 0, False
-    network.train()
-    for epoch in range(config.epochs):
-        order = rng.permutation(len(images))
-        for start in range(0, steps_per_epoch * config.batch, config.batch):
-            index = np.sort(order[start:start + config.batch])
-            batch_images, batch_masks = _augment(images[index], masks[index], rng)
-            x = torch.from_numpy(to_input(batch_images))
-            y = torch.from_numpy(np.ascontiguousarray(batch_masks, dtype=np.float32))[:, None]
-            loss = _loss(network(x), y)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            losses.append(loss.item())
-            step += 1
-            if step % 50 == 0:
-                log(f"epoch {epoch + 1} step {step}/{total_steps} loss {np.mean(losses[-50:]):.4f} "
-                    f"({(time.monotonic() - started) / 60:.1f} min)")
-            if config.max_minutes and time.monotonic() - started > 60 * config.max_minutes:
-                stopped_early = True
-                break
-        if stopped_early:
-            log(f"time limit reached after {step} steps")
-            break
-    network.eval()
+    walk = {"epoch": -1, "order": None, "position": 0}  # a new permutation each epoch, walked in batches
+
+    def step_loss(epoch: int) -> torch.Tensor:
+        if epoch != walk["epoch"]:
+            walk.update(epoch=epoch, order=rng.permutation(len(images)), position=0)
+        index = np.sort(walk["order"][walk["position"]:walk["position"] + config.batch])
+        walk["position"] += config.batch
+        batch_images, batch_masks = flips_and_colour(rng, images[index], masks[index])
+        y = torch.from_numpy(np.ascontiguousarray(batch_masks, dtype=np.float32))[:, None]
+        return _loss(network(torch.from_numpy(to_input(batch_images))), y)
+
+    loop = one_cycle_training(network=network, epochs=config.epochs, steps_per_epoch=len(images) // config.batch,
+                              learning_rate=config.learning_rate, step_loss=step_loss, started=started,
+                              max_minutes=config.max_minutes, log=log)
     out = Path(config.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in network.state_dict().items()}, out)
-    fp16 = LesionUNet(width=config.width)
-    fp16.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in torch.load(out, weights_only=True).items()})
-    fp16.eval()
+    fp16 = save_fp16(network, out, LesionUNet(width=config.width))
     metrics = evaluate(network_predict(fp16), config.data, val_records)
     summary = {
-        "steps": step, "epochs_planned": config.epochs, "stopped_early": stopped_early,
-        "seconds": round(time.monotonic() - started), "first_loss": round(float(np.mean(losses[:20])), 4),
-        "last_loss": round(float(np.mean(losses[-50:])), 4), "train_images": len(train_records),
+        "steps": loop.steps, "epochs_planned": config.epochs, "stopped_early": loop.stopped_early,
+        "seconds": round(time.monotonic() - started), "first_loss": loop.first_loss,
+        "last_loss": loop.last_loss, "train_images": len(train_records),
         "val": metrics, "data_hashes": ham10000.file_hashes(config.data, train_records + val_records),
     }
     out.with_suffix(".train.json").write_text(json.dumps(summary, indent=2) + "\n")
