@@ -10,7 +10,6 @@ their HAM10000 size (200x150, any other size is resized to it). Metrics: inferen
 from __future__ import annotations
 
 import json
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 
 from . import classification_metrics, ham10000
 from .networks.classifier import LocationAwareClassifier
+from .train import seed_everything
 from .training_loop import flips_and_colour, one_cycle_training, save_fp16, to_input
 
 IMAGE_SIZE = (200, 150)  # width, height
@@ -92,9 +92,7 @@ class TrainConfig:
 
 
 def train(config: TrainConfig, *, log=print) -> dict:
-    random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
+    rng = seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
     spec = TASKS[config.task]

@@ -9,7 +9,6 @@ Trained on HAM10000's `train` split, chosen on `val` (the images are 200x150; th
 from __future__ import annotations
 
 import json
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from scipy import ndimage
 
 from . import ham10000
 from .networks.lesion_unet import LesionUNet
+from .train import seed_everything
 from .training_loop import flips_and_colour, one_cycle_training, save_fp16, to_input
 
 WORKING_SIZE = (160, 120)  # width, height the network sees
@@ -119,9 +119,7 @@ def network_predict(network: LesionUNet):
 
 def train(config: TrainConfig, *, log=print) -> dict:
     """Train from ImageNet weights; returns the log and validation metrics, writes the weights."""
-    random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
+    rng = seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
     records = ham10000.read_metadata(Path(config.data) / "metadata.csv")

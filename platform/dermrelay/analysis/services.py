@@ -234,6 +234,21 @@ def analysis_execute(*, run: AnalysisRun) -> str | None:
     return state
 
 
+class _Stopwatch:
+    """Seconds per stage of a run, for its `timings`."""
+
+    def __init__(self):
+        self.started = self.mark = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name], self.mark = now - self.mark, now
+
+    def rounded(self) -> dict[str, float]:
+        return {**{k: round(v, 4) for k, v in self.timings.items()}, "total_s": round(time.perf_counter() - self.started, 4)}
+
+
 def _png_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     PILImage.fromarray(array).save(buffer, "PNG", compress_level=3)
@@ -249,20 +264,16 @@ def _quality_work(run: AnalysisRun) -> JobEffects:
     pyramid = imaging_selectors.pyramid_of(image=image)
     if pyramid is None:
         raise RuntimeError("the image has no pyramid yet")  # retried: derivation may still be committing
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
+    watch = _Stopwatch()
     model = model_load(version=run.model_version)
-    timings["model_load_s"] = time.perf_counter() - started
-    mark = time.perf_counter()
+    watch.lap("model_load_s")
     with image_local_path(image=image) as path:
         working = read_at_spacing(str(path), source_spacing_um=image.pixel_spacing_um,
                                   working_spacing_um=model.card.input["pixel_spacing_um"], crop=pyramid.crop)
-    timings["read_s"] = time.perf_counter() - mark
-    mark = time.perf_counter()
+    watch.lap("read_s")
     result = quality_analysis.analyse_pixels(model, working.pixels, scale=working.scale,
                                              source_spacing_um=image.pixel_spacing_um)
-    timings["inference_s"] = time.perf_counter() - mark
-    mark = time.perf_counter()
+    watch.lap("inference_s")
     labels = gate.labels_from(mask=result.mask, valid=result.valid)
     prefix = f"analysis/{image.case.site_id}/{image.id}/run-{run.id}-{run.attempts}"
     default_storage.save(f"{prefix}/labels.png", ContentFile(_png_bytes(labels)))
@@ -270,8 +281,8 @@ def _quality_work(run: AnalysisRun) -> JobEffects:
                          ContentFile(_png_bytes(np.clip(result.probability * 255 + 0.5, 0, 255).astype(np.uint8))))
     overlay = overlay_write(rgba=colourise(labels, QUALITY_PALETTE), image_width=pyramid.width,
                             image_height=pyramid.height, site_id=image.case.site_id, image_id=image.id, kind="quality")
-    timings["outputs_s"] = time.perf_counter() - mark
-    timings["total_s"] = time.perf_counter() - started
+    watch.lap("outputs_s")
+    timings = watch.rounded()
     outputs = {
         "working_spacing_um": result.working_spacing_um, "scale": working.scale,
         "working_size": [int(labels.shape[1]), int(labels.shape[0])], "mosaic_size": [pyramid.width, pyramid.height],
@@ -284,7 +295,7 @@ def _quality_work(run: AnalysisRun) -> JobEffects:
     def apply() -> None:
         AnalysisRun.objects.filter(pk=run.pk).update(
             percent_uninformative=result.percent_uninformative, confidence=result.confidence, outputs=outputs,
-            output_prefix=prefix, timings={k: round(v, 4) for k, v in timings.items()})
+            output_prefix=prefix, timings=timings)
         _overlay_store(image=image, source_image=image, kind=OverlayKind.QUALITY, run=run, pyramid=overlay,
                        legend=QUALITY_LEGEND, inputs_key=run.model_version.weights_sha256)
 
@@ -317,22 +328,18 @@ def _lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
     from inference.lesion_segmentation import segment
 
     image = run.image
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
+    watch = _Stopwatch()
     model = model_load(version=run.model_version)
-    timings["model_load_s"] = time.perf_counter() - started
-    mark = time.perf_counter()
+    watch.lap("model_load_s")
     with image_local_path(image=image) as path:
         rgb = _rgb_of(path, max_side=MAX_DERMOSCOPY_SIDE)
-    timings["read_s"] = time.perf_counter() - mark
-    mark = time.perf_counter()
+    watch.lap("read_s")
     mask, probability = segment(model.predict, rgb)
-    timings["inference_s"] = time.perf_counter() - mark
-    mark = time.perf_counter()
+    watch.lap("inference_s")
     prefix = f"analysis/{image.case.site_id}/{image.id}/run-{run.id}-{run.attempts}"
     mask_key = default_storage.save(f"{prefix}/lesion.png", ContentFile(_png_bytes(mask.astype(np.uint8) * 255)))
-    timings["outputs_s"] = time.perf_counter() - mark
-    timings["total_s"] = time.perf_counter() - started
+    watch.lap("outputs_s")
+    timings = watch.rounded()
     area = float(mask.mean() * 100)
     lesion_probability = float(probability[mask].mean()) if mask.any() else 0.0
     outputs = {"lesion_percent_of_image": round(area, 3), "mask_size": [int(mask.shape[1]), int(mask.shape[0])],
@@ -341,7 +348,7 @@ def _lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
 
     def apply() -> None:
         AnalysisRun.objects.filter(pk=run.pk).update(outputs=outputs, output_prefix=prefix, confidence=lesion_probability,
-                                                     timings={k: round(v, 4) for k, v in timings.items()})
+                                                     timings=timings)
         if mask.any():
             LesionOutline.objects.update_or_create(dermoscopy=image, source=LesionSource.MODEL, defaults={
                 "mask": mask_key, "polygon": None, "run": run, "created_by": None})
