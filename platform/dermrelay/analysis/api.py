@@ -32,7 +32,7 @@ from dermrelay.cases import selectors as case_selectors
 from dermrelay.cases.models import Case, Image
 
 from . import selectors, services
-from .models import ExpertAnnotation, ModelVersion, QualityPolicy
+from .models import ExpertAnnotation, ModelVersion, MosaicQuality, QualityPolicy
 
 
 def _scoped(queryset, pk, *, object_type: str, action: str, user):
@@ -226,9 +226,7 @@ class ExpertAnnotationView(APIView):
         serializer = ExpertAnnotationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.expert_annotation_set(actor=request.user, image=image, polygons=serializer.validated_data["polygons"])
-        quality = image.quality if hasattr(image, "quality") else None
-        image.refresh_from_db()
-        judged = getattr(image, "quality", None) or quality
+        judged = MosaicQuality.objects.filter(image=image).first()
         return Response({"image": str(image.id), "agreement": judged.agreement if judged else None})
 
     @extend_schema(responses={204: None})

@@ -6,7 +6,7 @@ from dermrelay.cases.models import Case, Image, ImageKind, ImageStatus
 from dermrelay.imaging.tiles import tile_url_base
 from dermrelay.jobs.models import JobState
 
-from .models import VERDICT_RANK, AnalysisRun, LesionOutline, ModelVersion, MosaicQuality, Overlay, VerdictBasis
+from .models import VERDICT_RANK, AnalysisRun, LesionOutline, LesionSource, ModelVersion, MosaicQuality, Overlay, VerdictBasis
 from .plans import PLANS, steps_for_image
 from .services import QUALITY_STEP, active_version, lesion_outline_effective, quality_thresholds
 
@@ -136,9 +136,9 @@ def plan_listing() -> list[dict]:
 
 
 def lesion_outline_of(*, dermoscopy: Image) -> dict | None:
-    outlines = {o.source: o for o in LesionOutline.objects.filter(dermoscopy=dermoscopy)}
-    effective = outlines.get("person") or outlines.get("model")
+    effective = lesion_outline_effective(dermoscopy=dermoscopy)
     if effective is None:
         return None
+    has_model = LesionOutline.objects.filter(dermoscopy=dermoscopy, source=LesionSource.MODEL).exists()
     return {"image": str(dermoscopy.id), "source": effective.source, "polygon": effective.polygon,
-            "has_model_outline": "model" in outlines, "updated_at": effective.updated_at}
+            "has_model_outline": has_model, "updated_at": effective.updated_at}

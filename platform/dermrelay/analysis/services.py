@@ -439,29 +439,44 @@ def _key(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _gate_inputs(image: Image) -> tuple:
-    """Everything a judgement of this mosaic reads, as comparable values."""
-    run = current_quality_run(image=image)
+@dataclass(frozen=True)
+class _GateInputs:
+    """Everything a judgement of a mosaic reads, read once."""
+
+    run: AnalysisRun | None
+    registration: object  # imaging.Registration | None
+    outline: LesionOutline | None
+    expert: ExpertAnnotation | None
+    thresholds: tuple[float, float]
+
+    @property
+    def key(self) -> tuple:
+        """Comparable values: equal keys mean the same judgement."""
+        registration, outline, expert = self.registration, self.outline, self.expert
+        return (
+            self.run.pk if self.run else None,
+            (registration.dermoscopy_id, json.dumps(registration.matrix)) if registration else None,
+            (outline.pk, outline.updated_at) if outline else None,
+            (expert.pk, expert.updated_at) if expert else None,
+            self.thresholds,
+        )
+
+
+def _gate_inputs(image: Image) -> _GateInputs:
     registration = imaging_selectors.registration_of(mosaic=image)
-    outline = lesion_outline_effective(dermoscopy=registration.dermoscopy) if registration else None
-    expert = ExpertAnnotation.objects.filter(image=image).order_by("-updated_at").first()
-    return (
-        run.pk if run else None,
-        (registration.dermoscopy_id, json.dumps(registration.matrix)) if registration else None,
-        (outline.pk, outline.updated_at) if outline else None,
-        (expert.pk, expert.updated_at) if expert else None,
-        quality_thresholds(site_id=image.case.site_id),
+    return _GateInputs(
+        run=current_quality_run(image=image),
+        registration=registration,
+        outline=lesion_outline_effective(dermoscopy=registration.dermoscopy) if registration else None,
+        expert=ExpertAnnotation.objects.filter(image=image).order_by("-updated_at").first(),
+        thresholds=quality_thresholds(site_id=image.case.site_id),
     )
 
 
 @dataclass
 class _Judgement:
-    inputs: tuple
+    inputs: _GateInputs
     fields: dict
-    outline: LesionOutline | None
-    registration: object
-    expert: ExpertAnnotation | None
-    run: AnalysisRun
     agreement_overlay: tuple | None = None
     projection: tuple | None = None
 
@@ -471,17 +486,15 @@ class _Judgement:
                 overlay_delete(drawn[1].prefix)
 
 
-def _judge(image: Image, run: AnalysisRun) -> _Judgement:
-    """The judgement of a mosaic from its current inputs; overlays whose inputs changed are drawn
-    (as files only: nothing is recorded yet)."""
-    inputs = _gate_inputs(image)
+def _judge(image: Image, inputs: _GateInputs) -> _Judgement:
+    """The judgement of a mosaic from these inputs; overlays whose inputs changed are drawn (as files
+    only: nothing is recorded yet)."""
+    run, registration, outline, expert = inputs.run, inputs.registration, inputs.outline, inputs.expert
     labels = _read_png(run.outputs["files"]["labels"])
     scale = float(run.outputs["scale"])
-    registration = imaging_selectors.registration_of(mosaic=image)
-    outline = lesion_outline_effective(dermoscopy=registration.dermoscopy) if registration else None
     lesion = _lesion_on_mosaic(outline, matrix=registration.matrix, shape=labels.shape, scale=scale) if outline else None
     found = gate.shares(labels, lesion)
-    review_at, reimage_at = inputs[-1]
+    review_at, reimage_at = inputs.thresholds
     if outline is None:
         basis, note = VerdictBasis.WHOLE_MOSAIC, (
             "No registration to the dermoscopy image: the whole mosaic was judged." if registration is None
@@ -491,8 +504,7 @@ def _judge(image: Image, run: AnalysisRun) -> _Judgement:
     else:
         basis, note = VerdictBasis.LESION, f"Judged on the lesion ({outline.get_source_display().lower()})."
     percent = found.percent_lesion if basis == VerdictBasis.LESION else found.percent_whole
-    expert = ExpertAnnotation.objects.filter(image=image).order_by("-updated_at").first()
-    judgement = _Judgement(inputs=inputs, outline=outline, registration=registration, expert=expert, run=run, fields={
+    judgement = _Judgement(inputs=inputs, fields={
         "run": run, "percent_whole": found.percent_whole, "percent_lesion": found.percent_lesion,
         "lesion_source": outline.source if outline else "", "lesion_imaged_percent": found.lesion_imaged_percent,
         "basis": basis, "basis_note": note, "verdict": gate.verdict_for(percent, review_at=review_at, reimage_at=reimage_at),
@@ -533,13 +545,13 @@ def mosaic_quality_assess(*, image: Image, attempts: int = 5) -> MosaicQuality |
     for _ in range(attempts):
         if image.case.status in LOCKED_STATUSES:
             return MosaicQuality.objects.filter(image=image).first()
-        run = current_quality_run(image=image)
-        if run is None:
+        inputs = _gate_inputs(image)
+        if inputs.run is None:
             return None
-        judgement = _judge(image, run)
+        judgement = _judge(image, inputs)
         with transaction.atomic():
             Image.objects.select_for_update().filter(pk=image.pk).first()  # one judgement of a mosaic at a time
-            if _gate_inputs(image) != judgement.inputs:
+            if _gate_inputs(image).key != inputs.key:
                 transaction.on_commit(judgement.discard)
                 continue  # an input changed meanwhile: judge again
             return _judgement_record(image, judgement)
@@ -550,11 +562,11 @@ def _judgement_record(image: Image, judgement: _Judgement) -> MosaicQuality:
     """Write a judgement whose inputs are current (inside the locking transaction)."""
     previous = MosaicQuality.objects.filter(image=image).first()
     assessed, _ = MosaicQuality.objects.update_or_create(image=image, defaults=judgement.fields)
-    run, registration, fields = judgement.run, judgement.registration, judgement.fields
+    run, registration, fields = judgement.inputs.run, judgement.inputs.registration, judgement.fields
     if judgement.agreement_overlay is not None:
         _overlay_store(image=image, source_image=image, kind=OverlayKind.AGREEMENT, run=run,
                        pyramid=judgement.agreement_overlay[1], legend=AGREEMENT_LEGEND, inputs_key=judgement.agreement_overlay[0])
-    elif judgement.expert is None:
+    elif judgement.inputs.expert is None:
         _overlay_remove(image=image, source_image=image, kind=OverlayKind.AGREEMENT)
     if judgement.projection is not None:
         for stale in Overlay.objects.filter(source_image=image, kind=OverlayKind.PROJECTION).exclude(image=registration.dermoscopy):
@@ -567,7 +579,7 @@ def _judgement_record(image: Image, judgement: _Judgement) -> MosaicQuality:
     # A whole-mosaic verdict while the case's dermoscopy image still lacks its outline or
     # registration is provisional: the lesional rule may clear it, so nobody is called back yet.
     basis, verdict = fields["basis"], fields["verdict"]
-    provisional = basis == VerdictBasis.WHOLE_MOSAIC and judgement.outline is None and image.case.images.filter(
+    provisional = basis == VerdictBasis.WHOLE_MOSAIC and judgement.inputs.outline is None and image.case.images.filter(
         kind=ImageKind.DERMOSCOPY).exists()
     became_reimage = verdict == Verdict.REIMAGE and not provisional and (
         previous is None or previous.verdict != Verdict.REIMAGE or previous.basis != basis)
