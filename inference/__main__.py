@@ -147,6 +147,12 @@ def cmd_evaluate_classifier(args) -> None:
     print(json.dumps({k: found[k] for k in ("images", "balanced_accuracy", "balanced_accuracy_ci95", "macro_auc")}, indent=2))
 
 
+def cmd_compare_diagnosis(args) -> None:
+    from .classification import compare_diagnosis
+
+    print(json.dumps(compare_diagnosis(registry=Registry(args.cards), data=Path(args.data)), indent=2))
+
+
 def cmd_export(args) -> None:
     from .onnx_export import export_onnx
 
@@ -219,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     classifier.add_argument("--data", required=True, help="folder with images/ and metadata.csv (split column)")
     classifier.add_argument("--weights-dir", default=str(DEFAULT_CARDS_DIR.parent / "weights"))
     classifier.add_argument("--version", default="0.1.0")
-    classifier.add_argument("--epochs", type=int, default=8)
+    classifier.add_argument("--epochs", type=int, default=10)
     classifier.add_argument("--batch", type=int, default=32)
     classifier.add_argument("--learning-rate", type=float, default=1e-3)
     classifier.add_argument("--seed", type=int, default=2022)
@@ -234,6 +240,11 @@ def main(argv: list[str] | None = None) -> None:
     classifier_eval.add_argument("--csv", required=True)
     classifier_eval.add_argument("--out", required=True)
     classifier_eval.set_defaults(run=cmd_evaluate_classifier)
+
+    compare = commands.add_parser("compare-diagnosis",
+                                  help="diagnosis A vs B on HAM10000 val (McNemar), written into model B's card")
+    compare.add_argument("--data", required=True)
+    compare.set_defaults(run=cmd_compare_diagnosis)
 
     export = commands.add_parser("export-onnx", help="write the ONNX file next to the weights and into the card")
     export.add_argument("--name", default=QUALITY_MODEL)

@@ -63,10 +63,11 @@ def macro_auc(probabilities: np.ndarray, truth: np.ndarray) -> float:
 
 def bootstrap_intervals(truth: np.ndarray, predicted: np.ndarray, classes: int, *, rounds: int = 1000,
                         seed: int = 0, level: float = 0.95) -> dict:
-    """Percentile intervals of per-class precision and sensitivity and of balanced accuracy."""
+    """Percentile intervals of per-class precision and sensitivity, of balanced accuracy (= macro
+    sensitivity) and of macro precision."""
     rng = np.random.default_rng(seed)
     n = len(truth)
-    precision, sensitivity, balanced = [], [], []
+    precision, sensitivity, balanced, macro_precision = [], [], [], []
     for _ in range(rounds):
         sample = rng.integers(0, n, n)
         matrix = confusion(truth[sample], predicted[sample], classes)
@@ -76,6 +77,7 @@ def bootstrap_intervals(truth: np.ndarray, predicted: np.ndarray, classes: int, 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             balanced.append(np.nanmean(s))
+            macro_precision.append(np.nanmean(p))
     low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
 
     def interval(values):
@@ -83,7 +85,8 @@ def bootstrap_intervals(truth: np.ndarray, predicted: np.ndarray, classes: int, 
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanpercentile(np.asarray(values, dtype=np.float64), [low, high], axis=0)
 
-    return {"precision": interval(precision), "sensitivity": interval(sensitivity), "balanced_accuracy": interval(balanced)}
+    return {"precision": interval(precision), "sensitivity": interval(sensitivity), "balanced_accuracy": interval(balanced),
+            "macro_precision": interval(macro_precision)}
 
 
 def mcnemar(truth: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray) -> dict:
@@ -126,7 +129,9 @@ def report(truth, probabilities, labels: list[str], *, rounds: int = 1000, seed:
             for k, label in enumerate(labels)
         },
         "macro_precision": rounded(np.nanmean(precision)),
+        "macro_precision_ci95": [rounded(v) for v in intervals["macro_precision"]],
         "macro_sensitivity": rounded(np.nanmean(sensitivity)),
+        "macro_sensitivity_ci95": [rounded(v) for v in intervals["balanced_accuracy"]],
         "confusion_matrix": {"labels": list(labels), "rows_true_columns_predicted": matrix.tolist()},
         "bootstrap": {"rounds": rounds, "seed": seed, "level": 0.95, "method": "percentile, images resampled"},
     }

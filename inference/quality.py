@@ -63,3 +63,25 @@ def write_full_resolution_mask(result: QualityResult, path: str, *, full_size: t
     width, height = full_size
     full = small.resize(width / small.width, vscale=height / small.height, kernel="nearest")
     full.crop(0, 0, min(width, full.width), min(height, full.height)).write_to_file(path)
+
+
+def field_map(model: LoadedModel, pixels: np.ndarray, *, field_px: int):
+    """Uninformative share per capture field (a square of `field_px` working pixels, e.g. the
+    VivaScope's 0.5 mm field) through the patch-map machinery of the body-region maps: MED-Net is
+    the RCM patch scorer, run on each field alone. Fields less than half imaged are left out.
+    Returns a patch_map.PatchMap with one score per field (0 informative … 1 uninformative)."""
+    from .patch_map import grid_for, patch_map
+
+    spec = model.card.input
+
+    def score(patches: list[np.ndarray]) -> np.ndarray:
+        found = []
+        for patch in patches:
+            probability = sliding_window(model.predict, normalise(patch), tile=spec["tile"], overlap=spec["overlap"],
+                                         batch_size=spec.get("batch_size", 4))
+            imaged = estimate_valid(patch)
+            found.append([float((probability >= THRESHOLD)[imaged].mean()) if imaged.any() else 0.0])
+        return np.asarray(found)
+
+    grid = grid_for(width=pixels.shape[1], height=pixels.shape[0], patch=(field_px, field_px), overlap=0.0)
+    return patch_map(pixels, grid=grid, score=score, keep=lambda patch: estimate_valid(patch).mean() >= 0.5)

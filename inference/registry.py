@@ -22,6 +22,7 @@ REQUIRED = ("name", "version", "task", "modality", "labels", "input", "weights",
 ARCHITECTURES = {
     "MEDNet": "inference.networks.mednet:MEDNet",
     "LesionUNet": "inference.networks.lesion_unet:LesionUNet",
+    "LocationAwareClassifier": "inference.networks.classifier:LocationAwareClassifier",
 }
 
 
@@ -85,19 +86,39 @@ class LoadedModel:
     _network: object = field(repr=False, default=None)
     _session: object = field(repr=False, default=None)
 
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        """(B, C, H, W) float32 normalised input → (B, classes, H, W) probabilities."""
+    @property
+    def takes_locations(self) -> bool:
+        """Diagnosis model B: a second input, the body-location index (0 = unknown)."""
+        return bool(self.card.input.get("locations"))
+
+    def predict(self, batch: np.ndarray, locations: np.ndarray | None = None) -> np.ndarray:
+        """(B, C, H, W) float32 normalised input → probabilities: (B, classes, H, W) through a
+        sigmoid for the segmentation models, (B, classes) through a softmax for the classifiers
+        (the card's `output_activation`). `locations` (B int64) only for a model that takes them."""
+        if self.takes_locations and locations is None:
+            locations = np.zeros(len(batch), dtype=np.int64)
         if self.backend == "onnxruntime":
-            (logits,) = self._session.run(None, {"image": batch.astype(np.float32)})
-            return 1.0 / (1.0 + np.exp(-logits))
+            feeds = {"image": batch.astype(np.float32)}
+            if self.takes_locations:
+                feeds["location"] = np.asarray(locations, dtype=np.int64)
+            (logits,) = self._session.run(None, feeds)
+            return activate(logits, self.card.data.get("output_activation", "sigmoid"))
         import torch
 
         with torch.inference_mode():
             tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
+            extra = (torch.from_numpy(np.asarray(locations, dtype=np.int64)).to(self.device),) if self.takes_locations else ()
             with torch.autocast("cuda", enabled=self.device == "cuda"):
-                output = self._network(tensor)
+                output = self._network(tensor, *extra)
                 logits = output[-1] if isinstance(output, (list, tuple)) else output  # MED-Net: finest level
-            return torch.sigmoid(logits.float()).cpu().numpy()
+            return activate(logits.float().cpu().numpy(), self.card.data.get("output_activation", "sigmoid"))
+
+
+def activate(logits: np.ndarray, activation: str) -> np.ndarray:
+    if activation == "softmax":
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    return 0.5 * (1.0 + np.tanh(0.5 * logits))  # the sigmoid, without overflow for large logits
 
 
 class Registry:

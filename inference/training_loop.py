@@ -49,7 +49,8 @@ def one_cycle_training(*, network: nn.Module, epochs: int, steps_per_epoch: int,
     """AdamW (weight decay 1e-4) under a one-cycle schedule; `step_loss(epoch)` draws a batch and
     returns its loss. Stops early, and says so, when `max_minutes` since `started` have passed."""
     total = steps_per_epoch * epochs
-    optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=1e-4)
+    trained = [p for p in network.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trained, lr=learning_rate, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=learning_rate, total_steps=total, pct_start=0.1)
     losses, stopped_early = [], False
     network.train()

@@ -55,3 +55,33 @@ def test_train_then_evaluate_a_classifier_through_the_command_line(subset, tmp_p
     found = json.loads(out.read_text())
     assert found["images"] == (24 if task == "diagnosis-location" else sum(1 for _ in csv.DictReader(open(subset / "metadata.csv")) if _["region7"]))
     assert 0.0 <= found["balanced_accuracy"] <= 1.0 and found["confusion_matrix"]["labels"] == card.labels
+
+
+def test_the_three_classifiers_export_to_onnx_and_compare_a_with_b(subset, tmp_path):
+    """What `make train-classifiers` runs, on the subset: three trainings, ONNX exports that agree
+    with PyTorch (export-onnx checks that itself), and A vs B written into model B's card."""
+    import numpy as np
+
+    cards, weights = tmp_path / "cards", tmp_path / "weights"
+    cards.mkdir()
+    for task in ("diagnosis-location", "body-region", "diagnosis"):
+        main(["--cards", str(cards), "train-classifier", "--task", task, "--data", str(subset), "--weights-dir", str(weights),
+              "--epochs", "1", "--batch", "8"])
+    registry = Registry(cards)
+    for name in ("dermoscopy-diagnosis-location", "body-region", "dermoscopy-diagnosis"):
+        main(["--cards", str(cards), "export-onnx", "--name", name])
+        assert registry.card(name).onnx["sha256"] and registry.load(name, device="cpu").backend == "onnxruntime"
+
+    model_b = registry.load("dermoscopy-diagnosis-location", device="cpu")
+    x = np.random.default_rng(0).standard_normal((2, 3, 150, 200)).astype(np.float32)
+    with_location = model_b.predict(x, np.array([3, 3]))
+    assert with_location.shape == (2, 7) and np.allclose(with_location.sum(axis=1), 1, atol=1e-5)
+    assert not np.allclose(with_location, model_b.predict(x, np.array([7, 7])), atol=1e-6)  # the location is used
+    assert np.allclose(model_b.predict(x), model_b.predict(x, np.array([0, 0])))  # none given = unknown
+
+    main(["--cards", str(cards), "compare-diagnosis", "--data", str(subset)])
+    comparison = registry.card("dermoscopy-diagnosis-location").metrics["ham10000_val_versus_model_a"]
+    assert comparison["images"] == 8 and set(comparison["balanced_accuracy"]) == {
+        "a_image_only", "b_recorded_location", "b_location_from_body_region_model", "b_no_location"}
+    test = comparison["mcnemar_a_vs_b_recorded_location"]
+    assert 0 <= test["p_value"] <= 1 and test["a_only_right"] + test["b_only_right"] <= 8

@@ -1,0 +1,54 @@
+"""The vocabularies between the platform's ISIC sites, HAM10000 locations and body regions."""
+
+import pytest
+from isic_metadata.anatom_site_hierarchical import AnatomSiteEnum
+from isic_metadata.fields import AnatomSiteGeneralEnum
+
+from inference import body_sites
+from inference.classification import LOCATIONS
+from inference.ham10000 import REGION7
+
+
+@pytest.mark.parametrize(("anatom_site", "general", "expected"), [
+    ("Upper extremity:Hand:Palm of hand:Thenar eminence", "", "acral"),
+    ("Upper extremity:Hand:Dorsum of hand", "upper extremity", "hand"),
+    ("Upper extremity:Forearm", "", "upper extremity"),
+    ("Lower extremity:Foot:Sole of foot:Heel", "palms/soles", "acral"),
+    ("Lower extremity:Foot:Toes", "", "foot"),
+    ("Head and neck:Head:Face:Nose", "head/neck", "face"),
+    ("Head and neck:Head:Scalp", "", "scalp"),
+    ("Trunk:Posterior trunk:Upper back", "", "back"),
+    ("Trunk:Anterior trunk:Anterior abdomen:Umbilicus".replace(":Umbilicus", ""), "", "abdomen"),
+    ("Trunk:Lateral trunk:Axilla", "", "trunk"),
+    ("", "posterior torso", "back"),
+    ("", "head/neck", "unknown"),  # face, scalp, ear or neck: too coarse to name one
+    ("Head and neck", "head/neck", "unknown"),
+    ("", "", "unknown"),
+])
+def test_recorded_sites_map_to_the_most_specific_ham10000_location(anatom_site, general, expected):
+    assert body_sites.location_from_anatom_site(anatom_site=anatom_site, anatom_site_general=general) == expected
+
+
+def test_a_prefix_matches_whole_terms_only():
+    # 'Trunk' must not match a hypothetical 'Trunkal …'; only the term itself or its children
+    assert body_sites.location_from_anatom_site(anatom_site="Trunkal") == "unknown"
+
+
+def test_every_isic_term_maps_into_the_model_vocabulary():
+    for term in AnatomSiteEnum:
+        assert body_sites.location_from_anatom_site(anatom_site=term.value) in LOCATIONS
+    for term in AnatomSiteGeneralEnum:
+        assert body_sites.location_from_anatom_site(anatom_site_general=term.value) in LOCATIONS
+
+
+def test_regions_map_to_locations_and_valid_suggestions():
+    general_terms = {term.value for term in AnatomSiteGeneralEnum} | {""}
+    hierarchical_terms = {term.value for term in AnatomSiteEnum}
+    for region in REGION7:
+        assert body_sites.location_from_region(region) in LOCATIONS
+        suggestion = body_sites.anatom_site_suggestion(region)
+        if region == "other":
+            assert suggestion is None
+        else:
+            assert suggestion["anatom_site_general"] in general_terms and suggestion["anatom_site"] in hierarchical_terms
+    assert body_sites.location_from_region("feet") == "foot" and body_sites.location_from_region("other") == "unknown"
