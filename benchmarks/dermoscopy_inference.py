@@ -1,7 +1,9 @@
 """Dermoscopy model inference: images per second at batch 1 and 8, PyTorch eager (the baseline) vs
 ONNX Runtime, measured in one run on the shipped cards and weights. Inputs are real HAM10000 val
 images at the model's input size (the network alone, as the issue asks: no decoding or resizing).
-Usage: python benchmarks/dermoscopy_inference.py [--seconds 5] [--models dermoscopy-lesion-segmentation]
+Model B gets its location input too (real HAM10000 locations). The platform classifies each image
+three times (test-time flips); the figures are per network call.
+Usage: python benchmarks/dermoscopy_inference.py [--seconds 5] [--models dermoscopy-lesion-segmentation ...]
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def images_per_second(predict, batch, *, seconds: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0, help="per model, backend and batch size")
-    parser.add_argument("--models", nargs="+", default=["dermoscopy-lesion-segmentation"])
+    parser.add_argument("--models", nargs="+", default=["dermoscopy-lesion-segmentation", "dermoscopy-diagnosis-location",
+                                                         "dermoscopy-diagnosis", "body-region"])
     args = parser.parse_args()
 
     import numpy as np
@@ -38,6 +41,7 @@ def main() -> None:
 
     from benchmarks.common import versions, write_result
     from inference import ham10000
+    from inference.classification import location_index
     from inference.datasets import shared_datasets
     from inference.registry import Registry
 
@@ -50,10 +54,15 @@ def main() -> None:
         width, height = eager.card.input["size"]
         pixels = np.stack([ham10000.load_rgb(ham10000.image_path(root, r.image_id), (width, height)) for r in val])
         batch8 = ((pixels.astype(np.float32) / 255 - 0.5) / 0.5).transpose(0, 3, 1, 2).copy()
+        locations8 = np.array([location_index(r.localization) for r in val], dtype=np.int64)
         for size in (1, 8):
             batch = batch8[:size]
-            rate_eager = images_per_second(eager.predict, batch, seconds=args.seconds)
-            rate_onnx = images_per_second(onnx.predict, batch, seconds=args.seconds)
+
+            def call(model, x, where=locations8[:size]):
+                return model.predict(x, where) if model.takes_locations else model.predict(x)
+
+            rate_eager = images_per_second(lambda x: call(eager, x), batch, seconds=args.seconds)
+            rate_onnx = images_per_second(lambda x: call(onnx, x), batch, seconds=args.seconds)
             figures[f"{name} batch {size}"] = {"pytorch_eager_images_per_s": round(rate_eager, 1),
                                                "onnxruntime_images_per_s": round(rate_onnx, 1),
                                                "ratio": round(rate_onnx / rate_eager, 2)}

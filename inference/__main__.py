@@ -141,7 +141,11 @@ def cmd_evaluate_classifier(args) -> None:
     network = build(args.task, pretrained=False)
     state = torch.load(registry.verify(card), map_location="cpu", weights_only=True)
     network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    found = evaluate_folder(network=network, task=args.task, images=Path(args.images), csv_path=Path(args.csv))
+    body_region = None
+    if args.task == "diagnosis-location" and (registry.cards_dir / f"{MODEL_NAMES['body-region']}.json").exists():
+        body_region = registry.load(MODEL_NAMES["body-region"], device="cpu")
+    found = evaluate_folder(network=network, task=args.task, images=Path(args.images), csv_path=Path(args.csv),
+                            body_region=body_region)
     found["measured_with"] = {"model": f"{card.name} {card.version}", "images": str(args.images), "csv": str(args.csv)}
     Path(args.out).write_text(json.dumps(found, indent=2) + "\n")
     print(json.dumps({k: found[k] for k in ("images", "balanced_accuracy", "balanced_accuracy_ci95", "macro_auc")}, indent=2))

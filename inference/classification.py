@@ -173,6 +173,20 @@ TASK_TEXT = {
 }
 
 
+_DATA_LIMITS = ("HAM10000 only: mostly fair skin, pigmented lesions, two sources (Vienna, Queensland), 200x150 "
+                "images; 7 classes, so a lesion of any other kind is still given one of them.")
+LIMITATIONS = {
+    "diagnosis": _DATA_LIMITS,
+    "diagnosis-location": _DATA_LIMITS + " The location input is HAM10000's localization vocabulary; the "
+                          "platform maps recorded ISIC sites onto it (inference/body_sites.py), and uses the body-region "
+                          "model's answer when no site is recorded.",
+    "body-region": "Trained on HAM10000 dermoscopy close-ups, whose region follows the recorded localization: "
+                   "the image often shows little that tells the region, and 'hand' and 'other' are rare (71 and 44 "
+                   "images). On clinical photos it runs as a patch map and is out of its training domain: its "
+                   "answer is a suggestion a person confirms, never recorded on its own.",
+}
+
+
 def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainConfig, version: str) -> Path:
     from .registry import sha256_of
 
@@ -198,7 +212,7 @@ def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainCo
                      "command": f"python -m inference train-classifier --task {config.task} --data ../shared/datasets/ham10000"},
         "metrics": {"ham10000_val": dict(summary["val"], how="HAM10000 val split, fp16 weights, PyTorch on CPU, test-time flips")},
         "intended_use": "DEMONSTRATION of decision support in the reader workspace. NOT FOR CLINICAL USE.",
-        "limitations": "HAM10000 only: mostly fair skin, pigmented lesions, two sources; 200x150 images.",
+        "limitations": LIMITATIONS[config.task],
         "license": "CC BY-NC 4.0 (trained on HAM10000): non-commercial use only, with attribution to Tschandl et al. 2018.",
     }
     path = Path(cards_dir) / f"{MODEL_NAMES[config.task]}.json"
@@ -206,12 +220,29 @@ def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainCo
     return path
 
 
-def evaluate_folder(*, network: LocationAwareClassifier, task: str, images: Path, csv_path: Path) -> dict:
-    """Metrics on any folder of <image_id>.jpg and a CSV with image_id, dx, localization (and region7
-    for the body region): what others run on data this project does not have."""
+def evaluate_folder(*, network: LocationAwareClassifier, task: str, images: Path, csv_path: Path,
+                    body_region=None) -> dict:
+    """Metrics on any folder of <image_id>.jpg and a CSV with image_id, dx, localization (region7
+    follows from localization when absent): what others run on data this project does not have.
+    For model B, an unknown localization is replaced, as the platform does, by the location of the
+    `body_region` model's answer (a LoadedModel) when one is given."""
+    from . import body_sites
+
     records = ham10000.read_metadata(csv_path)
     data = examples(Path(images), records, task)
-    return classification_metrics.report(data.labels, probabilities(network, data), list(TASKS[task]["labels"]))
+    sources = {"recorded": int((data.locations > 0).sum()), "body_region_model": 0, "unknown": int((data.locations == 0).sum())}
+    if TASKS[task]["locations"] and body_region is not None and (data.locations == 0).any():
+        missing = np.flatnonzero(data.locations == 0)
+        regions = classify(body_region.predict, data.images[missing]).argmax(axis=1)
+        locations = data.locations.copy()
+        locations[missing] = [location_index(body_sites.location_from_region(ham10000.REGION7[k])) for k in regions]
+        sources["body_region_model"] = int((locations[missing] > 0).sum())
+        sources["unknown"] = int((locations == 0).sum())
+        data = Examples(images=data.images, labels=data.labels, locations=locations, ids=data.ids)
+    found = classification_metrics.report(data.labels, probabilities(network, data), list(TASKS[task]["labels"]))
+    if TASKS[task]["locations"]:
+        found["location_sources"] = sources
+    return found
 
 
 def compare_diagnosis(*, registry, data: Path) -> dict:

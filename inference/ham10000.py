@@ -19,6 +19,13 @@ from PIL import Image as PILImage
 
 DX_CLASSES = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
 REGION7 = ("arm", "leg", "feet", "hand", "head", "trunk", "other")
+# How the data set's region7 column was made from `localization` (checked against all 8,029 rows):
+# used when an evaluation CSV has only image_id, dx and localization.
+REGION7_OF_LOCALIZATION = {
+    "back": "trunk", "trunk": "trunk", "abdomen": "trunk", "chest": "trunk", "lower extremity": "leg",
+    "upper extremity": "arm", "face": "head", "neck": "head", "scalp": "head", "ear": "head", "foot": "feet",
+    "hand": "hand", "genital": "other", "acral": "other",
+}
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,8 @@ def read_metadata(csv_path: Path) -> list[Record]:
     with open(csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     return [Record(image_id=row["image_id"], dx=row.get("dx", ""), localization=row.get("localization", ""),
-                   region7=row.get("region7", ""), split=row.get("split", ""), lesion_id=row.get("lesion_id", ""))
+                   region7=row["region7"] if "region7" in row else REGION7_OF_LOCALIZATION.get(row.get("localization", ""), ""),
+                   split=row.get("split", ""), lesion_id=row.get("lesion_id", ""))
             for row in rows]
 
 

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "dermrelay.imaging",
     "dermrelay.analysis",
     "dermrelay.notifications",
+    "dermrelay.reading",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ from dermrelay.analysis import api as analysis_api
 from dermrelay.cases.api import CaseViewSet, ImageViewSet, LesionViewSet, PatientViewSet
 from dermrelay.imaging.tiles import tile_view
 from dermrelay.notifications.api import NotificationViewSet
+from dermrelay.reading import api as reading_api
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
@@ -39,11 +40,23 @@ api_v1 = [
     path("cases/<str:pk>/quality/stream/", analysis_api.CaseQualityStreamView.as_view(), name="case-quality-stream"),
     path("cases/<str:pk>/analyses/", analysis_api.CaseAnalysesView.as_view(), name="case-analyses"),
     path("cases/<str:pk>/analyses/rerun/", analysis_api.CaseAnalysesRerunView.as_view(), name="case-analyses-rerun"),
+    path("cases/<str:pk>/findings/", analysis_api.CaseFindingsView.as_view(), name="case-findings"),
+    path("cases/<str:pk>/anatomic-site-suggestion/", analysis_api.AnatomicSiteSuggestionView.as_view(),
+         name="case-anatomic-site-suggestion"),
     path("images/<str:pk>/lesion-outline/", analysis_api.LesionOutlineView.as_view(), name="image-lesion-outline"),
     path("images/<str:pk>/expert-annotation/", analysis_api.ExpertAnnotationView.as_view(), name="image-expert-annotation"),
     path("sites/<str:pk>/quality-policy/", analysis_api.SiteQualityPolicyView.as_view(), name="site-quality-policy"),
     path("models/", analysis_api.ModelVersionListView.as_view(), name="model-versions"),
     path("analysis-plans/", analysis_api.AnalysisPlanView.as_view(), name="analysis-plans"),
+    path("worklist/", reading_api.WorklistView.as_view(), name="worklist"),
+    path("cases/<str:pk>/assignment/", reading_api.CaseAssignmentView.as_view(), name="case-assignment"),
+    path("cases/<str:pk>/claim/", reading_api.CaseClaimView.as_view(), name="case-claim"),
+    path("cases/<str:pk>/release/", reading_api.CaseReleaseView.as_view(), name="case-release"),
+    path("cases/<str:pk>/report/", reading_api.CaseReportView.as_view(), name="case-report"),
+    path("cases/<str:pk>/report/sign/", reading_api.ReportSignView.as_view(), name="case-report-sign"),
+    path("cases/<str:pk>/report/amend/", reading_api.ReportAmendView.as_view(), name="case-report-amend"),
+    path("cases/<str:pk>/report/versions/", reading_api.ReportVersionsView.as_view(), name="case-report-versions"),
+    path("cases/<str:pk>/report/pdf/", reading_api.ReportPdfView.as_view(), name="case-report-pdf"),
     path("", include(router.urls)),
 ]
 

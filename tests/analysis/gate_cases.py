@@ -13,13 +13,15 @@ from tests.factories import upload
 
 
 LESION_MODEL = "dermoscopy-lesion-segmentation"
+QUALITY_MODEL = "rcm-quality-mednet"
 
 
-def models_sync_without_lesion_model() -> None:
-    """The shipped models, but no lesion segmentation: for a clinic where only a person outlines the
-    lesion (the tests of the person's outline and of the whole-mosaic fallback)."""
+def models_sync_quality_model_only() -> None:
+    """The shipped models, but only the RCM quality model active: a clinic where a person outlines
+    the lesion (the tests of the person's outline and of the whole-mosaic fallback), and where a
+    dermoscopy upload adds no diagnosis runs to the case."""
     model_versions_sync()
-    ModelVersion.objects.filter(name=LESION_MODEL).update(is_active=False)
+    ModelVersion.objects.exclude(name=QUALITY_MODEL).update(is_active=False)
 
 
 def upload_phantom_case(client, case, phantom: Phantom, *, outline: bool = True, register: bool = True) -> dict:
@@ -39,3 +41,14 @@ def upload_phantom_case(client, case, phantom: Phantom, *, outline: bool = True,
                               {"polygon": lesion_polygon(phantom)}, format="json")
         assert response.status_code == 200, response.content
     return ids
+
+
+def clinic_with_shipped_models():
+    """A site and its technician (with an API client), every shipped model registered."""
+    from dermrelay.accounts.models import Role
+    from tests.factories import api_client, make_site, make_user
+
+    model_versions_sync()
+    site = make_site()
+    tech = make_user(role=Role.TECHNICIAN, site=site)
+    return site, tech, api_client(tech)

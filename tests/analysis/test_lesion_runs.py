@@ -9,15 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from dermrelay.accounts.models import Role
 from dermrelay.analysis.models import AnalysisRun, LesionOutline
-from dermrelay.analysis.services import model_versions_sync
 from inference import ham10000
 from inference.datasets import shared_datasets
 from inference.lesion_segmentation import jaccard
 from inference.phantoms import gate_phantom
-from tests.analysis.gate_cases import upload_phantom_case
-from tests.factories import api_client, make_case, make_site, make_user, upload
+from tests.analysis.gate_cases import clinic_with_shipped_models, upload_phantom_case
+from tests.factories import make_case, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HAM10000 = (shared_datasets() or __import__("pathlib").Path("../shared/datasets")) / "ham10000"
@@ -25,10 +23,7 @@ HAM10000 = (shared_datasets() or __import__("pathlib").Path("../shared/datasets"
 
 @pytest.fixture
 def clinic():
-    model_versions_sync()
-    site = make_site()
-    tech = make_user(role=Role.TECHNICIAN, site=site)
-    return site, tech, api_client(tech)
+    return clinic_with_shipped_models()
 
 
 def _val_images(count: int):

@@ -9,7 +9,7 @@ from dermrelay.accounts.models import Role
 from dermrelay.analysis.models import AnalysisRun, MosaicQuality, Overlay
 
 from inference.phantoms import gate_phantom
-from tests.analysis.gate_cases import models_sync_without_lesion_model, upload_phantom_case
+from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
 from tests.factories import api_client, make_case, make_site, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def clinic():
-    models_sync_without_lesion_model()
+    models_sync_quality_model_only()
     site = make_site()
     tech = make_user(role=Role.TECHNICIAN, site=site)
     return site, tech, api_client(tech)

@@ -161,7 +161,7 @@ def test_worker_runs_the_quality_model_and_recommends_reimaging_for_no_contact_i
         assert run.timings.get(stage) is not None and run.timings[stage] >= 0, run.timings
     assert mosaic["run"]["id"] == str(run.id) and mosaic["run"]["timings"] == run.timings
     assert mosaic["judged_run"] == str(run.id)
-    lesion_run = AnalysisRun.objects.get(image_id=ids["dermoscopy"])  # the lesion model ran too; the person's outline won
+    lesion_run = AnalysisRun.objects.get(image_id=ids["dermoscopy"], step="lesion_segmentation")  # the lesion model ran too; the person's outline won
     assert (lesion_run.step, lesion_run.state) == ("lesion_segmentation", "succeeded")
 
     notes = wait_for(_watching(worker, lambda: [n for n in _notifications(client) if n["kind"] == "reimage_recommended"]),

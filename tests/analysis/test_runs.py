@@ -279,26 +279,25 @@ def _tiff_stack() -> bytes:
     return buffer.getvalue()
 
 
-def test_stacks_and_clinical_images_get_no_run_until_their_models_are_installed(clinic, phantom):
+def test_each_kind_gets_its_plan_and_a_step_without_an_installed_model_no_run(clinic, phantom):
     model_versions_sync()
+    ModelVersion.objects.filter(name="dermoscopy-diagnosis").update(is_active=False)  # model A not installed here
     site, tech, client = clinic
     case = make_case(site=site, actor=tech)
     uploads = [
-        (_tiff_stack(), "stack.tif", {"kind": ImageKind.RCM_STACK, "depth_um": 20, "z_step_um": 5}),
-        (jpeg_of(phantom.dermoscopy), "dermoscopy.jpg", {"kind": ImageKind.DERMOSCOPY}),
-        (jpeg_of(np.ascontiguousarray(phantom.dermoscopy[::-1])), "clinical.jpg", {"kind": ImageKind.CLINICAL}),
+        (_tiff_stack(), "stack.tif", {"kind": ImageKind.RCM_STACK, "depth_um": 20, "z_step_um": 5}, []),
+        (jpeg_of(phantom.dermoscopy), "dermoscopy.jpg", {"kind": ImageKind.DERMOSCOPY}, ["diagnosis", "lesion_segmentation"]),
+        (jpeg_of(np.ascontiguousarray(phantom.dermoscopy[::-1])), "clinical.jpg", {"kind": ImageKind.CLINICAL}, ["body_region"]),
     ]
-    for data, name, fields in uploads:
+    for data, name, fields, expected in uploads:
         response = upload(client, case, data, name=name, **fields)
         assert response.status_code == 201, response.content
         image = Image.objects.get(pk=response.json()["id"])
         assert image.status == ImageStatus.READY, image.status_detail
         steps = sorted(AnalysisRun.objects.filter(image=image).values_list("step", flat=True))
-        if fields["kind"] == ImageKind.DERMOSCOPY:  # the lesion model is installed; diagnosis is not yet
-            assert steps == ["lesion_segmentation"]
-            assert analyses_request(image=image)[0].step == "lesion_segmentation"  # the same run again
-        else:
-            assert analyses_request(image=image) == [] and steps == [], fields["kind"]
+        assert steps == expected, fields["kind"]
+        assert sorted(run.step for run in analyses_request(image=image)) == expected  # the same runs again, no new ones
+        assert AnalysisRun.objects.filter(image=image).count() == len(expected)
     assert ModelVersion.objects.filter(name=MODEL, is_active=True).exists()  # the mosaic model is installed
     assert client.get(f"/api/v1/cases/{case.id}/quality/").json()["state"] == "no_mosaics"
 

@@ -52,3 +52,24 @@ def test_regions_map_to_locations_and_valid_suggestions():
         else:
             assert suggestion["anatom_site_general"] in general_terms and suggestion["anatom_site"] in hierarchical_terms
     assert body_sites.location_from_region("feet") == "foot" and body_sites.location_from_region("other") == "unknown"
+
+
+def test_region7_is_derived_from_localization_as_the_data_set_made_it(tmp_path):
+    """An evaluation CSV may carry only image_id, dx and localization; region7 then follows the data
+    set's own mapping, checked here against every HAM10000 row that has both."""
+    import csv
+    import os
+
+    from inference import ham10000
+    from inference.datasets import shared_datasets
+
+    (tmp_path / "e.csv").write_text("image_id,dx,localization\na,nv,back\nb,mel,acral\nc,nv,unknown\n")
+    assert [r.region7 for r in ham10000.read_metadata(tmp_path / "e.csv")] == ["trunk", "other", ""]
+    root = (shared_datasets() or tmp_path) / "ham10000"
+    if not root.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("HAM10000 missing: CI must have ../shared/datasets")
+        pytest.skip("HAM10000 not present")
+    with open(root / "metadata.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            assert ham10000.REGION7_OF_LOCALIZATION.get(row["localization"], "") == row["region7"], row

@@ -79,6 +79,22 @@ def test_the_three_classifiers_export_to_onnx_and_compare_a_with_b(subset, tmp_p
     assert not np.allclose(with_location, model_b.predict(x, np.array([7, 7])), atol=1e-6)  # the location is used
     assert np.allclose(model_b.predict(x), model_b.predict(x, np.array([0, 0])))  # none given = unknown
 
+    # an outside evaluation CSV with only image_id, dx, localization; unknown locations come from the
+    # body-region model, as in the platform
+    rows = list(csv.DictReader(open(subset / "metadata.csv")))
+    with open(tmp_path / "outside.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image_id", "dx", "localization"])
+        writer.writerows([[r["image_id"], r["dx"], "unknown" if i % 2 else r["localization"]] for i, r in enumerate(rows)])
+    out = tmp_path / "outside.json"
+    main(["--cards", str(cards), "evaluate-classifier", "--task", "diagnosis-location", "--images", str(subset),
+          "--csv", str(tmp_path / "outside.csv"), "--out", str(out)])
+    sources = json.loads(out.read_text())["location_sources"]
+    assert sum(sources.values()) == 24 and sources["body_region_model"] >= 1
+    main(["--cards", str(cards), "evaluate-classifier", "--task", "body-region", "--images", str(subset),
+          "--csv", str(tmp_path / "outside.csv"), "--out", str(out)])
+    assert json.loads(out.read_text())["images"] == sum(1 for i, r in enumerate(rows) if i % 2 == 0 and r["region7"])
+
     main(["--cards", str(cards), "compare-diagnosis", "--data", str(subset)])
     comparison = registry.card("dermoscopy-diagnosis-location").metrics["ham10000_val_versus_model_a"]
     assert comparison["images"] == 8 and set(comparison["balanced_accuracy"]) == {

@@ -13,6 +13,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import close_old_connections
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -30,6 +31,7 @@ from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 from dermrelay.cases import selectors as case_selectors
 from dermrelay.cases.models import Case, Image
+from dermrelay.cases.vocabulary import ANATOM_SITE_GENERAL_CHOICES, validate_anatom_site
 
 from . import selectors, services
 from .models import ExpertAnnotation, ModelVersion, MosaicQuality, QualityPolicy
@@ -49,8 +51,10 @@ def _scoped(queryset, pk, *, object_type: str, action: str, user):
     return found
 
 
-def _case(request, pk, action: str) -> Case:
-    return _scoped(case_selectors.case_list(user=request.user), pk, object_type="case", action=action, user=request.user)
+def _case(request, pk, action: str, *, for_change: bool = False) -> Case:
+    """for_change: a write to the clinic's own records (readers read assigned cases, never change them)."""
+    return _scoped(case_selectors.case_list(user=request.user, for_change=for_change), pk, object_type="case",
+                   action=action, user=request.user)
 
 
 def _image(request, pk, action: str) -> Image:
@@ -165,6 +169,53 @@ class CaseAnalysesRerunView(APIView):
             raise serializers.ValidationError({"model_version": "No such model version."})
         runs = services.case_analyses_rerun(actor=request.user, case=case, model_version=version)
         return Response({"runs": [str(r.id) for r in runs]}, status=status.HTTP_202_ACCEPTED)
+
+
+class CaseFindingsView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk):
+        """Model results beside the images: diagnosis (model B, ranked classes and the location it
+        used) per dermoscopy image, the body-region map per clinical photo."""
+        case = _case(request, pk, "view_findings")
+        audit_record(actor=request.user, action="view_findings", object_type="case", object_id=case.id, site_id=case.site_id)
+        return Response(selectors.case_findings(case=case))
+
+
+class AnatomicSiteSerializer(serializers.Serializer):
+    anatom_site_general = serializers.ChoiceField(choices=ANATOM_SITE_GENERAL_CHOICES, required=False, allow_blank=True)
+    anatom_site = serializers.CharField(required=False, allow_blank=True, max_length=120)
+
+    def validate_anatom_site(self, value):
+        try:
+            validate_anatom_site(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return value
+
+
+class AnatomicSiteSuggestionView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk):
+        """The anatomic site the clinical photos' body-region maps suggest, beside the recorded one."""
+        case = _case(request, pk, "view_site_suggestion")
+        return Response(selectors.anatomic_site_suggestion(case=case))
+
+    @extend_schema(request=AnatomicSiteSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, pk):
+        """Confirm the suggestion (empty body) or give the site yourself; the lesion is updated and
+        the diagnosis runs again with it."""
+        case = _case(request, pk, "confirm_anatomic_site", for_change=True)  # the lesion is the clinic's record
+        serializer = AnatomicSiteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        given = serializer.validated_data
+        if not given:
+            suggestion = selectors.anatomic_site_suggestion(case=case)["suggestion"]
+            if suggestion is None:
+                raise serializers.ValidationError({"anatom_site": "There is no suggestion to confirm: give the site."})
+            given = suggestion
+        services.anatomic_site_confirm(actor=request.user, case=case, anatom_site_general=given.get("anatom_site_general", ""),
+                                       anatom_site=given.get("anatom_site", ""))
+        return Response(selectors.anatomic_site_suggestion(case=Case.objects.get(pk=case.pk)))
 
 
 class PolygonSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 A step runs with the active, verified version of its model. A step whose model is not installed
 (no card, or its weights failed verification) is reported as such and skipped, never faked: the
-dermoscopy and clinical steps wait for the models of the dermoscopy-models issue.
+reader sees diagnosis with and without the location (models B and A) beside each other.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ PLANS: dict[str, tuple[PlanStep, ...]] = {
     ImageKind.RCM_STACK: (),
     ImageKind.DERMOSCOPY: (
         PlanStep("lesion_segmentation", "dermoscopy-lesion-segmentation", "the lesion outline for the quality gate"),
-        PlanStep("diagnosis", "dermoscopy-diagnosis-location", "diagnosis with the body location"),
+        PlanStep("diagnosis", "dermoscopy-diagnosis-location", "diagnosis with the body location (model B)"),
+        PlanStep("diagnosis_image_only", "dermoscopy-diagnosis", "diagnosis from the image alone (model A), beside B"),
     ),
     ImageKind.CLINICAL: (
         PlanStep("body_region", "body-region", "body-region map, suggested as the lesion's anatomic site"),

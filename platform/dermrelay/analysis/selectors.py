@@ -142,3 +142,61 @@ def lesion_outline_of(*, dermoscopy: Image) -> dict | None:
     has_model = LesionOutline.objects.filter(dermoscopy=dermoscopy, source=LesionSource.MODEL).exists()
     return {"image": str(dermoscopy.id), "source": effective.source, "polygon": effective.polygon,
             "has_model_outline": has_model, "updated_at": effective.updated_at}
+
+
+FINDING_STEPS = ("diagnosis", "diagnosis_image_only", "body_region")  # model results a reader sees beside the images
+
+
+def _latest_runs(*, case: Case, steps) -> dict[tuple, AnalysisRun]:
+    """(image id, step) → the newest run on the image's current file."""
+    found: dict[tuple, AnalysisRun] = {}
+    runs = (AnalysisRun.objects.filter(image__case=case, image__status=ImageStatus.READY, step__in=steps)
+            .select_related("model_version", "image").order_by("created_at", "finished_at"))
+    for run in runs:
+        if run.input_sha256 == run.image.sha256:
+            found[(run.image_id, run.step)] = run
+    return found
+
+
+def case_findings(*, case: Case) -> dict:
+    """The diagnosis with (model B) and without (model A) the location of each dermoscopy image and
+    the body-region map of each clinical photo, with model identity: decision support beside the
+    images, labelled as such."""
+    latest = _latest_runs(case=case, steps=FINDING_STEPS)
+    entries = []
+    for (image_id, step), run in sorted(latest.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+        entry = {"image": str(image_id), "image_kind": run.image.kind, "step": step, "state": run.state,
+                 "model": model_identity(run.model_version), "confidence": run.confidence,
+                 "finished_at": run.finished_at}
+        if run.state == JobState.SUCCEEDED:
+            entry["result"] = run.outputs
+        elif run.state == JobState.FAILED:
+            entry["error"] = run_summary(run)["error"]
+        entries.append(entry)
+    return {"case": str(case.id), "findings": entries,
+            "disclaimer": "Model outputs are decision support for a qualified reader. NOT FOR CLINICAL USE."}
+
+
+def anatomic_site_suggestion(*, case: Case) -> dict:
+    """What the body-region maps of the case's clinical photos suggest for the lesion's anatomic
+    site (mean of their overall region probabilities), beside what is recorded."""
+    from inference import body_sites
+
+    lesion = case.lesion
+    runs = [run for (_, step), run in _latest_runs(case=case, steps=("body_region",)).items()
+            if run.state == JobState.SUCCEEDED and run.outputs.get("ranked")]
+    answer = {"lesion": {"id": str(lesion.id), "anatom_site_general": lesion.anatom_site_general,
+                         "anatom_site": lesion.anatom_site},
+              "recorded": bool(lesion.anatom_site or lesion.anatom_site_general),
+              "suggestion": None, "region": None, "probability": None,
+              "from_images": [{"image": str(r.image_id), "run": str(r.id), "region": r.outputs["region"],
+                               "model": model_identity(r.model_version)} for r in runs]}
+    if runs:
+        totals: dict[str, float] = {}
+        for run in runs:
+            for entry in run.outputs["ranked"]:
+                totals[entry["label"]] = totals.get(entry["label"], 0.0) + entry["probability"] / len(runs)
+        region = max(totals, key=totals.get)
+        answer.update(region=region, probability=round(totals[region], 4),
+                      suggestion=body_sites.anatom_site_suggestion(region))
+    return answer

@@ -189,6 +189,39 @@ def image_analyses_refresh(*, image: Image) -> list[AnalysisRun]:
     return analyses_request(image=image)
 
 
+LOCATION_STEPS = ("diagnosis",)  # steps whose model reads the lesion's anatomic site
+
+
+@transaction.atomic
+def lesion_analyses_refresh(*, lesion) -> list[AnalysisRun]:
+    """The lesion's anatomic site changed: finished location-aware runs of its open cases run
+    again (a signed case keeps what its report was signed with)."""
+    runs = list(AnalysisRun.objects.filter(image__case__lesion=lesion, step__in=LOCATION_STEPS, state__in=FINISHED_STATES,
+                                           input_sha256=F("image__sha256"))
+                .exclude(image__case__status__in=LOCKED_STATUSES))
+    for run in runs:
+        job_reset(run)
+        job_enqueue(run)
+    return runs
+
+
+@transaction.atomic
+def anatomic_site_confirm(*, actor, case, anatom_site_general: str, anatom_site: str):
+    """A person sets the lesion's anatomic site, usually the one the body-region map suggested
+    (selectors.anatomic_site_suggestion). Audited; model B's runs follow the new site."""
+    from dermrelay.cases.services import lesion_update
+
+    from .selectors import anatomic_site_suggestion
+
+    _check_open(case)
+    suggestion = anatomic_site_suggestion(case=case)["suggestion"]
+    lesion = lesion_update(actor=actor, lesion=case.lesion, anatom_site_general=anatom_site_general, anatom_site=anatom_site)
+    audit_record(actor=actor, action="confirm_anatomic_site", object_type="lesion", object_id=lesion.id, site_id=case.site_id,
+                 detail={"case": str(case.id), "suggested": suggestion,
+                         "accepted_as_suggested": suggestion == {"anatom_site_general": anatom_site_general, "anatom_site": anatom_site}})
+    return lesion
+
+
 @transaction.atomic
 def case_analyses_rerun(*, actor, case, model_version: ModelVersion) -> list[AnalysisRun]:
     """An admin's re-run of a case's images with a chosen version of a model (another version, or
@@ -322,18 +355,24 @@ def _rgb_of(path, *, max_side: int) -> np.ndarray:
     return np.ndarray(buffer=image.write_to_memory(), dtype=np.uint8, shape=(image.height, image.width, image.bands))[..., :3].copy()
 
 
+def _model_and_rgb(run: AnalysisRun, *, max_side: int) -> tuple[_Stopwatch, LoadedModel, np.ndarray]:
+    """What the photo runners start with: the run's model and its image as RGB, timed."""
+    watch = _Stopwatch()
+    model = model_load(version=run.model_version)
+    watch.lap("model_load_s")
+    with image_local_path(image=run.image) as path:
+        rgb = _rgb_of(path, max_side=max_side)
+    watch.lap("read_s")
+    return watch, model, rgb
+
+
 def _lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
     """The lesion on a dermoscopy image, as a mask file and the model's outline of the image (a
     person's outline still wins); the case's mosaics are judged again after the run."""
     from inference.lesion_segmentation import segment
 
     image = run.image
-    watch = _Stopwatch()
-    model = model_load(version=run.model_version)
-    watch.lap("model_load_s")
-    with image_local_path(image=image) as path:
-        rgb = _rgb_of(path, max_side=MAX_DERMOSCOPY_SIDE)
-    watch.lap("read_s")
+    watch, model, rgb = _model_and_rgb(run, max_side=MAX_DERMOSCOPY_SIDE)
     mask, probability = segment(model.predict, rgb)
     watch.lap("inference_s")
     prefix = f"analysis/{image.case.site_id}/{image.id}/run-{run.id}-{run.attempts}"
@@ -359,7 +398,126 @@ def _lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
 
 
 LESION_STEP = "lesion_segmentation"
-RUNNERS: dict[str, Callable[[AnalysisRun], JobEffects]] = {QUALITY_STEP: _quality_work, LESION_STEP: _lesion_segmentation_work}
+DIAGNOSIS_STEP = "diagnosis"
+DIAGNOSIS_IMAGE_ONLY_STEP = "diagnosis_image_only"
+BODY_REGION_STEP = "body_region"
+BODY_REGION_MODEL = "body-region"
+DX_NAMES = {"akiec": "Actinic keratosis / intraepithelial carcinoma", "bcc": "Basal cell carcinoma",
+            "bkl": "Benign keratosis-like lesion", "df": "Dermatofibroma", "mel": "Melanoma", "nv": "Melanocytic nevus",
+            "vasc": "Vascular lesion"}
+MAX_CLINICAL_SIDE = 1600  # clinical photos are mapped at most this large
+
+
+def _model_identity(model: LoadedModel) -> dict:
+    return {"name": model.card.name, "version": model.card.version, "weights_sha256": model.card.weights["sha256"],
+            "backend": model.backend}
+
+
+def _ranked(labels: list[str], probabilities: np.ndarray) -> list[dict]:
+    order = np.argsort(-probabilities)
+    return [{"label": labels[k], "probability": round(float(probabilities[k]), 4)} for k in order]
+
+
+def _diagnosis_location(image: Image, rgb_small: np.ndarray) -> dict:
+    """Where the lesion is, for model B: its recorded anatomic site when that names a HAM10000
+    location, else the body-region model's answer on the same image, else unknown."""
+    from inference import body_sites
+    from inference.classification import classify
+    from inference.ham10000 import REGION7
+
+    lesion = image.case.lesion
+    recorded = body_sites.location_from_anatom_site(anatom_site=lesion.anatom_site,
+                                                    anatom_site_general=lesion.anatom_site_general)
+    if recorded != body_sites.UNKNOWN:
+        return {"location": recorded, "source": "recorded_anatomic_site",
+                "anatom_site": lesion.anatom_site, "anatom_site_general": lesion.anatom_site_general}
+    version = active_version(name=BODY_REGION_MODEL)
+    if version is None:
+        return {"location": body_sites.UNKNOWN, "source": "unknown",
+                "note": "No anatomic site is recorded and no body-region model is installed."}
+    region_model = model_load(version=version)
+    probabilities = classify(region_model.predict, rgb_small[None])[0]
+    region = REGION7[int(probabilities.argmax())]
+    return {"location": body_sites.location_from_region(region), "source": "body_region_model",
+            "region": region, "region_probability": round(float(probabilities.max()), 4),
+            "region_model": _model_identity(region_model)}
+
+
+def _diagnosis_work(run: AnalysisRun) -> JobEffects:
+    """Model B (or A) on a dermoscopy image: the 7 HAM10000 classes ranked, with the body location B
+    was given and where that came from. Decision support for the reader, never a verdict."""
+    from inference.classification import classify, location_index, resized
+
+    image = run.image
+    watch, model, rgb = _model_and_rgb(run, max_side=MAX_DERMOSCOPY_SIDE)
+    small = resized(rgb)
+    location = (_diagnosis_location(image, small) if model.takes_locations
+                else {"location": "unknown", "source": "not_used", "note": "This model sees the image alone (model A)."})
+    probabilities = classify(model.predict, small[None], np.array([location_index(location["location"])]))[0]
+    watch.lap("inference_s")
+    labels = list(model.card.labels)
+    ranked = _ranked(labels, probabilities)
+    outputs = {"ranked": [dict(r, name=DX_NAMES.get(r["label"], r["label"])) for r in ranked],
+               "top": ranked[0]["label"], "location": location, "backend": model.backend, "device": model.device,
+               "note": "Decision support from a model trained on HAM10000 only. NOT FOR CLINICAL USE."}
+
+    def apply() -> None:
+        AnalysisRun.objects.filter(pk=run.pk).update(outputs=outputs, confidence=ranked[0]["probability"],
+                                                     timings=watch.rounded())
+
+    return JobEffects(apply=apply)
+
+
+def body_region_map(model: LoadedModel, rgb: np.ndarray):
+    """The body-region patch map of a photo: 4:3 patches half the photo's height (at least the
+    model's 200x150 input) overlapping by half; a small photo is one patch."""
+    from inference.classification import IMAGE_SIZE, classify, resized
+    from inference.patch_map import grid_for, patch_map
+
+    height = max(IMAGE_SIZE[1], rgb.shape[0] // 2)
+    grid = grid_for(width=rgb.shape[1], height=rgb.shape[0], patch=(round(height * 4 / 3), height), overlap=0.5)
+    return patch_map(rgb, grid=grid, score=lambda patches: classify(model.predict, np.stack([resized(p) for p in patches])),
+                     batch=8)
+
+
+def _body_region_work(run: AnalysisRun) -> JobEffects:
+    """The body-region map of a clinical photo, its overall region, and the anatomic site it
+    suggests for the lesion (a person confirms it; see anatomic_site_confirm)."""
+    from inference import body_sites
+
+    watch, model, rgb = _model_and_rgb(run, max_side=MAX_CLINICAL_SIDE)
+    found = body_region_map(model, rgb)
+    watch.lap("inference_s")
+    labels = list(model.card.labels)
+    overall = found.overall
+    ranked = _ranked(labels, overall)
+    patch_labels = found.labels()
+    outputs = {
+        "region": ranked[0]["label"], "ranked": ranked,
+        "suggested_site": body_sites.anatom_site_suggestion(ranked[0]["label"]),
+        "map": {"image_size": [int(rgb.shape[1]), int(rgb.shape[0])], "patch": list(found.grid.patch),
+                "xs": list(found.grid.xs), "ys": list(found.grid.ys),
+                "regions": [[labels[k] if k >= 0 else None for k in row] for row in patch_labels.tolist()],
+                "probabilities": np.round(found.scores, 3).tolist()},
+        "backend": model.backend, "device": model.device,
+        "note": "Trained on HAM10000 dermoscopy images; on clinical photos a suggestion for a person to confirm.",
+    }
+
+    def apply() -> None:
+        AnalysisRun.objects.filter(pk=run.pk).update(outputs=outputs, confidence=ranked[0]["probability"],
+                                                     timings=watch.rounded())
+
+    return JobEffects(apply=apply)
+
+
+RUNNERS: dict[str, Callable[[AnalysisRun], JobEffects]] = {
+    QUALITY_STEP: _quality_work, LESION_STEP: _lesion_segmentation_work, DIAGNOSIS_STEP: _diagnosis_work,
+    DIAGNOSIS_IMAGE_ONLY_STEP: _diagnosis_work, BODY_REGION_STEP: _body_region_work,
+}
+STEP_TEXT = {QUALITY_STEP: "quality analysis of a mosaic", LESION_STEP: "lesion segmentation of a dermoscopy image",
+             DIAGNOSIS_STEP: "diagnosis model on a dermoscopy image",
+             DIAGNOSIS_IMAGE_ONLY_STEP: "image-only diagnosis model on a dermoscopy image",
+             BODY_REGION_STEP: "body-region map of a clinical photo"}
 
 
 def analysis_finished(*, run_id) -> None:
@@ -368,17 +526,16 @@ def analysis_finished(*, run_id) -> None:
     if run.step == LESION_STEP and run.state == JobState.SUCCEEDED:
         case_quality_assess(case=run.image.case)  # the model's outline may now decide the lesional %
         return
-    if run.step != QUALITY_STEP:
-        return
-    if run.state == JobState.SUCCEEDED:
+    if run.step == QUALITY_STEP and run.state == JobState.SUCCEEDED:
         mosaic_quality_assess(image=run.image)
     elif run.state == JobState.FAILED:
         case = run.image.case
+        what = STEP_TEXT.get(run.step, run.step)
         notification_send(
             users=[case.technician, run.image.uploaded_by], site_id=case.site_id, case=case, image=run.image,
             kind=NotificationKind.ANALYSIS_FAILED, key=f"analysis_failed:{run.id}:{run.attempts}",
-            message=f"The quality analysis of a mosaic could not run: {run.last_error.strip().splitlines()[-1][:300]}"
-            if run.last_error.strip() else "The quality analysis of a mosaic could not run.")
+            message=f"The {what} could not run: {run.last_error.strip().splitlines()[-1][:300]}"
+            if run.last_error.strip() else f"The {what} could not run.")
 
 
 # --------------------------------------------------------------------------- the quality gate

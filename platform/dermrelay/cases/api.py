@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from dermrelay.accounts.models import Role, Site, User
@@ -254,7 +255,8 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
     audit_object_type = "case"
 
     def get_queryset(self):
-        return selectors.case_list(user=self.request.user)
+        # An assigned reader reads the case; changing it (and uploading to it) stays with the clinic.
+        return selectors.case_list(user=self.request.user, for_change=self.request.method not in SAFE_METHODS)
 
     def initialize_request(self, request, *args, **kwargs):
         drf_request = super().initialize_request(request, *args, **kwargs)
@@ -371,7 +373,7 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
     audit_object_type = "image"
 
     def get_queryset(self):
-        return selectors.image_list(user=self.request.user)
+        return selectors.image_list(user=self.request.user, for_change=self.request.method not in SAFE_METHODS)
 
     def audit_site_id(self, obj):
         return obj.case.site_id

@@ -1,12 +1,13 @@
 """Reads of patient data, always scoped to what the requesting user may see.
 
-Technicians and site admins see their sites' records. Readers will see the cases assigned to them
-once assignments exist (reading issue); until then they see none. QA admins see aggregates only.
+Technicians and site admins see and change their sites' records. A reader sees the cases assigned
+to them (and those cases' images) at the sites where they hold the reader role, and changes none of
+the clinic's records: one rule, `case_scope`. QA admins see aggregates only.
 """
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from dermrelay.accounts.models import Site, User
 from dermrelay.accounts.selectors import clinical_site_ids
@@ -22,17 +23,31 @@ def lesion_list(*, user: User) -> QuerySet[Lesion]:
     return Lesion.objects.filter(patient__site_id__in=clinical_site_ids(user=user)).select_related("patient")
 
 
-def case_list(*, user: User) -> QuerySet[Case]:
+def case_scope(*, user: User, for_change: bool = False) -> Q:
+    """The cases the user may read: their clinical sites' cases, plus the cases assigned to them as
+    a reader. With for_change, only the clinical sites' cases: a reader reads, the clinic changes
+    (case fields, submission, uploads, image fields, registrations)."""
+    scope = Q(site_id__in=clinical_site_ids(user=user))
+    if not for_change:
+        from dermrelay.reading.selectors import assigned_case_ids  # reading builds on cases
+
+        scope |= Q(id__in=assigned_case_ids(user=user))
+    return scope
+
+
+def case_list(*, user: User, for_change: bool = False) -> QuerySet[Case]:
     return (
-        Case.objects.filter(site_id__in=clinical_site_ids(user=user))
+        Case.objects.filter(case_scope(user=user, for_change=for_change))
         .select_related("lesion", "lesion__patient", "technician")
         .annotate(image_count=Count("images"))
         .order_by("-visit_date", "-created_at")  # Meta.ordering is dropped once a query aggregates
     )
 
 
-def image_list(*, user: User) -> QuerySet[Image]:
-    return Image.objects.filter(case__site_id__in=clinical_site_ids(user=user)).select_related("case")
+def image_list(*, user: User, for_change: bool = False) -> QuerySet[Image]:
+    """The images of the cases in case_scope (the same rule, so an image is never visible without its case)."""
+    cases = Case.objects.filter(case_scope(user=user, for_change=for_change)).values("id")
+    return Image.objects.filter(case_id__in=cases).select_related("case")
 
 
 def site_statistics(*, site: Site) -> dict:

@@ -87,9 +87,18 @@ def lesion_create(*, actor: User, patient: Patient, **fields: Any) -> Lesion:
     return _created(Lesion(patient=patient, **fields), actor=actor, object_type="lesion", site_id=patient.site_id)
 
 
+LESION_ANALYSIS_INPUT_FIELDS = ("anatom_site", "anatom_site_general")  # diagnosis model B reads the location
+
+
 @transaction.atomic
 def lesion_update(*, actor: User, lesion: Lesion, **fields: Any) -> Lesion:
-    return _updated(lesion, fields, actor=actor, object_type="lesion", site_id=lesion.patient.site_id)
+    before = {name: getattr(lesion, name) for name in LESION_ANALYSIS_INPUT_FIELDS}
+    lesion = _updated(lesion, fields, actor=actor, object_type="lesion", site_id=lesion.patient.site_id)
+    if any(getattr(lesion, name) != value for name, value in before.items()):
+        from dermrelay.analysis.services import lesion_analyses_refresh
+
+        lesion_analyses_refresh(lesion=lesion)
+    return lesion
 
 
 def _check_technician(*, site: Site, technician: User | None) -> None:

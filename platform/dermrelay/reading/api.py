@@ -1,0 +1,378 @@
+"""Reading over the API: the reader's worklist, assignments, claim and release, the report (draft,
+sign, amend, versions, PDF). Thin: cases are found through cases.selectors.case_list (another
+site's case, or a case not assigned to this reader, is a 404 and an audited denial), writes go
+through reading.services, which decide who may do what.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from dermrelay.accounts.models import User
+from dermrelay.api import Pagination
+from dermrelay.audit.models import AuditOutcome
+from dermrelay.audit.services import audit_record
+from dermrelay.cases import selectors as case_selectors
+from dermrelay.cases.models import Case, CaseStatus
+
+from . import selectors, services
+from .models import Assignment, Diagnosis, Management, Report, ReportStatus, ReportVersion
+from .pdf import report_pdf
+
+PLATFORM_KEYS = ("quality", "model_findings")  # filled by the platform, never by the reader
+
+
+class ReadingView(APIView):
+    """Turns refused reading actions into their status and code, like the shared error format."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.ReadingError):
+            error = exceptions.APIException(str(exc), code=exc.code)
+            error.status_code = exc.status_code
+            exc = error
+        return super().handle_exception(exc)
+
+
+def _case(request, pk, action: str) -> Case:
+    """The case if the user may see it; else a 404, audited as a denial when the case exists."""
+    try:
+        key = uuid.UUID(str(pk))
+    except ValueError:
+        raise Http404 from None
+    case = case_selectors.case_list(user=request.user).filter(pk=key).first()
+    if case is None:
+        if Case.objects.filter(pk=key).exists():
+            audit_record(actor=request.user, action=action, object_type="case", object_id=key,
+                         outcome=AuditOutcome.DENIED)
+        raise Http404
+    return case
+
+
+def _report(case: Case) -> Report:
+    report = selectors.report_of(case=case)
+    if report is None:
+        raise NotFound("No report has been started for this case; its reader starts one by claiming it.",
+                       code="no_report")
+    return report
+
+
+def _person(user: User | None) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.id, "username": user.get_username(), "name": user.get_full_name()}
+
+
+# ------------------------------------------------------------------------------------ serializers
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    reader = serializers.SerializerMethodField()
+    assigned_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "case", "reader", "assigned_by", "due_at", "created_at", "claimed_at", "ended_at", "end_reason"]
+
+    def get_reader(self, assignment) -> dict:
+        return _person(assignment.reader)
+
+    def get_assigned_by(self, assignment) -> dict:
+        return _person(assignment.assigned_by)
+
+
+class AssignSerializer(serializers.Serializer):
+    reader = serializers.IntegerField(help_text="id of a user with the reader role at the case's site")
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ReportFieldsSerializer(serializers.Serializer):
+    """The reader's fields. A PUT replaces all of them (what is left out is emptied); the quality
+    block and model findings are the platform's and are refused here."""
+
+    diagnosis = serializers.ChoiceField(choices=Diagnosis.choices, required=False, allow_blank=True)
+    diagnosis_other = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    management = serializers.ChoiceField(choices=Management.choices, required=False, allow_blank=True)
+    follow_up_months = serializers.IntegerField(min_value=1, max_value=120, required=False, allow_null=True)
+    findings = serializers.CharField(max_length=20000, required=False, allow_blank=True, trim_whitespace=False)
+    comment = serializers.CharField(max_length=20000, required=False, allow_blank=True, trim_whitespace=False)
+
+    def validate(self, attrs):
+        refused = [key for key in PLATFORM_KEYS if hasattr(self.initial_data, "keys") and key in self.initial_data]
+        if refused:
+            raise serializers.ValidationError(
+                {key: "Filled by the platform from the analyses; it cannot be edited or removed." for key in refused})
+        return attrs
+
+
+class SignSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, trim_whitespace=False, help_text="the signer's own password")
+
+
+class AmendSerializer(ReportFieldsSerializer):
+    reason = serializers.CharField(max_length=2000, help_text="why the signed report changes")
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+
+
+class ReportVersionSerializer(serializers.ModelSerializer):
+    signed_by = serializers.SerializerMethodField()
+    verifies = serializers.SerializerMethodField(help_text="the stored content still has its content hash")
+
+    class Meta:
+        model = ReportVersion
+        fields = ["version", "kind", "reason", "signed_by", "signed_at", "content_sha256", "verifies", "content"]
+
+    def get_signed_by(self, version) -> dict:
+        return _person(version.signed_by)
+
+    def get_verifies(self, version) -> bool:
+        return selectors.version_verifies(version=version)
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    quality = serializers.SerializerMethodField(help_text=(
+        "Filled by the platform: for a draft, the case's quality now; once signed, as frozen in the latest version."))
+    quality_frozen = serializers.SerializerMethodField()
+    versions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = ["id", "case", "status", "author", "diagnosis", "diagnosis_other", "management", "follow_up_months",
+                  "findings", "comment", "quality", "quality_frozen", "current_version", "signed_at", "created_at",
+                  "updated_at", "versions"]
+
+    def get_author(self, report) -> dict:
+        return _person(report.author)
+
+    def _latest(self, report):
+        if report.status == ReportStatus.DRAFT:
+            return None
+        if not hasattr(self, "_latest_version"):
+            self._latest_version = selectors.report_version(report=report)
+        return self._latest_version
+
+    def get_quality(self, report) -> dict:
+        latest = self._latest(report)
+        return latest.content["quality"] if latest else selectors.quality_block(case=report.case)
+
+    def get_quality_frozen(self, report) -> bool:
+        return self._latest(report) is not None
+
+    def get_versions(self, report) -> list[dict]:
+        return [{"version": v.version, "kind": v.kind, "signed_at": v.signed_at, "signed_by": _person(v.signed_by),
+                 "content_sha256": v.content_sha256} for v in selectors.report_versions(report=report)]
+
+
+# ------------------------------------------------------------------------------------ views
+
+
+class WorklistQuerySerializer(serializers.Serializer):
+    status = serializers.CharField(required=False, help_text="comma-separated case statuses; open cases by default")
+    site = serializers.UUIDField(required=False)
+    verdict = serializers.ChoiceField(choices=["acceptable", "review", "reimage"], required=False)
+    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+    ordering = serializers.ChoiceField(
+        choices=[*selectors.WORKLIST_ORDERINGS, *(f"-{o}" for o in selectors.WORKLIST_ORDERINGS)], required=False,
+        default="-waiting")
+
+    def validate_status(self, value):
+        statuses = [s.strip() for s in value.split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in CaseStatus.values]
+        if unknown or not statuses:
+            raise serializers.ValidationError(f"Unknown status: {', '.join(unknown) or value!r}.")
+        return statuses
+
+
+class WorklistView(ReadingView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="comma-separated case statuses (default: open cases)"),
+            OpenApiParameter("site", OpenApiTypes.UUID),
+            OpenApiParameter("verdict", str, enum=["acceptable", "review", "reimage"]),
+            OpenApiParameter("overdue", bool),
+            OpenApiParameter("ordering", str, enum=[*selectors.WORKLIST_ORDERINGS,
+                                                    *(f"-{o}" for o in selectors.WORKLIST_ORDERINGS)],
+                             description="default -waiting: the longest waiting first"),
+            OpenApiParameter("page", int), OpenApiParameter("page_size", int),
+        ],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=(
+            "Paginated rows: case, status, site, visit_date, submitted_at, waiting_seconds, lesion, quality "
+            "(state, verdict), assignment (due_at, claimed_at, ...), overdue."))},
+    )
+    def get(self, request):
+        """The cases assigned to you, with waiting time since submission, site, quality verdict and status."""
+        query = WorklistQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        rows = selectors.worklist(user=request.user, statuses=params.get("status"), site_id=params.get("site"),
+                                  verdict=params.get("verdict"), overdue=params.get("overdue"),
+                                  ordering=params["ordering"])
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        audit_record(actor=request.user, action="worklist", object_type="case",
+                     detail={"ids": [row["case"] for row in page], "filters": sorted(request.query_params.keys())})
+        return paginator.get_paginated_response(page)
+
+
+class CaseAssignmentView(ReadingView):
+    @extend_schema(responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=(
+        "active: the current assignment or null; history: every assignment of the case, newest first."))})
+    def get(self, request, pk):
+        """Who reads the case, and who did before."""
+        case = _case(request, pk, "view_assignment")
+        history = Assignment.objects.filter(case=case).select_related("reader", "assigned_by").order_by("-created_at")
+        active = next((a for a in history if a.ended_at is None), None)
+        return Response({"active": AssignmentSerializer(active).data if active else None,
+                         "history": AssignmentSerializer(history, many=True).data})
+
+    @extend_schema(request=AssignSerializer, responses={201: AssignmentSerializer})
+    def post(self, request, pk):
+        """Assign a reader of the case's site (site administrators); reassigning ends the previous one."""
+        case = _case(request, pk, "assign")
+        serializer = AssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reader = User.objects.filter(pk=serializer.validated_data["reader"]).first()
+        if reader is None:
+            raise serializers.ValidationError({"reader": "No such user."})
+        assignment = services.assignment_create(case=case, reader=reader, assigned_by=request.user,
+                                                due_at=serializer.validated_data.get("due_at"))
+        return Response(AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        """Take the case back from its reader (site administrators; not while it is being read)."""
+        case = _case(request, pk, "unassign")
+        services.assignment_end(case=case, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CaseClaimView(ReadingView):
+    @extend_schema(request=None, responses={200: AssignmentSerializer})
+    def post(self, request, pk):
+        """Start reading the case assigned to you: it goes in_reading and its draft report is created."""
+        case = _case(request, pk, "claim")
+        return Response(AssignmentSerializer(services.assignment_claim(case=case, reader=request.user)).data)
+
+
+class CaseReleaseView(ReadingView):
+    @extend_schema(request=None, responses={200: AssignmentSerializer})
+    def post(self, request, pk):
+        """Stop reading for now: the case goes back to ready_for_reading, still yours, the draft kept."""
+        case = _case(request, pk, "release")
+        return Response(AssignmentSerializer(services.assignment_release(case=case, reader=request.user)).data)
+
+
+class CaseReportView(ReadingView):
+    @extend_schema(responses={200: ReportSerializer})
+    def get(self, request, pk):
+        """The report: the draft with the platform's current quality block, or the signed text with
+        the quality block frozen at signing; its versions with their content hashes."""
+        case = _case(request, pk, "view_report")
+        report = _report(case)
+        audit_record(actor=request.user, action="view_report", object_type="report", object_id=report.id,
+                     site_id=case.site_id, detail={"case": str(case.id)})
+        return Response(ReportSerializer(report).data)
+
+    @extend_schema(request=ReportFieldsSerializer, responses={200: ReportSerializer})
+    def put(self, request, pk):
+        """Replace the draft's fields (the reader holding the case; 409 once signed)."""
+        case = _case(request, pk, "update_report")
+        report = _report(case)
+        serializer = ReportFieldsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = services.report_update(report=report, reader=request.user, **serializer.validated_data)
+        return Response(ReportSerializer(report).data)
+
+
+class PasswordConfirmedView(ReadingView):
+    """Signing checks a password: rate-limited per user like login, so it cannot be used to guess one."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+
+class ReportSignView(PasswordConfirmedView):
+    @extend_schema(request=SignSerializer, responses={
+        201: ReportVersionSerializer,
+        400: OpenApiResponse(description="Wrong password (code wrong_password) or an incomplete report."),
+        409: OpenApiResponse(description="Already signed, not claimed, or quality analysis still running."),
+    })
+    def post(self, request, pk):
+        """Sign the draft, confirmed with your password: version 1, immutable, with its content hash."""
+        case = _case(request, pk, "sign_report")
+        report = _report(case)
+        serializer = SignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = services.report_sign(report=report, reader=request.user, password=serializer.validated_data["password"])
+        return Response(ReportVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class ReportAmendView(PasswordConfirmedView):
+    @extend_schema(request=AmendSerializer, responses={201: ReportVersionSerializer})
+    def post(self, request, pk):
+        """Amend the signed report: the full new fields, the reason and your password; a new version."""
+        case = _case(request, pk, "amend_report")
+        report = _report(case)
+        serializer = AmendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        password, reason = fields.pop("password"), fields.pop("reason")
+        version = services.report_amend(report=report, reader=request.user, password=password, reason=reason, **fields)
+        return Response(ReportVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class ReportVersionsView(ReadingView):
+    @extend_schema(responses={200: ReportVersionSerializer(many=True)})
+    def get(self, request, pk):
+        """Every signed version, oldest first, with its content, hash and whether the hash verifies."""
+        case = _case(request, pk, "view_report_versions")
+        report = _report(case)
+        audit_record(actor=request.user, action="view_report_versions", object_type="report", object_id=report.id,
+                     site_id=case.site_id, detail={"case": str(case.id)})
+        return Response(ReportVersionSerializer(selectors.report_versions(report=report), many=True).data)
+
+
+class PDFRenderer(BaseRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return JSONRenderer().render(data)  # only errors come through here; the PDF itself bypasses renderers
+
+
+class ReportPdfView(ReadingView):
+    renderer_classes = [JSONRenderer, PDFRenderer]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("version", int, description="a version number; the latest by default")],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, pk):
+        """The signed report as a PDF: header with the content hash, report, quality block, model
+        findings and key images with their overlays."""
+        case = _case(request, pk, "download_report")
+        report = _report(case)
+        raw = request.query_params.get("version")
+        if raw is not None and not raw.isdigit():
+            raise serializers.ValidationError({"version": "A version number, e.g. 1."})
+        version = selectors.report_version(report=report, version=int(raw) if raw else None)
+        if version is None:
+            raise NotFound("The report has no such signed version." if raw else "The report is not signed yet.",
+                           code="not_signed" if not raw else "no_version")
+        audit_record(actor=request.user, action="download_report", object_type="report", object_id=report.id,
+                     site_id=case.site_id, detail={"case": str(case.id), "version": version.version})
+        response = HttpResponse(report_pdf(version=version, case=case), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="report-{case.id}-v{version.version}.pdf"'
+        response["Cache-Control"] = "private, no-store"
+        return response

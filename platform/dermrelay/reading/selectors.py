@@ -1,0 +1,159 @@
+"""Reads for reading: who is assigned what, the reader's worklist, reports and their versions.
+
+Callers have already found the case through cases.selectors.case_list (so the user may see it);
+`assigned_case_ids` is the reader half of that rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from dermrelay.accounts.models import Role, User
+from dermrelay.accounts.selectors import site_ids_for_user
+from dermrelay.analysis.selectors import case_findings, case_quality
+from dermrelay.cases.models import Case, CaseStatus
+
+from .models import Assignment, Report, ReportVersion
+
+# What a reader's worklist shows unless asked otherwise: the cases waiting for them or being read.
+OPEN_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.PROCESSING, CaseStatus.READY_FOR_READING, CaseStatus.IN_READING)
+WORKLIST_ORDERINGS = ("waiting", "due_at", "visit_date", "status", "verdict", "site")
+VERDICT_ORDER = {"reimage": 0, "review": 1, "acceptable": 2, None: 3}  # worst first
+
+
+def assigned_case_ids(*, user: User) -> QuerySet:
+    """Ids of the cases actively assigned to the user, at sites where they still hold the reader
+    role (losing the role, or the site going inactive, ends their access at once)."""
+    reader_sites = site_ids_for_user(user=user, roles=[Role.READER])
+    if not reader_sites:
+        return Case.objects.none().values("id")
+    return (Assignment.objects.filter(reader=user, ended_at__isnull=True, case__site_id__in=reader_sites)
+            .values("case_id"))
+
+
+def assignment_active(*, case: Case) -> Assignment | None:
+    return Assignment.objects.filter(case=case, ended_at__isnull=True).select_related("reader", "assigned_by").first()
+
+
+def report_of(*, case: Case) -> Report | None:
+    return Report.objects.filter(case=case).select_related("author").first()
+
+
+def report_versions(*, report: Report) -> list[ReportVersion]:
+    return list(ReportVersion.objects.filter(report=report).select_related("signed_by").order_by("version"))
+
+
+def report_version(*, report: Report, version: int | None = None) -> ReportVersion | None:
+    """The given version, or the latest one when version is None."""
+    versions = ReportVersion.objects.filter(report=report).select_related("signed_by")
+    if version is None:
+        return versions.order_by("-version").first()
+    return versions.filter(version=version).first()
+
+
+def as_json_data(value):
+    """Plain JSON types only (datetimes and UUIDs as strings), so that what is hashed is exactly
+    what the database stores and gives back."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def canonical_json(content: dict) -> bytes:
+    """The bytes a content hash is taken over: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def content_sha256(content: dict) -> str:
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def version_verifies(*, version: ReportVersion) -> bool:
+    """Whether the stored content still matches the hash taken when it was signed."""
+    return content_sha256(version.content) == version.content_sha256
+
+
+def quality_block(*, case: Case) -> dict:
+    """The report's quality block, filled by the platform from the case's quality runs: the case
+    verdict and, per mosaic, % uninformative over the whole mosaic and within the lesion, with the
+    model that judged it. Readers cannot edit it; it is frozen into each signed version."""
+    quality = case_quality(case=case)
+    mosaics = []
+    for entry in quality["mosaics"]:
+        model = entry.get("model") or (entry.get("run") or {}).get("model")
+        mosaics.append({
+            "image": entry["image"], "depth_level": entry["depth_level"], "depth_um": entry["depth_um"],
+            "state": entry["state"], "verdict": entry["verdict"],
+            "percent_whole": entry.get("percent_whole"), "percent_lesion": entry.get("percent_lesion"),
+            "basis": entry.get("basis"), "lesion_source": entry.get("lesion_source"),
+            "model": {"name": model["name"], "version": model["version"]} if model else None,
+            "error": entry.get("error"),
+        })
+    return as_json_data({
+        "state": quality["state"], "verdict": quality["verdict"], "verdict_is_final": quality["verdict_is_final"],
+        "basis": quality["basis"], "basis_note": quality["basis_note"], "thresholds": quality["thresholds"],
+        "mosaics": mosaics, "computed_at": timezone.now(),
+    })
+
+
+def model_findings(*, case: Case) -> dict:
+    """The model results beside the images (may be empty), as frozen into a signed version."""
+    return as_json_data(case_findings(case=case))
+
+
+def _waiting_seconds(case: Case, now: datetime) -> int | None:
+    return int((now - case.submitted_at).total_seconds()) if case.submitted_at else None
+
+
+def worklist(*, user: User, statuses: list[str] | None = None, site_id=None, verdict: str | None = None,
+             overdue: bool | None = None, ordering: str = "-waiting") -> list[dict]:
+    """The reader's assigned cases with what they sort by: waiting time since submission, due time,
+    site, quality verdict and status. Open cases unless statuses are given. The verdict comes from
+    the quality answer of each case, so filtering and sorting happen here, over the reader's own
+    (small) list of active assignments."""
+    now = timezone.now()
+    assignments = (Assignment.objects.filter(case_id__in=assigned_case_ids(user=user), reader=user,
+                                             ended_at__isnull=True)
+                   .filter(case__status__in=statuses or OPEN_STATUSES)
+                   .select_related("case", "case__site", "case__lesion", "assigned_by"))
+    if site_id is not None:
+        assignments = assignments.filter(case__site_id=site_id)
+    rows = []
+    for assignment in assignments:
+        case = assignment.case
+        quality = case_quality(case=case)
+        due = assignment.due_at
+        row = {
+            "case": str(case.id), "status": case.status, "site": {"id": str(case.site_id), "name": case.site.name},
+            "visit_date": case.visit_date, "submitted_at": case.submitted_at,
+            "waiting_seconds": _waiting_seconds(case, now),
+            "lesion": {"label": case.lesion.label, "anatom_site_general": case.lesion.anatom_site_general,
+                       "anatom_site": case.lesion.anatom_site},
+            "quality": {"state": quality["state"], "verdict": quality["verdict"],
+                        "verdict_is_final": quality["verdict_is_final"]},
+            "assignment": {"id": str(assignment.id), "assigned_by": assignment.assigned_by.get_username(),
+                           "assigned_at": assignment.created_at, "due_at": due, "claimed_at": assignment.claimed_at},
+            "overdue": bool(due and due < now and case.status not in (CaseStatus.SIGNED, CaseStatus.AMENDED)),
+        }
+        if verdict is not None and row["quality"]["verdict"] != verdict:
+            continue
+        if overdue is not None and row["overdue"] != overdue:
+            continue
+        rows.append(row)
+    descending = ordering.startswith("-")
+    key = ordering.lstrip("-")
+    sort_keys = {
+        "waiting": lambda r: r["waiting_seconds"] if r["waiting_seconds"] is not None else -1,
+        "due_at": lambda r: (r["assignment"]["due_at"] is None, r["assignment"]["due_at"] or now),
+        "visit_date": lambda r: r["visit_date"],
+        "status": lambda r: r["status"],
+        "verdict": lambda r: VERDICT_ORDER[r["quality"]["verdict"]],
+        "site": lambda r: r["site"]["name"],
+    }
+    rows.sort(key=lambda r: r["case"])  # a stable order among equals
+    rows.sort(key=sort_keys[key], reverse=descending)
+    return rows
