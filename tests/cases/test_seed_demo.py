@@ -2,13 +2,14 @@ import pytest
 from django.core.management import call_command
 
 from dermrelay.accounts.models import Membership, Role, User
-from dermrelay.cases.models import Case, Image, ImageKind, Patient
+from dermrelay.cases.models import Case, CaseStatus, Image, ImageKind, Patient
+from dermrelay.reading.models import Assignment
 
 pytestmark = pytest.mark.django_db
 
 
 def _counts():
-    return [m.objects.count() for m in (User, Membership, Patient, Case, Image)]
+    return [m.objects.count() for m in (User, Membership, Patient, Case, Image, Assignment)]
 
 
 def test_seed_demo_creates_every_role_and_kind_and_is_idempotent(django_capture_on_commit_callbacks, capsys):
@@ -20,6 +21,9 @@ def test_seed_demo_creates_every_role_and_kind_and_is_idempotent(django_capture_
     assert Membership.objects.values("site").distinct().count() == 2
     assert User.objects.get(username="reader").check_password("dermrelay-demo")
     assert "tech.north" in capsys.readouterr().out
+    submitted = Case.objects.exclude(status__in=[CaseStatus.DRAFT])
+    assert submitted.count() == 2 and {a.case_id for a in Assignment.objects.filter(reader__username="reader")} == {
+        c.id for c in submitted}  # the reader has a worklist after `make run`
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo")
     assert _counts() == first

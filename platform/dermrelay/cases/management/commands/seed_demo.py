@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from dermrelay.accounts.models import Membership, Role, Site, User
 from dermrelay.cases import demo_images, services
@@ -39,6 +40,7 @@ USERS = (
     DemoUser("tech.north", "Tara Technician", (("northside", Role.TECHNICIAN),)),
     DemoUser("tech.lake", "Luis Technician", (("lakeside", Role.TECHNICIAN),)),
     DemoUser("admin.north", "Sam Siteadmin", (("northside", Role.SITE_ADMIN),)),
+    DemoUser("admin.lake", "Lee Siteadmin", (("lakeside", Role.SITE_ADMIN),)),
     DemoUser("reader", "Rita Reader", (("northside", Role.READER), ("lakeside", Role.READER))),
     DemoUser("qa", "Quinn Quality", (("northside", Role.QA_ADMIN), ("lakeside", Role.QA_ADMIN))),
     DemoUser("ops", "Olive Operations", (), superuser=True),
@@ -66,8 +68,10 @@ class Command(BaseCommand):
         sites = {code: Site.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in SITES.items()}
         users = {spec.username: self._user(spec, sites, password) for spec in USERS}
         technicians = {"northside": users["tech.north"], "lakeside": users["tech.lake"]}
+        admins = {"northside": users["admin.north"], "lakeside": users["admin.lake"]}
         for seed, row in enumerate(PATIENTS):
             self._case(seed, row, sites, technicians)
+        self._assign_submitted(reader=users["reader"], admins=admins)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with (password for all: %s):" % password))
         for spec in USERS:
             roles = ", ".join(f"{role} @ {site}" for site, role in spec.memberships) or "superuser (Django admin)"
@@ -85,6 +89,16 @@ class Command(BaseCommand):
         for code, role in spec.memberships:
             Membership.objects.get_or_create(user=user, site=sites[code], role=role)
         return user
+
+    def _assign_submitted(self, *, reader: User, admins: dict[str, User]) -> None:
+        """Each submitted demo case goes to the demo reader, as its site admin would assign it."""
+        from dermrelay.reading.models import Assignment
+        from dermrelay.reading.services import ASSIGNABLE_STATUSES, assignment_create
+
+        for case in Case.objects.filter(status__in=ASSIGNABLE_STATUSES).select_related("site"):
+            if case.site.code in admins and not Assignment.objects.filter(case=case, ended_at__isnull=True).exists():
+                assignment_create(case=case, reader=reader, assigned_by=admins[case.site.code],
+                                  due_at=timezone.now() + datetime.timedelta(days=2))
 
     @transaction.atomic
     def _case(self, seed: int, row: tuple, sites: dict[str, Site], technicians: dict[str, User]) -> None:
