@@ -167,6 +167,7 @@ class OverlayKind(models.TextChoices):
     QUALITY = "quality", "Uninformative areas (model)"
     PROJECTION = "projection", "Uninformative areas of a mosaic, on the dermoscopy image"
     AGREEMENT = "agreement", "Model vs expert agreement"
+    BODY_REGION = "body_region", "Body-region map (model)"
 
 
 class Overlay(models.Model):

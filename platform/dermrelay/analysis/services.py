@@ -406,6 +406,9 @@ DX_NAMES = {"akiec": "Actinic keratosis / intraepithelial carcinoma", "bcc": "Ba
             "bkl": "Benign keratosis-like lesion", "df": "Dermatofibroma", "mel": "Melanoma", "nv": "Melanocytic nevus",
             "vasc": "Vascular lesion"}
 MAX_CLINICAL_SIDE = 1600  # clinical photos are mapped at most this large
+# region7 order (inference.ham10000.REGION7); the label image stores region index + 1, 0 = no patch
+BODY_REGION_COLOURS = {"arm": "#1f77b4", "leg": "#2ca02c", "feet": "#8c564b", "hand": "#9467bd", "head": "#ff7f0e",
+                       "trunk": "#17becf", "other": "#7f7f7f"}
 
 
 def _model_identity(model: LoadedModel) -> dict:
@@ -420,7 +423,11 @@ def _ranked(labels: list[str], probabilities: np.ndarray) -> list[dict]:
 
 def _diagnosis_location(image: Image, rgb_small: np.ndarray) -> dict:
     """Where the lesion is, for model B: its recorded anatomic site when that names a HAM10000
-    location, else the body-region model's answer on the same image, else unknown."""
+    location. Otherwise the body-region model's answer on the same image is recorded, and given to B
+    only when DERMRELAY_DIAGNOSIS_LOCATION_FALLBACK says so (by default B is told "unknown", which
+    measured better; see settings)."""
+    from django.conf import settings
+
     from inference import body_sites
     from inference.classification import classify
     from inference.ham10000 import REGION7
@@ -438,9 +445,13 @@ def _diagnosis_location(image: Image, rgb_small: np.ndarray) -> dict:
     region_model = model_load(version=version)
     probabilities = classify(region_model.predict, rgb_small[None])[0]
     region = REGION7[int(probabilities.argmax())]
-    return {"location": body_sites.location_from_region(region), "source": "body_region_model",
-            "region": region, "region_probability": round(float(probabilities.max()), 4),
-            "region_model": _model_identity(region_model)}
+    answer = {"region": region, "region_probability": round(float(probabilities.max()), 4),
+              "region_model": _model_identity(region_model)}
+    if settings.DERMRELAY_DIAGNOSIS_LOCATION_FALLBACK == "body_region_model":
+        return {"location": body_sites.location_from_region(region), "source": "body_region_model", **answer}
+    return {"location": body_sites.UNKNOWN, "source": "unknown", **answer,
+            "note": "No anatomic site is recorded: the diagnosis ran without a location. The body-region model's "
+                    "answer is shown for a person to confirm as the site, which runs the diagnosis again."}
 
 
 def _diagnosis_work(run: AnalysisRun) -> JobEffects:
@@ -503,11 +514,25 @@ def _body_region_work(run: AnalysisRun) -> JobEffects:
         "note": "Trained on HAM10000 dermoscopy images; on clinical photos a suggestion for a person to confirm.",
     }
 
+    image = run.image
+    pyramid = imaging_selectors.pyramid_of(image=image)
+    overlay = None
+    colours = [BODY_REGION_COLOURS.get(label, "#7f7f7f") for label in labels]
+    if pyramid is not None:  # the map drawn over the photo in the viewer
+        palette = {k + 1: (*(int(c[i:i + 2], 16) for i in (1, 3, 5)), 255) for k, c in enumerate(colours)}
+        overlay = overlay_write(rgba=colourise((found.label_image() + 1).astype(np.uint8), palette),
+                                image_width=pyramid.width, image_height=pyramid.height, site_id=image.case.site_id,
+                                image_id=image.id, kind=OverlayKind.BODY_REGION)
+    legend = [{"colour": colour, "label": label} for label, colour in zip(labels, colours, strict=True)]
+
     def apply() -> None:
         AnalysisRun.objects.filter(pk=run.pk).update(outputs=outputs, confidence=ranked[0]["probability"],
                                                      timings=watch.rounded())
+        if overlay is not None:
+            _overlay_store(image=image, source_image=image, kind=OverlayKind.BODY_REGION, run=run, pyramid=overlay,
+                           legend=legend, inputs_key=run.model_version.weights_sha256)
 
-    return JobEffects(apply=apply)
+    return JobEffects(apply=apply, discard=lambda: overlay_delete(overlay.prefix) if overlay else None)
 
 
 RUNNERS: dict[str, Callable[[AnalysisRun], JobEffects]] = {

@@ -23,7 +23,7 @@ from .services import _publish, _work_dir, storage_delete_prefix
 TILE_SIZE = 254
 TILE_OVERLAP = 1
 OVERLAY_NAME = "overlay"
-KINDS = ("quality", "projection", "agreement")
+KINDS = ("quality", "projection", "agreement", "body_region")
 
 
 @dataclass(frozen=True)

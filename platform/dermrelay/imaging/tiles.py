@@ -25,7 +25,7 @@ from django.views.decorators.http import require_safe
 TILE_PATH = re.compile(
     r"^(?:(?P<prefix>derived/[0-9a-f-]{36}/[0-9a-f-]{36}/pyramid-[0-9a-f]{12})/"
     r"(?P<file>f\d{4}(?:\.dzi|_files/\d{1,2}/\d{1,5}_\d{1,5}\.jpeg)|thumbnail\.jpg)"
-    r"|(?P<overlay_prefix>overlays/[0-9a-f-]{36}/[0-9a-f-]{36}/(?:quality|projection|agreement)-[0-9a-f]{12})/"
+    r"|(?P<overlay_prefix>overlays/[0-9a-f-]{36}/[0-9a-f-]{36}/(?:quality|projection|agreement|body_region)-[0-9a-f]{12})/"
     r"(?P<overlay_file>overlay(?:\.dzi|_files/\d{1,2}/\d{1,5}_\d{1,5}\.png)))$"
 )
 CONTENT_TYPES = {".jpeg": "image/jpeg", ".jpg": "image/jpeg", ".png": "image/png", ".dzi": "application/xml"}
