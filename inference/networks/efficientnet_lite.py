@@ -102,7 +102,8 @@ class EfficientNetLite0(nn.Module):
     def freeze_early(self, blocks: int) -> None:
         """Keep the stem and the first `blocks` blocks at their ImageNet weights. Edges and colour
         blobs transfer as they are, and not back-propagating through the full-resolution layers
-        makes a CPU training step 2.4x faster (stem + 3 blocks, batch 32 at 200x150)."""
+        makes a channels-last CPU training step 1.5x (stem + 2 blocks) to 1.9x (stem + 4 blocks)
+        faster (batch 32 at 200x150, 2 threads)."""
         for module in (self._conv_stem, self._bn0, *self._blocks[:blocks]):
             for parameter in module.parameters():
                 parameter.requires_grad_(False)
