@@ -272,8 +272,8 @@ def compare_diagnosis(*, registry, data: Path) -> dict:
                "McNemar's exact test on the images A and B classify differently right",
         "models": {name: f"{m.card.name} {m.card.version} ({m.backend})" for name, m in
                    (("a", model_a), ("b", model_b), ("body_region", body_region))},
-        "balanced_accuracy": {name: classification_metrics.report(val.labels, p, labels, rounds=200)["balanced_accuracy"]
-                              for name, p in found.items()},
+        "balanced_accuracy": {name: round(classification_metrics.balanced_accuracy(
+            classification_metrics.confusion(val.labels, p.argmax(axis=1), len(labels))), 4) for name, p in found.items()},
         "macro_auc": {name: round(classification_metrics.macro_auc(p, val.labels), 4) for name, p in found.items()},
         "mcnemar_a_vs_b_recorded_location": classification_metrics.mcnemar(
             val.labels, predicted["a_image_only"], predicted["b_recorded_location"]),
