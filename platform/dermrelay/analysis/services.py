@@ -549,7 +549,9 @@ def analysis_finished(*, run_id) -> None:
     """After a run ends (task or in-process): judge the mosaic, or tell people the run failed."""
     run = AnalysisRun.objects.select_related("image", "image__case", "model_version").get(pk=run_id)
     if run.step == LESION_STEP and run.state == JobState.SUCCEEDED:
-        case_quality_assess(case=run.image.case)  # the model's outline may now decide the lesional %
+        effective = lesion_outline_effective(dermoscopy=run.image)
+        if effective is None or effective.source == LesionSource.MODEL:  # a person's outline wins: nothing changed
+            case_quality_assess(case=run.image.case)  # the model's outline may now decide the lesional %
         return
     if run.step == QUALITY_STEP and run.state == JobState.SUCCEEDED:
         mosaic_quality_assess(image=run.image)
