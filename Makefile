@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check schema bench bench-ingest bench-tiles bench-quality bench-e2e bench-dermoscopy train-quality train-lesion train-classifiers clean
+.PHONY: run test check schema frontend api-client bench bench-ingest bench-tiles bench-quality bench-e2e bench-dermoscopy train-quality train-lesion train-classifiers clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,23 +13,45 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(INSTALLED)
 
-## run: install, migrate, seed demo data, then serve the web app and a Celery worker (Ctrl-C stops both)
-run: $(INSTALLED)
+# The browser app: npm packages from the lock file, then a type-checked Vite build into frontend/dist.
+NPM_INSTALLED := frontend/node_modules/.installed
+FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+$(NPM_INSTALLED): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_INSTALLED)
+
+frontend/dist/index.html: $(NPM_INSTALLED) $(FRONTEND_SOURCES)
+	cd frontend && npm run --silent build
+
+## frontend: build the browser app (served by Django under /static/app/)
+frontend: frontend/dist/index.html
+
+## api-client: regenerate the frontend's typed API client from the OpenAPI schema (after an API change)
+api-client: $(INSTALLED) $(NPM_INSTALLED)
+	mkdir -p var && $(PY) manage.py spectacular --validate --file var/openapi.yaml
+	cd frontend && npx --no-install openapi-typescript ../var/openapi.yaml --output src/api/schema.d.ts
+
+## run: install, build the browser app, migrate, seed demo data, then serve the web app and a Celery worker (Ctrl-C stops both)
+run: $(INSTALLED) frontend/dist/index.html
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py models_sync
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	./scripts/run.sh
 
-## test: the embedded suite (SQLite, file-system broker) and the services suite (PostgreSQL + Redis)
-test: $(INSTALLED)
+## test: the frontend's unit tests (Vitest), then the embedded suite (SQLite, file-system broker) and the
+## services suite (PostgreSQL + Redis), each with the browser tests (Playwright + Chromium)
+test: $(INSTALLED) frontend/dist/index.html
 	./scripts/test.sh
 
-## check: Django's checks, missing migrations, a valid OpenAPI schema
-check: $(INSTALLED)
+## check: Django's checks, missing migrations, a valid OpenAPI schema, and a frontend API client generated from it
+check: $(INSTALLED) $(NPM_INSTALLED)
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+	mkdir -p var && $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+	cd frontend && npx --no-install openapi-typescript ../var/openapi.yaml --output ../var/schema.d.ts >/dev/null
+	@diff -q frontend/src/api/schema.d.ts var/schema.d.ts >/dev/null || { \
+	  echo "frontend/src/api/schema.d.ts is not generated from the current API: run 'make api-client'"; exit 1; }
 
 ## bench: every benchmark; results with machine and versions in benchmarks/results/
 bench: bench-ingest bench-tiles bench-quality bench-e2e bench-dermoscopy

@@ -1,5 +1,6 @@
 """Fail CI when a suite that must run did not: both suites reported, the services suite ran on
-PostgreSQL with Redis, and its PostgreSQL, real-worker and Redis crash tests passed with none skipped."""
+PostgreSQL with Redis, its PostgreSQL, real-worker and Redis crash tests passed with none skipped,
+and the browser tests passed in both suites."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def main(report_dir: Path) -> int:
     embedded = reports.get("embedded")
     if embedded and not embedded["marked"].get("worker", {}).get("passed"):
         problems.append("embedded suite: no real-worker test passed")
+    for suite, report in reports.items():  # the browser tests run in both suites, against a live server
+        counts = report["marked"].get("browser", {})
+        if not counts.get("passed") or counts.get("failed") or counts.get("skipped"):
+            problems.append(f"{suite} suite, browser tests: {counts or 'none ran'}")
     for line in problems:
         print(f"CI: {line}")
     if not problems:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test suite, from the same tests:
+# Every test suite: the frontend's Vitest unit tests, then, from the same pytest tests (browser tests
+# included: Playwright driving Debian's Chromium against a live server):
 #   1. embedded: SQLite file database, kombu's file-system broker, a real worker process;
 #   2. services: PostgreSQL and Redis, a real worker process on Redis.
 # Outside CI the services suite is skipped, loudly, when PostgreSQL or Redis cannot be reached.
@@ -13,6 +14,10 @@ export DERMRELAY_TEST_REPORT_DIR="${DERMRELAY_TEST_REPORT_DIR:-$PWD/var/test-rep
 TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://root@127.0.0.1:5432/dermrelay}"
 TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
 rm -rf "$DERMRELAY_TEST_REPORT_DIR"
+
+echo "== frontend: Vitest (the browser app's logic)"
+(cd frontend && npm test --silent)
+frontend=$?
 
 echo "== suite 1/2: embedded (SQLite, file-system broker)"
 env -u DATABASE_URL -u REDIS_URL "$PY" -m pytest "$@"
@@ -42,4 +47,4 @@ else
   echo "== suite 2/2: services SKIPPED: PostgreSQL or Redis is not reachable (in CI this is a failure)"
 fi
 
-[ $embedded -eq 0 ] && [ $services -eq 0 ]
+[ $frontend -eq 0 ] && [ $embedded -eq 0 ] && [ $services -eq 0 ]

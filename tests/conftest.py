@@ -24,6 +24,8 @@ from django.conf import settings as django_settings
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 REQUIRE_SERVICES = os.environ.get("DERMRELAY_REQUIRE_SERVICES") == "1"
+IN_CI = os.environ.get("CI") == "true"
+CHROMIUM = Path(os.environ.get("DERMRELAY_CHROMIUM", "/usr/bin/chromium"))
 _outcomes: dict[str, dict[str, int]] = {}
 
 
@@ -43,12 +45,17 @@ def _missing_services(item) -> list[str]:
         missing.append("Redis (set REDIS_URL)")
     if item.get_closest_marker("redis") and not _uses_redis():
         missing.append("Redis (set REDIS_URL)")
+    if item.get_closest_marker("browser"):
+        if not CHROMIUM.is_file():
+            missing.append(f"Chromium at {CHROMIUM} (apt-get install -y chromium)")
+        if not (django_settings.FRONTEND_DIST / "index.html").is_file():
+            missing.append("the built browser app (make frontend)")
     return missing
 
 
 def pytest_runtest_setup(item):
     missing = _missing_services(item)
-    if missing and REQUIRE_SERVICES:  # a suite CI must run could not run: that is a failure
+    if missing and (REQUIRE_SERVICES or IN_CI):  # a suite CI must run could not run: that is a failure
         pytest.fail("required service missing: needs " + " and ".join(missing), pytrace=False)
     if missing:
         pytest.skip("needs " + " and ".join(missing))
@@ -59,7 +66,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        for marker in ("postgres", "worker", "redis"):
+        for marker in ("postgres", "worker", "redis", "browser"):
             if item.get_closest_marker(marker):
                 counts = _outcomes.setdefault(marker, {"passed": 0, "failed": 0, "skipped": 0})
                 counts[report.outcome] += 1

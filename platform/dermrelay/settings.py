@@ -147,6 +147,9 @@ USE_TZ = True
 # authorized download endpoints of the API.
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("DERMRELAY_STATIC_ROOT", VAR_DIR / "static"))
+# The browser app (frontend/, `make frontend`) is built into frontend/dist and served as /static/app/.
+FRONTEND_DIST = Path(os.environ.get("DERMRELAY_FRONTEND_DIST", REPO_DIR / "frontend" / "dist"))
+STATICFILES_DIRS = [("app", FRONTEND_DIST)] if FRONTEND_DIST.is_dir() else []
 MEDIA_ROOT = Path(os.environ.get("DERMRELAY_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media-not-served/"
 FILE_UPLOAD_TEMP_DIR = os.environ.get("DERMRELAY_UPLOAD_TEMP_DIR", str(VAR_DIR / "tmp"))

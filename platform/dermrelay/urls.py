@@ -11,6 +11,7 @@ from dermrelay.cases.api import CaseViewSet, ImageViewSet, LesionViewSet, Patien
 from dermrelay.imaging.tiles import tile_view
 from dermrelay.notifications.api import NotificationViewSet
 from dermrelay.reading import api as reading_api
+from dermrelay.web import app_shell
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
@@ -64,6 +65,10 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # The browser app's pages (client-side routes); everything else under /api/ and /static/.
+    path("", app_shell, name="app"),
+    path("worklist/", app_shell, name="app-worklist"),
+    re_path(r"^cases/(?P<case>[0-9a-fA-F-]{36})/?$", app_shell, name="app-case"),
     re_path(r"^tiles/(?P<expires>[0-9]{1,12})/(?P<token>[^/]+)/(?P<path>.+)$", tile_view, name="tile"),
 ]
 

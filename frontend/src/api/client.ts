@@ -1,0 +1,39 @@
+/** The one way the app talks to the platform: openapi-fetch typed by the generated schema, the
+ * browser's session cookie, and Django's CSRF token on every unsafe request. */
+import createClient, { type Middleware } from "openapi-fetch";
+import type { paths } from "./schema";
+
+export function csrfToken(cookie: string = typeof document === "undefined" ? "" : document.cookie): string | null {
+  for (const part of cookie.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === "csrftoken") return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+const csrf: Middleware = {
+  onRequest({ request }) {
+    if (!["GET", "HEAD", "OPTIONS"].includes(request.method)) {
+      const token = csrfToken();
+      if (token) request.headers.set("X-CSRFToken", token);
+    }
+    return request;
+  },
+};
+
+export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
+api.use(csrf);
+
+/** The platform's error body ({detail, code} or field errors) as one sentence for the person. */
+export function errorMessage(error: unknown, fallback = "The request failed."): string {
+  if (!error || typeof error !== "object") return fallback;
+  const body = error as Record<string, unknown>;
+  if (typeof body.detail === "string") return body.detail;
+  const parts: string[] = [];
+  for (const [field, value] of Object.entries(body)) {
+    if (field === "code") continue;
+    const text = Array.isArray(value) ? value.join(" ") : typeof value === "string" ? value : "";
+    if (text) parts.push(field === "non_field_errors" ? text : `${field}: ${text}`);
+  }
+  return parts.length ? parts.join(" ") : fallback;
+}

@@ -1,0 +1,180 @@
+/** Shapes of the responses the OpenAPI schema describes only as free-form objects (the platform's
+ * quality, findings, viewer and worklist blocks). Request paths, parameters, bodies and the typed
+ * responses come from the generated schema.d.ts; keep these in step with the selectors that build them. */
+import type { components } from "./schema";
+
+export type Schemas = components["schemas"];
+export type Diagnosis = Schemas["DiagnosisEnum"];
+export type Management = Schemas["ManagementEnum"];
+export type Report = Schemas["Report"];
+export type ReportVersion = Schemas["ReportVersion"];
+export type CaseImage = Schemas["Image"];
+export type Verdict = "acceptable" | "review" | "reimage";
+
+export type Me = Schemas["Me"];
+export type Case = Schemas["Case"];
+
+export interface ModelIdentity {
+  name: string;
+  version: string;
+  weights_sha256: string;
+}
+
+export interface WorklistRow {
+  case: string;
+  status: string;
+  site: { id: string; name: string };
+  visit_date: string;
+  submitted_at: string | null;
+  waiting_seconds: number | null;
+  lesion: { label: string; anatom_site_general: string; anatom_site: string };
+  quality: { state: string; verdict: Verdict | null; verdict_is_final: boolean };
+  assignment: { id: string; assigned_by: string; assigned_at: string; due_at: string | null; claimed_at: string | null } | null;
+  overdue: boolean;
+}
+
+export interface Paginated<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export interface LegendEntry {
+  colour: string;
+  label: string;
+  alpha?: number;
+}
+
+export interface OverlayDescriptor {
+  id: string;
+  kind: "quality" | "projection" | "agreement" | "body_region";
+  label: string;
+  source_image: string;
+  width: number;
+  height: number;
+  level_offset: number;
+  legend: LegendEntry[];
+  dzi: string;
+  model: ModelIdentity | null;
+}
+
+export interface ViewerFrame {
+  index: number;
+  depth_um: number | null;
+  dzi: string;
+}
+
+export interface ViewerDescriptor {
+  image: string;
+  kind: string;
+  depth_level: string;
+  width: number;
+  height: number;
+  pixel_spacing_um: number | null;
+  frames: ViewerFrame[];
+  thumbnail: string;
+  expires_at: string;
+  overlays: OverlayDescriptor[];
+}
+
+export interface MosaicQuality {
+  image: string;
+  depth_level: string;
+  depth_um: number | null;
+  state: string;
+  error: string | null;
+  verdict: Verdict | null;
+  note: string | null;
+  basis?: string;
+  basis_note?: string | null;
+  percent_whole?: number;
+  percent_lesion?: number | null;
+  lesion_imaged_percent?: number | null;
+  agreement?: Record<string, number> | null;
+  model?: ModelIdentity | null;
+}
+
+export interface CaseQuality {
+  case: string;
+  state: string;
+  verdict: Verdict | null;
+  verdict_is_final: boolean;
+  basis: string | null;
+  thresholds: { review_at_percent: number; reimage_at_percent: number };
+  lesion_outline: { image: string; source: string } | null;
+  mosaics: MosaicQuality[];
+  failed: number;
+  pending: number;
+}
+
+export interface RankedLabel {
+  label: string;
+  probability: number;
+  name?: string;
+}
+
+export interface Finding {
+  image: string;
+  image_kind: string;
+  step: string;
+  state: string;
+  model: ModelIdentity | null;
+  confidence: number | null;
+  finished_at: string | null;
+  result: {
+    top?: string;
+    region?: string;
+    ranked?: RankedLabel[];
+    location?: { location: string; source: string; anatom_site?: string; note?: string };
+    note?: string;
+    suggested_site?: { anatom_site_general: string; anatom_site: string } | null;
+    [key: string]: unknown;
+  } | null;
+}
+
+export interface CaseFindings {
+  case: string;
+  findings: Finding[];
+}
+
+export interface Registration {
+  dermoscopy: string;
+  matrix: number[][];
+  source: string;
+  rms_error_px: number | null;
+}
+
+export interface LesionOutline {
+  image: string;
+  source: string;
+  polygon: [number, number][];
+}
+
+export interface ExpertAnnotation {
+  image: string;
+  polygons: [number, number][][];
+}
+
+export interface Person {
+  id: number;
+  username: string;
+  name: string;
+}
+
+export interface AssignmentRecord {
+  id: string;
+  case: string;
+  reader: Person;
+  assigned_by: Person;
+  due_at: string | null;
+  created_at: string;
+  claimed_at: string | null;
+  ended_at: string | null;
+  end_reason: string;
+}
+
+export interface CaseAssignment {
+  active: AssignmentRecord | null;
+  history: AssignmentRecord[];
+}
