@@ -10,8 +10,9 @@ from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
 from dermrelay.accounts.models import Membership, Role, Site, User
+from dermrelay.analysis.models import AnalysisRun, ModelVersion
 from dermrelay.cases import services
-from dermrelay.cases.models import Case, ImageKind, Lesion, Patient
+from dermrelay.cases.models import Case, Image, ImageKind, Lesion, Patient
 
 _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery"
@@ -48,6 +49,15 @@ def make_case(*, site: Site, actor: User | None = None) -> Case:
     actor = actor or make_user(role=Role.TECHNICIAN, site=site)
     lesion = make_lesion(patient=make_patient(site=site, actor=actor), actor=actor)
     return services.case_create(actor=actor, lesion=lesion, visit_date=datetime.date(2026, 11, 1), device="test")
+
+
+def make_queued_analysis_run(*, image: Image, step: str = "quality",
+                             model_version: ModelVersion | None = None) -> AnalysisRun:
+    """A run the analysis plan requested that no worker has picked up yet: the queued row only, no
+    message sent, so it stays queued (and a case with a queued quality run stays 'pending') until
+    the test runs it with analysis.services.analysis_execute."""
+    version = model_version or ModelVersion.objects.get(name="rcm-quality-mednet", is_active=True)
+    return AnalysisRun.objects.create(image=image, model_version=version, input_sha256=image.sha256, step=step)
 
 
 def png_bytes(width: int = 64, height: int = 48, mode: str = "L", color=128) -> bytes:

@@ -97,6 +97,21 @@ def test_reader_reads_a_case_signs_the_report_and_downloads_its_pdf(page, live_w
         return abs(x - expected[0]) < 8 and abs(y - expected[1]) < 8
     wait_for(centred, timeout=10, message=f"the mosaic centred on {expected} (was {before})")
 
+    # The reader outlines an uninformative area on the mosaic: an expert annotation, saved through
+    # the API; the agreement overlay and figures follow.
+    page.get_by_role("button", name="Outline", exact=True).click()
+    vbox = viewer.bounding_box()
+    for fx, fy in ((0.35, 0.55), (0.5, 0.5), (0.55, 0.75), (0.38, 0.8)):
+        viewer.click(position={"x": vbox["width"] * fx, "y": vbox["height"] * fy})
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("toolbar", name="Outlining")).to_contain_text("1 shape(s)")
+    page.get_by_role("toolbar", name="Outlining").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Expert annotation saved")
+    expect(page.get_by_label("Overlay", exact=True)).to_have_value("agreement")
+    expect(page.get_by_label("Overlay legend").first).to_contain_text("model and expert agree")
+    expect(page.get_by_test_id("quality-panel")).to_contain_text("Expert vs model")
+    assert mosaic.expert_annotations.filter(created_by__username="reader").count() == 1
+
     # The stack: a z slider steps through its frames.
     page.locator("[data-testid=rail-item][data-kind=rcm_stack]").click()
     slider = page.get_by_label("Stack depth")

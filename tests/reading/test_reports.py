@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from dermrelay.analysis.services import analysis_execute
 from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.cases.models import Case, CaseStatus, Image
 from dermrelay.reading.models import ImmutableError, Report, ReportVersion
-from dermrelay.reading.pdf import key_image
+from dermrelay.reading.pdf import _for_paper, key_image
 from inference.phantoms import gate_phantom
 from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
-from tests.factories import PASSWORD, make_case
+from tests.factories import PASSWORD, make_case, make_queued_analysis_run
 from tests.reading.helpers import (API, COMPLETE_REPORT, assign, claimed_case, make_clinic, pdf_page_count, pdf_text,
                                    ready_case, submit)
 
@@ -262,6 +263,55 @@ def test_a_phantom_case_signs_with_its_quality_block_and_gives_a_pdf_with_the_ha
     assert clinic.tech_client.get(f"{API}/cases/{case.id}/report/pdf/?version=1").status_code == 200
     assert client.get(f"{API}/cases/{case.id}/report/pdf/?version=2").status_code == 404
     assert client.get(f"{API}/cases/{case.id}/report/pdf/?version=x").status_code == 400
+
+
+def test_signing_is_refused_while_a_quality_run_is_pending_and_allowed_once_it_is_judged():
+    """The quality block must be final before a signature freezes it. The case is held 'pending' the
+    cheap, honest way: its mosaic is uploaded before any model is registered (so the plan queues
+    nothing), then a queued quality run is created as the plan would, and no worker runs it."""
+    clinic = make_clinic()
+    case = make_case(site=clinic.site, actor=clinic.tech)
+    ids = upload_phantom_case(clinic.tech_client, case, gate_phantom(seed=7, where="lesion", size_px=512))
+    submit(clinic, case)
+    assert assign(clinic, case).status_code == 201
+    client = clinic.reader_client
+    assert client.post(f"{API}/cases/{case.id}/claim/").status_code == 200
+    assert client.put(f"{API}/cases/{case.id}/report/", COMPLETE_REPORT, format="json").status_code == 200
+    models_sync_quality_model_only()
+    run = make_queued_analysis_run(image=Image.objects.get(pk=ids["mosaic"]))
+
+    live = client.get(f"{API}/cases/{case.id}/quality/").json()
+    assert live["state"] == "pending" and live["mosaics"][0]["state"] == "analysing", live
+    assert client.get(f"{API}/cases/{case.id}/report/").json()["quality"]["state"] == "pending"
+    response = sign(client, case)
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert body["code"] == "quality_pending" and "quality analysis" in body["detail"] and "still running" in body["detail"]
+    assert not ReportVersion.objects.exists()
+    assert Report.objects.get(case=case).status == "draft"
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.IN_READING
+    assert not AuditEvent.objects.filter(action="sign", object_type="report").exists()
+
+    analysis_execute(run=run)  # the worker's turn, in this process: the run finishes and the mosaic is judged
+    assert client.get(f"{API}/cases/{case.id}/quality/").json()["state"] == "complete"
+    response = sign(client, case)
+    assert response.status_code == 201, response.content
+    frozen = response.json()["content"]["quality"]
+    assert frozen["state"] == "complete" and frozen["verdict"] == "reimage" and frozen["verdict_is_final"] is True
+
+
+def test_printed_overlays_let_the_tissue_show_through_inside_a_solid_outline():
+    """On paper there is no opacity slider: a region is filled at half its alpha (the tissue stays
+    readable) and its border is opaque (the region stays findable)."""
+    rgba = np.zeros((40, 40, 4), np.uint8)
+    rgba[10:30, 10:30] = (255, 64, 0, 255)  # an uninformative area
+    rgba[30:36, 10:30] = (0, 170, 255, 64)  # a faint neighbouring area, as in the projection overlay
+    printed = np.asarray(_for_paper(PILImage.fromarray(rgba, "RGBA")))
+    assert (printed[..., :3] == rgba[..., :3]).all()  # the legend's colours are kept
+    assert printed[20, 20, 3] == 127 and printed[33, 20, 3] == 32  # filled at half their alpha
+    for y, x in ((10, 20), (11, 20), (29, 20), (28, 20), (20, 10), (20, 29), (30, 20), (35, 20)):
+        assert printed[y, x, 3] == 255, (y, x)  # the outline: two pixels inside each change of colour
+    assert printed[0, 0, 3] == 0 and printed[9, 20, 3] == 0  # nothing drawn outside
 
 
 def test_an_unsigned_report_has_no_pdf():

@@ -476,8 +476,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * @description Found through the read scope like the image itself (404 elsewhere); site administrators and
+         *     the case's assigned reader write (403 for others who can see it, 409 once the case is signed).
+         */
         get: operations["images_expert_annotation_retrieve"];
-        /** @description An expert's uninformative areas; the agreement overlay and figures follow. */
+        /**
+         * @description An expert's uninformative areas (site administrators, or the case's assigned reader): the
+         *     answer carries the agreement figures and the agreement overlay (as in `viewer/`), both null
+         *     until the mosaic's quality run is judged.
+         */
         put: operations["images_expert_annotation_update"];
         post?: never;
         /** @description Remove your own annotation of this mosaic. */
@@ -511,13 +519,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * @description Found through the read scope (another site's image, or a case not assigned to this reader, is
+         *     a 404); who may write is analysis.services' check (cases.selectors.annotation_scope).
+         */
         get: operations["images_lesion_outline_retrieve"];
         /**
-         * @description Outline the lesion on the dermoscopy image; it wins over a model's, and the case's mosaics
-         *     are judged again at once.
+         * @description Outline the lesion on the dermoscopy image (the clinic, or the case's assigned reader); it
+         *     wins over a model's, and the case's mosaics are judged again at once. 409 once signed.
          */
         put: operations["images_lesion_outline_update"];
         post?: never;
+        /**
+         * @description Found through the read scope (another site's image, or a case not assigned to this reader, is
+         *     a 404); who may write is analysis.services' check (cases.selectors.annotation_scope).
+         */
         delete: operations["images_lesion_outline_destroy"];
         options?: never;
         head?: never;
@@ -907,6 +923,7 @@ export interface components {
             readonly patient: string;
             /** Format: uuid */
             readonly site: string;
+            readonly site_name: string;
             /** Format: date */
             visit_date: string;
             technician?: number | null;
@@ -922,6 +939,8 @@ export interface components {
             readonly updated_at: string;
             /** Format: date-time */
             readonly submitted_at: string | null;
+            /** @description The lesion's label and recorded anatomic site (ISIC terms): no patient identifier, so a reader who may not see the clinic's patient and lesion records still sees where the lesion is. */
+            readonly lesion_site: components["schemas"]["LesionSite"];
         };
         CaseRequest: {
             /** Format: uuid */
@@ -1104,6 +1123,11 @@ export interface components {
             anatom_site?: string;
             /** @description Free text, e.g. '3 cm above the navel'. */
             location_note?: string;
+        };
+        LesionSite: {
+            label: string;
+            anatom_site_general: string;
+            anatom_site: string;
         };
         /**
          * @description * `biopsy` - Biopsy

@@ -2,8 +2,9 @@
  * sign with password, amendments with a reason, versions with their hashes and the PDF. */
 import { forwardRef, useEffect, useImperativeHandle, useState, type FormEvent } from "react";
 import { api, errorMessage } from "../api/client";
-import type { Report } from "../api/types";
-import { shortHash } from "../lib/format";
+import type { Report, Verdict } from "../api/types";
+import { DEPTH_TEXT } from "../lib/depth";
+import { percent, shortHash, verdictText } from "../lib/format";
 import { DIAGNOSES, MANAGEMENTS, draftBody, emptyFields, signingProblems, type ReportFields } from "../lib/report";
 
 export interface ReportHandle {
@@ -31,6 +32,28 @@ function fieldsOf(report: Report | null): ReportFields {
 }
 
 type Dialog = null | "sign" | "amend";
+
+interface FrozenQuality {
+  state: string;
+  verdict: string | null;
+  mosaics: { image: string; depth_level: string; state: string; verdict: string | null; percent_whole: number | null;
+    percent_lesion: number | null; model: { name: string; version: string } | null }[];
+}
+
+/** The block the platform writes into the report: shown as it will be signed, never editable. */
+function QualityBlock({ quality, frozen }: { quality: FrozenQuality | null; frozen: boolean }) {
+  const judged = quality?.mosaics.filter((m) => m.state === "done") ?? [];
+  return (
+    <div className="quality-block" aria-label="Quality block" data-testid="quality-block">
+      <b>Quality block</b> <span className="muted">filled by the platform{frozen ? ", frozen at signing" : ""}</span>
+      <div>Verdict: <b>{verdictText((quality?.verdict ?? null) as Verdict | null)}</b>{quality?.state === "pending" ? " (analysis still running: signing waits)" : ""}</div>
+      {judged.map((m) => (
+        <div key={m.image}>{DEPTH_TEXT[m.depth_level] ?? m.depth_level}: {percent(m.percent_whole)} whole, {percent(m.percent_lesion)} lesional
+          {m.model ? ` · ${m.model.name} ${m.model.version}` : ""}</div>
+      ))}
+    </div>
+  );
+}
 
 export const ReportEditor = forwardRef<ReportHandle, Props>(function ReportEditor({ caseId, report, mayWrite, onChanged }, ref) {
   const [fields, setFields] = useState<ReportFields>(() => fieldsOf(report));
@@ -114,7 +137,6 @@ export const ReportEditor = forwardRef<ReportHandle, Props>(function ReportEdito
     );
   }
 
-  const quality = report.quality as Record<string, unknown> & { verdict?: string | null; mosaics?: unknown[] };
   return (
     <section className="panel report" aria-label="Report" data-testid="report" data-status={report.status}>
       <h2>Report <span className={`badge status-${report.status}`}>{report.status}</span></h2>
@@ -143,11 +165,7 @@ export const ReportEditor = forwardRef<ReportHandle, Props>(function ReportEdito
           <label>Findings<textarea name="findings" rows={4} value={fields.findings} onChange={(e) => set("findings", e.target.value)} /></label>
           <label>Comment<textarea name="comment" rows={2} value={fields.comment} onChange={(e) => set("comment", e.target.value)} /></label>
         </fieldset>
-        <div className="quality-block" aria-label="Quality block (filled by the platform)">
-          <b>Quality block</b> (filled by the platform{report.quality_frozen ? ", frozen at signing" : ""}):{" "}
-          verdict {String(quality?.verdict ?? "pending")}
-          {Array.isArray(quality?.mosaics) ? `, ${quality.mosaics.length} mosaic(s)` : ""}
-        </div>
+        <QualityBlock quality={report.quality as unknown as FrozenQuality} frozen={Boolean(report.quality_frozen)} />
         {message ? <p className={message.kind === "error" ? "error" : "ok"} role={message.kind === "error" ? "alert" : "status"}>{message.text}</p> : null}
         <div className="actions">
           {!signed && mayWrite ? (

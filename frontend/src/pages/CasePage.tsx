@@ -202,6 +202,7 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
   const frames = descriptor?.frames.length ?? 1;
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
+      if (help && event.key === "Escape") { setHelp(false); event.preventDefault(); return; }
       if (annotating && !(event.target as HTMLElement)?.closest?.("input,textarea,select")) {
         if (event.key === "Enter") { finishShape(); event.preventDefault(); return; }
         if (event.key === "Escape") { setDraft([]); event.preventDefault(); return; }
@@ -242,7 +243,9 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
     <div className="case">
       <div className="case-bar">
         <button type="button" className="link" onClick={() => navigate("/")} title="w">← Worklist</button>
-        <span className="case-title">Case {caseId.slice(0, 8)} · visit {caseData.visit_date} · {caseData.device || "device not recorded"}</span>
+        <span className="case-title" data-testid="case-title">{caseData.site_name} · lesion {caseData.lesion_site.label}:{" "}
+          {caseData.lesion_site.anatom_site || caseData.lesion_site.anatom_site_general || "site not recorded"}</span>
+        <span className="muted small">visit {caseData.visit_date} · {caseData.device || "device not recorded"} · case {caseId.slice(0, 8)}</span>
         <span className={`badge status-${caseData.status}`} data-testid="case-status">{STATUS_TEXT[caseData.status] ?? caseData.status}</span>
         <span className="spacer" />
         {notice ? <span className={notice.kind === "error" ? "error" : "ok"} role={notice.kind === "error" ? "alert" : "status"}>{notice.text}</span> : null}
@@ -289,8 +292,9 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
             <button type="button" onClick={() => main.current?.zoomBy(1 / 1.5)} aria-label="Zoom out">−</button>
             <button type="button" onClick={() => main.current?.home()} title="h">Fit</button>
             {mayWrite && caseOpen && selected && (RCM.has(selected.kind) || selected.kind === "dermoscopy") ? (
-              <button type="button" className={annotating ? "primary" : ""} onClick={() => setAnnotating((on) => !on)} title="a">
-                {annotating ? "Stop outlining" : selected.kind === "dermoscopy" ? "Outline lesion" : "Outline uninformative"}
+              <button type="button" className={annotating ? "primary" : ""} onClick={() => setAnnotating((on) => !on)}
+                title={selected.kind === "dermoscopy" ? "Outline the lesion (a)" : "Outline uninformative areas, as an expert annotation (a)"}>
+                {annotating ? "Stop outlining" : selected.kind === "dermoscopy" ? "Outline lesion" : "Outline"}
               </button>
             ) : null}
           </div>

@@ -34,7 +34,7 @@ from dermrelay.cases.models import Case, Image
 from dermrelay.cases.vocabulary import ANATOM_SITE_GENERAL_CHOICES, validate_anatom_site
 
 from . import selectors, services
-from .models import ExpertAnnotation, ModelVersion, MosaicQuality, QualityPolicy
+from .models import ExpertAnnotation, ModelVersion, MosaicQuality, OverlayKind, QualityPolicy
 
 
 def _scoped(queryset, pk, *, object_type: str, action: str, user):
@@ -224,6 +224,9 @@ class PolygonSerializer(serializers.Serializer):
 
 
 class LesionOutlineView(APIView):
+    """Found through the read scope (another site's image, or a case not assigned to this reader, is
+    a 404); who may write is analysis.services' check (cases.selectors.annotation_scope)."""
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk):
         image = _image(request, pk, "view_lesion_outline")
@@ -236,8 +239,8 @@ class LesionOutlineView(APIView):
 
     @extend_schema(request=PolygonSerializer, responses={200: OpenApiTypes.OBJECT})
     def put(self, request, pk):
-        """Outline the lesion on the dermoscopy image; it wins over a model's, and the case's mosaics
-        are judged again at once."""
+        """Outline the lesion on the dermoscopy image (the clinic, or the case's assigned reader); it
+        wins over a model's, and the case's mosaics are judged again at once. 409 once signed."""
         image = _image(request, pk, "update_lesion_outline")
         serializer = PolygonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -258,6 +261,9 @@ class ExpertAnnotationSerializer(serializers.Serializer):
 
 
 class ExpertAnnotationView(APIView):
+    """Found through the read scope like the image itself (404 elsewhere); site administrators and
+    the case's assigned reader write (403 for others who can see it, 409 once the case is signed)."""
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk):
         image = _image(request, pk, "view_expert_annotation")
@@ -271,23 +277,24 @@ class ExpertAnnotationView(APIView):
 
     @extend_schema(request=ExpertAnnotationSerializer, responses={200: OpenApiTypes.OBJECT})
     def put(self, request, pk):
-        """An expert's uninformative areas; the agreement overlay and figures follow."""
+        """An expert's uninformative areas (site administrators, or the case's assigned reader): the
+        answer carries the agreement figures and the agreement overlay (as in `viewer/`), both null
+        until the mosaic's quality run is judged."""
         image = _image(request, pk, "update_expert_annotation")
-        _require_site_admin(request.user, image.case.site_id)
         serializer = ExpertAnnotationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.expert_annotation_set(actor=request.user, image=image, polygons=serializer.validated_data["polygons"])
         judged = MosaicQuality.objects.filter(image=image).first()
-        return Response({"image": str(image.id), "agreement": judged.agreement if judged else None})
+        overlay = next((o for o in selectors.overlays_for(image=image, absolute=request.build_absolute_uri)
+                        if o["kind"] == OverlayKind.AGREEMENT), None)
+        return Response({"image": str(image.id), "agreement": judged.agreement if judged else None, "overlay": overlay})
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
         """Remove your own annotation of this mosaic."""
         image = _image(request, pk, "delete_expert_annotation")
-        _require_site_admin(request.user, image.case.site_id)
-        if not ExpertAnnotation.objects.filter(image=image, created_by=request.user).exists():
+        if not services.expert_annotation_delete(actor=request.user, image=image):
             raise NotFound("You have no expert annotation on this mosaic.", code="no_annotation")
-        services.expert_annotation_delete(actor=request.user, image=image)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

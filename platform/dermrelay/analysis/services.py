@@ -20,15 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from PIL import Image as PILImage
 
+from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 from dermrelay.cases.models import CaseStatus, Image, ImageKind, ImageStatus
+from dermrelay.cases.selectors import case_annotatable
 from dermrelay.cases.services import CaseLocked
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.imaging.overlays import colourise, level_size, overlay_delete, overlay_write
@@ -824,9 +826,25 @@ def quality_assess_stale(*, limit: int = 200) -> int:
 # --------------------------------------------------------------------------- inputs of the gate
 
 
-def _check_open(case) -> None:
+def _check_open(case, *, what: str = "its quality inputs") -> None:
     if case.status in LOCKED_STATUSES:
-        raise CaseLocked("The case is signed: its quality inputs can no longer change.")
+        raise CaseLocked(f"The case is signed: {what} can no longer change.")
+
+
+ANNOTATION_WHO = {
+    False: "the clinic's technicians and site administrators, and the reader the case is assigned to",
+    True: "a site administrator of the case's site or the reader the case is assigned to",
+}
+
+
+def _check_annotator(*, actor, image: Image, expert: bool, action: str) -> None:
+    """Who may draw on the case's images (cases.selectors.annotation_scope), checked here so that no
+    caller can skip it; a refusal is audited."""
+    if not case_annotatable(user=actor, case=image.case, expert=expert):
+        audit_record(actor=actor, action=action, object_type="expert_annotation" if expert else "lesion_outline",
+                     object_id=image.id, site_id=image.case.site_id, outcome=AuditOutcome.DENIED)
+        what = "expert annotations" if expert else "the lesion outline"
+        raise PermissionDenied(f"Only {ANNOTATION_WHO[expert]} may change {what} of this case.")
 
 
 def _polygon_checked(points, *, width: int, height: int, field: str) -> list[list[float]]:
@@ -847,11 +865,12 @@ def _polygon_checked(points, *, width: int, height: int, field: str) -> list[lis
 
 
 def lesion_outline_set(*, actor, dermoscopy: Image, polygon) -> LesionOutline:
-    """A person's outline of the lesion on the dermoscopy image; it wins over the model's mask and
-    the case's mosaics are judged again at once."""
+    """A person's outline of the lesion on the dermoscopy image (the clinic's, or the assigned
+    reader's); it wins over the model's mask and the case's mosaics are judged again at once."""
+    _check_annotator(actor=actor, image=dermoscopy, expert=False, action="update_lesion_outline")
     if dermoscopy.kind != ImageKind.DERMOSCOPY:
         raise ValidationError({"image": "The lesion is outlined on the case's dermoscopy image."})
-    _check_open(dermoscopy.case)
+    _check_open(dermoscopy.case, what="its lesion outline")
     checked = _polygon_checked(polygon, width=dermoscopy.width, height=dermoscopy.height, field="polygon")
     if len(checked) > 10000:
         raise ValidationError({"polygon": "At most 10000 points."})
@@ -866,7 +885,9 @@ def lesion_outline_set(*, actor, dermoscopy: Image, polygon) -> LesionOutline:
 
 
 def lesion_outline_delete(*, actor, dermoscopy: Image) -> None:
-    _check_open(dermoscopy.case)
+    """Back to the model's outline (or none): the mosaics are judged again."""
+    _check_annotator(actor=actor, image=dermoscopy, expert=False, action="delete_lesion_outline")
+    _check_open(dermoscopy.case, what="its lesion outline")
     with transaction.atomic():
         LesionOutline.objects.filter(dermoscopy=dermoscopy, source=LesionSource.PERSON).delete()
         audit_record(actor=actor, action="delete", object_type="lesion_outline", object_id=dermoscopy.id,
@@ -875,10 +896,12 @@ def lesion_outline_delete(*, actor, dermoscopy: Image) -> None:
 
 
 def expert_annotation_set(*, actor, image: Image, polygons) -> ExpertAnnotation:
-    """An expert's uninformative areas on a mosaic (viewable-mosaic pixels): agreement follows."""
+    """An expert's uninformative areas on a mosaic (viewable-mosaic pixels), by a site admin or the
+    case's assigned reader: the agreement overlay and figures follow (the latest annotation counts)."""
+    _check_annotator(actor=actor, image=image, expert=True, action="update_expert_annotation")
     if image.kind != ImageKind.RCM_MOSAIC:
         raise ValidationError({"image": "Expert quality annotations are drawn on RCM mosaics."})
-    _check_open(image.case)
+    _check_open(image.case, what="its expert annotations")
     pyramid = imaging_selectors.pyramid_of(image=image)
     width, height = (pyramid.width, pyramid.height) if pyramid else (image.width, image.height)
     if not isinstance(polygons, list) or len(polygons) > 1000:
@@ -893,13 +916,19 @@ def expert_annotation_set(*, actor, image: Image, polygons) -> ExpertAnnotation:
     return annotation
 
 
-def expert_annotation_delete(*, actor, image: Image) -> None:
-    _check_open(image.case)
+def expert_annotation_delete(*, actor, image: Image) -> bool:
+    """Remove the actor's own annotation of the mosaic; False (nothing audited, nothing judged)
+    when they have none, so that a caller does not report a deletion that did not happen."""
+    _check_annotator(actor=actor, image=image, expert=True, action="delete_expert_annotation")
+    _check_open(image.case, what="its expert annotations")
     with transaction.atomic():
-        ExpertAnnotation.objects.filter(image=image, created_by=actor).delete()
+        deleted, _ = ExpertAnnotation.objects.filter(image=image, created_by=actor).delete()
+        if not deleted:
+            return False
         audit_record(actor=actor, action="delete", object_type="expert_annotation", object_id=image.id,
                      site_id=image.case.site_id)
     mosaic_quality_assess(image=image)
+    return True
 
 
 def quality_policy_set(*, actor, site, review_at_percent: float, reimage_at_percent: float) -> QualityPolicy:

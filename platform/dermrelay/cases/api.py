@@ -76,6 +76,12 @@ class LesionSerializer(serializers.ModelSerializer):
         return services.lesion_create(actor=self.context["request"].user, **validated_data)
 
 
+class LesionSiteSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    anatom_site_general = serializers.CharField()
+    anatom_site = serializers.CharField()
+
+
 class CaseSerializer(serializers.ModelSerializer):
     lesion = ScopedPrimaryKeyField(scope=lambda user: selectors.lesion_list(user=user))
     technician = ScopedPrimaryKeyField(
@@ -87,14 +93,21 @@ class CaseSerializer(serializers.ModelSerializer):
     )
     patient = serializers.UUIDField(source="lesion.patient_id", read_only=True)
     image_count = serializers.IntegerField(read_only=True, default=0)
+    lesion_site = serializers.SerializerMethodField(help_text=(
+        "The lesion's label and recorded anatomic site (ISIC terms): no patient identifier, so a reader "
+        "who may not see the clinic's patient and lesion records still sees where the lesion is."))
+    site_name = serializers.CharField(source="site.name", read_only=True)
 
     class Meta:
         model = Case
         fields = [
-            "id", "lesion", "patient", "site", "visit_date", "technician", "device", "clinical_note",
-            "status", "image_count", "created_at", "updated_at", "submitted_at",
+            "id", "lesion", "patient", "site", "site_name", "visit_date", "technician", "device", "clinical_note",
+            "status", "image_count", "created_at", "updated_at", "submitted_at", "lesion_site",
         ]
         read_only_fields = ["site", "status", "submitted_at"]
+
+    def get_lesion_site(self, case) -> LesionSiteSerializer:
+        return LesionSiteSerializer(case.lesion).data
 
     def update(self, instance, validated_data):
         validated_data.pop("lesion", None)

@@ -3,14 +3,18 @@
 Technicians and site admins see and change their sites' records. A reader sees the cases assigned
 to them (and those cases' images) at the sites where they hold the reader role, and changes none of
 the clinic's records: one rule, `case_scope`. QA admins see aggregates only.
+
+Drawing on a case's images (the lesion outline, an expert's uninformative areas) is neither a read
+nor a change of the clinic's records: `annotation_scope` says who may, built from the same two
+halves as `case_scope`, so a reader may annotate exactly the cases they may read as a reader.
 """
 
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from dermrelay.accounts.models import Site, User
-from dermrelay.accounts.selectors import clinical_site_ids
+from dermrelay.accounts.models import Role, Site, User
+from dermrelay.accounts.selectors import clinical_site_ids, site_ids_for_user
 
 from .models import Case, Image, Lesion, Patient
 
@@ -23,22 +27,46 @@ def lesion_list(*, user: User) -> QuerySet[Lesion]:
     return Lesion.objects.filter(patient__site_id__in=clinical_site_ids(user=user)).select_related("patient")
 
 
+def _assigned_scope(*, user: User) -> Q:
+    """The cases actively assigned to the user as a reader (the reader half of every scope here)."""
+    from dermrelay.reading.selectors import assigned_case_ids  # reading builds on cases
+
+    return Q(id__in=assigned_case_ids(user=user))
+
+
 def case_scope(*, user: User, for_change: bool = False) -> Q:
     """The cases the user may read: their clinical sites' cases, plus the cases assigned to them as
     a reader. With for_change, only the clinical sites' cases: a reader reads, the clinic changes
     (case fields, submission, uploads, image fields, registrations)."""
     scope = Q(site_id__in=clinical_site_ids(user=user))
     if not for_change:
-        from dermrelay.reading.selectors import assigned_case_ids  # reading builds on cases
-
-        scope |= Q(id__in=assigned_case_ids(user=user))
+        scope |= _assigned_scope(user=user)
     return scope
+
+
+def annotation_scope(*, user: User, expert: bool = False) -> Q:
+    """The cases on whose images the user may draw quality annotations: the lesion outline (the
+    clinic's technicians and site admins, and the case's assigned reader) or, with expert, an
+    expert's uninformative areas on a mosaic (site admins and the assigned reader, not technicians).
+    Narrow on purpose: it grants no for_change on patients, lesions, cases or images. Whether the
+    case is still open (not signed) is the service's check, not a question of who."""
+    if expert:
+        admin_sites = site_ids_for_user(user=user, roles=[Role.SITE_ADMIN])
+        clinic_sites = clinical_site_ids(user=user) if user.is_staff else admin_sites
+    else:
+        clinic_sites = clinical_site_ids(user=user)
+    return Q(site_id__in=clinic_sites) | _assigned_scope(user=user)
+
+
+def case_annotatable(*, user: User, case: Case, expert: bool = False) -> bool:
+    """Whether the user may annotate this case's images (annotation_scope for one case)."""
+    return Case.objects.filter(annotation_scope(user=user, expert=expert), pk=case.pk).exists()
 
 
 def case_list(*, user: User, for_change: bool = False) -> QuerySet[Case]:
     return (
         Case.objects.filter(case_scope(user=user, for_change=for_change))
-        .select_related("lesion", "lesion__patient", "technician")
+        .select_related("lesion", "lesion__patient", "technician", "site")
         .annotate(image_count=Count("images"))
         .order_by("-visit_date", "-created_at")  # Meta.ordering is dropped once a query aggregates
     )

@@ -3,8 +3,9 @@
 Everything written as text comes from the version's frozen content, so the PDF says exactly what was
 signed; the key images (thumbnails of the dermoscopy image and of the mosaics) are drawn with their
 model overlay (uninformative areas on the mosaic, the mosaic's projection on the dermoscopy image),
-taken from the overlay pyramid's level that matches the thumbnail. No patient name, MRN or birth
-date appears: the header identifies the case, not the person.
+taken from the overlay pyramid's level that matches the thumbnail, filled at half opacity with a solid
+outline so the tissue under it stays visible, and with a colour legend under each image. No patient
+name, MRN or birth date appears: the header identifies the case, not the person.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ import io
 import logging
 import math
 import re
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+import numpy as np
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 from PIL import Image as PILImage
 
+from dermrelay.analysis.models import Verdict, VerdictBasis
 from dermrelay.analysis.selectors import overlays_for
-from dermrelay.cases.models import Case, ImageKind, ImageStatus
+from dermrelay.cases.models import Case, DepthLevel, ImageKind, ImageStatus
 
 from .models import ReportVersion
 
@@ -33,6 +38,12 @@ MAX_KEY_IMAGES = 9
 OVERLAY_FOR_KIND = {ImageKind.RCM_MOSAIC: "quality", ImageKind.DERMOSCOPY: "projection"}
 _DZI_URL = re.compile(r"^/tiles/\d+/[^/]+/(?P<prefix>.+)/overlay\.dzi$")
 _DZI_NUMBER = {name: re.compile(rf'{name}="(\d+)"') for name in ("TileSize", "Width", "Height")}
+OVERLAY_FILL_OPACITY = 0.5  # on paper there is no opacity slider: the tissue must show through the fill
+MOSAIC_STATES = {"not_applicable": "Not analysed (the quality model reads DEJ mosaics)", "failed": "Analysis failed",
+                 "not_analysed": "Not analysed", "preparing": "Still preparing", "analysing": "Still analysing",
+                 "judging": "Still judging"}
+FINDING_STEPS = {"diagnosis": "Diagnosis, image and body location", "diagnosis_image_only": "Diagnosis, image only",
+                 "body_region": "Body region"}
 
 
 class ReportPDF(FPDF):
@@ -57,7 +68,11 @@ class ReportPDF(FPDF):
         self.set_text_color(0)
 
 
-def _heading(pdf: ReportPDF, title: str) -> None:
+def _heading(pdf: ReportPDF, title: str, *, keep: float = 12) -> None:
+    """A section heading, moved to the next page with its section when less than `keep` mm of the
+    section would fit under it (no heading alone at the foot of a page)."""
+    if pdf.get_y() + 10 + keep > pdf.page_break_trigger:
+        pdf.add_page()
     pdf.ln(2)
     pdf.set_font(pdf.family, "B", 11)
     pdf.set_fill_color(232, 238, 244)
@@ -72,11 +87,47 @@ def _field(pdf: ReportPDF, label: str, value, *, mono: bool = False) -> None:
         pdf.set_font("Courier", "", 8)
     else:
         pdf.set_font(pdf.family, "", 9)
-    pdf.multi_cell(0, 5.5, pdf.safe(value if value not in (None, "") else "—"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5.5, pdf.safe(value if value not in (None, "") else "—"), new_x="LMARGIN", new_y="NEXT",
+                   align="L", wrapmode="CHAR" if mono else "WORD")
 
 
 def _percent(value) -> str:
     return "—" if value is None else f"{value:.1f} %"
+
+
+def _when(value) -> str:
+    """A frozen ISO timestamp as a person reads it (the content keeps the exact value)."""
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return str(value)
+
+
+def _label(choices, value) -> str:
+    try:
+        return choices(value).label
+    except ValueError:
+        return str(value).replace("_", " ")
+
+
+def _depth(depth_level, depth_um) -> str:
+    label = _label(DepthLevel, depth_level) if depth_level else "Depth not given"
+    return label + (f", {depth_um:g} µm" if depth_um is not None else "")
+
+
+def _verdict_text(quality: dict) -> str:
+    if quality["state"] == "no_mosaics":
+        return "None: the case has no RCM mosaic to judge."
+    if quality["verdict"] is None:
+        return "None: no mosaic could be judged (see the table)."
+    text = _label(Verdict, quality["verdict"])
+    return text if quality.get("verdict_is_final") else f"{text} (not final: some mosaics were not judged)"
+
+
+def _mosaic_verdict(mosaic: dict) -> str:
+    if mosaic["verdict"]:
+        return _label(Verdict, mosaic["verdict"])
+    return MOSAIC_STATES.get(mosaic["state"], mosaic["state"])
 
 
 def _overlay_tile(image, kind: str) -> tuple[PILImage.Image | None, list]:
@@ -101,22 +152,61 @@ def _overlay_tile(image, kind: str) -> tuple[PILImage.Image | None, list]:
     return None, []
 
 
-def key_image(image) -> tuple[PILImage.Image, str]:
-    """The thumbnail with its overlay drawn over it, and a note on the overlay."""
+def _grown(mask: np.ndarray) -> np.ndarray:
+    """The mask and its 4-neighbours."""
+    grown = mask.copy()
+    grown[1:] |= mask[:-1]
+    grown[:-1] |= mask[1:]
+    grown[:, 1:] |= mask[:, :-1]
+    grown[:, :-1] |= mask[:, 1:]
+    return grown
+
+
+def _for_paper(overlay: PILImage.Image) -> PILImage.Image:
+    """The overlay as printed: its areas filled at OVERLAY_FILL_OPACITY of their own alpha, and the
+    two pixels inside each area's border (where the colour changes) opaque, so that a region reads
+    as a region without hiding the tissue it covers."""
+    rgba = np.asarray(overlay, dtype=np.uint8)
+    key = rgba.astype(np.uint32) @ np.array([1 << 24, 1 << 16, 1 << 8, 1], dtype=np.uint32)
+    drawn = rgba[..., 3] > 0
+    border = np.zeros(key.shape, dtype=bool)
+    for axis in (0, 1):
+        changed = np.diff(key, axis=axis) != 0
+        lead = [(0, 0), (0, 0)]
+        lead[axis] = (0, 1)
+        trail = [(0, 0), (0, 0)]
+        trail[axis] = (1, 0)
+        border |= np.pad(changed, lead) | np.pad(changed, trail)
+    border &= drawn
+    border = _grown(border) & drawn  # the second pixel, inside the same area
+    printed = rgba.copy()
+    printed[..., 3] = (rgba[..., 3] * OVERLAY_FILL_OPACITY).astype(np.uint8)
+    printed[border, 3] = 255
+    return PILImage.fromarray(printed, "RGBA")
+
+
+def _key_image(image) -> tuple[PILImage.Image, list, str]:
+    """The thumbnail with its overlay drawn over it, the overlay's legend, and a note on it."""
     with image.thumbnail.open("rb") as handle:
         picture = PILImage.open(io.BytesIO(handle.read())).convert("RGBA")
     kind = OVERLAY_FOR_KIND.get(image.kind)
     if kind is None:
-        return picture.convert("RGB"), ""
+        return picture.convert("RGB"), [], ""
     try:
         overlay, legend = _overlay_tile(image, kind)
     except (OSError, ValueError, AttributeError) as exc:  # a missing or unreadable overlay file: say so
         logger.warning("overlay of image %s not drawn in the report PDF: %s", image.id, exc)
-        return picture.convert("RGB"), "overlay could not be read"
+        return picture.convert("RGB"), [], "overlay could not be read"
     if overlay is None:
-        return picture.convert("RGB"), "no model overlay"
-    picture.alpha_composite(overlay.resize(picture.size, PILImage.Resampling.NEAREST))
-    return picture.convert("RGB"), "; ".join(entry["label"] for entry in legend)
+        return picture.convert("RGB"), [], "no model overlay"
+    picture.alpha_composite(_for_paper(overlay.resize(picture.size, PILImage.Resampling.NEAREST)))
+    return picture.convert("RGB"), legend, "; ".join(entry["label"] for entry in legend)
+
+
+def key_image(image) -> tuple[PILImage.Image, str]:
+    """The thumbnail with its overlay drawn over it, and a note naming what the overlay shows."""
+    picture, _, note = _key_image(image)
+    return picture, note
 
 
 def _key_images(case: Case) -> list:
@@ -129,15 +219,101 @@ def _key_images(case: Case) -> list:
 
 def _findings_line(entry: dict) -> str:
     model = entry.get("model") or {}
-    head = f"{entry.get('image_kind', '')} · {entry.get('step', '')} · {model.get('name', '')} {model.get('version', '')}"
+    step = FINDING_STEPS.get(entry.get("step", ""), str(entry.get("step", "")).replace("_", " "))
+    head = (f"{_label(ImageKind, entry.get('image_kind', ''))} · {step} "
+            f"({model.get('name', '')} {model.get('version', '')})")
     result = entry.get("result") or {}
     ranked = result.get("ranked") or []
     if ranked:
         top = ", ".join(f"{r.get('name') or r.get('label')} {100 * r.get('probability', 0):.0f} %" for r in ranked[:3])
-        return f"{head}: {top}"
+        location = (result.get("location") or {}).get("location")
+        return f"{head}: {top}" + (f" (body location given: {location})" if location else "")
     if entry.get("error"):
         return f"{head}: failed ({entry['error']})"
     return f"{head}: {entry.get('state', '')}"
+
+
+def _hex_rgb(colour: str, alpha: float = 1.0) -> tuple[int, int, int]:
+    """A legend colour as it shows on white paper at its alpha."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return tuple(round(255 - alpha * (255 - c)) for c in (red, green, blue))
+
+
+def _legend(pdf: ReportPDF, legend: list, *, x: float, width: float) -> None:
+    """One line per overlay colour: a swatch as it is printed, then what it means."""
+    for entry in legend:
+        y = pdf.get_y()
+        alpha = entry.get("alpha", 1.0)
+        pdf.set_draw_color(*_hex_rgb(entry["colour"]))
+        pdf.set_fill_color(*_hex_rgb(entry["colour"], alpha * OVERLAY_FILL_OPACITY))
+        pdf.set_line_width(0.5)
+        pdf.rect(x + 0.3, y + 0.6, 3.2, 2.6, style="DF")
+        pdf.set_line_width(0.2)
+        pdf.set_draw_color(0)
+        pdf.set_xy(x + 4.6, y)
+        pdf.multi_cell(width - 4.6, 3.8, pdf.safe(entry["label"]), align="L", new_x="LEFT", new_y="NEXT")
+        pdf.set_x(x)
+
+
+def _quality_table(pdf: ReportPDF, mosaics: list) -> None:
+    """One row per mosaic; cells wrap, rows never split, and the headings repeat on a new page."""
+    pdf.ln(1)
+    pdf.set_font(pdf.family, "", 8)
+    headings = FontFace(emphasis="BOLD", fill_color=(232, 238, 244))
+    # white body cells said explicitly: fpdf2 otherwise fills them with the headings' colour
+    with pdf.table(col_widths=(46, 34, 17, 17, 26, 50), text_align="LEFT", line_height=4.2, padding=1,
+                   headings_style=headings, cell_fill_color=255, cell_fill_mode="ALL", first_row_as_headings=True,
+                   repeat_headings=1) as table:
+        row = table.row()
+        for title in ("Mosaic", "Verdict", "% whole", "% lesion", "Judged on", "Model"):
+            row.cell(pdf.safe(title))
+        for mosaic in mosaics:
+            model = mosaic["model"]
+            basis = {VerdictBasis.LESION: "the lesion", VerdictBasis.WHOLE_MOSAIC: "the whole mosaic"}.get(mosaic["basis"])
+            row = table.row()
+            for value in (_depth(mosaic["depth_level"], mosaic["depth_um"]), _mosaic_verdict(mosaic),
+                          _percent(mosaic["percent_whole"]), _percent(mosaic["percent_lesion"]), basis or "—",
+                          f"{model['name']} {model['version']}" if model else "—"):
+                row.cell(pdf.safe(value))
+
+
+def _key_images_section(pdf: ReportPDF, pictures: list) -> None:
+    """Three images a row, each with its caption and the legend of its overlay directly under it."""
+    size, gap, columns = 58.0, 8.0, 3
+    _heading(pdf, "Key images", keep=size + 22)
+    if any(legend for _, _, legend, _ in pictures):
+        pdf.set_font(pdf.family, "", 7)
+        pdf.set_text_color(90)
+        pdf.multi_cell(0, 3.8, pdf.safe("Model overlays are drawn at half opacity with solid outlines; the legend "
+                                        "under each image gives their colours."), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
+        pdf.ln(1.5)
+    for start in range(0, len(pictures), columns):
+        row = pictures[start:start + columns]
+        heights = [picture.height * min(size / picture.width, size / picture.height) for _, picture, _, _ in row]
+        if pdf.get_y() + max(heights) + 22 > pdf.page_break_trigger:
+            pdf.add_page()
+            _heading(pdf, "Key images (continued)")
+        top, bottom = pdf.get_y(), pdf.get_y()
+        for column, ((image, picture, legend, note), height) in enumerate(zip(row, heights, strict=True)):
+            width = picture.width * min(size / picture.width, size / picture.height)
+            x = pdf.l_margin + column * (size + gap)
+            pdf.image(picture, x=x, y=top, w=width, h=height)
+            pdf.set_xy(x, top + height + 1.2)
+            pdf.set_font(pdf.family, "B", 7.5)
+            label = _label(ImageKind, image.kind)
+            if image.kind == ImageKind.RCM_MOSAIC:
+                label += f" · {_depth(image.depth_level, image.depth_um)}"
+            pdf.multi_cell(size, 3.8, pdf.safe(label), align="L", new_x="LEFT", new_y="NEXT")
+            pdf.set_font(pdf.family, "", 7)
+            if legend:
+                _legend(pdf, legend, x=x, width=size)
+            elif note:
+                pdf.set_text_color(90)
+                pdf.multi_cell(size, 3.8, pdf.safe(note.capitalize()), align="L", new_x="LEFT", new_y="NEXT")
+                pdf.set_text_color(0)
+            bottom = max(bottom, pdf.get_y())
+        pdf.set_xy(pdf.l_margin, bottom + 5)
 
 
 def report_pdf(*, version: ReportVersion, case: Case) -> bytes:
@@ -157,7 +333,7 @@ def report_pdf(*, version: ReportVersion, case: Case) -> bytes:
     pdf.set_font(pdf.family, "", 8)
     pdf.set_text_color(110)
     pdf.multi_cell(0, 4, pdf.safe("RCM and dermoscopy, store-and-forward. Model outputs are decision support and "
-                                  "not for clinical use on their own."), new_x="LMARGIN", new_y="NEXT")
+                                  "not for clinical use on their own."), new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.set_text_color(0)
 
     _heading(pdf, "Case")
@@ -169,7 +345,7 @@ def report_pdf(*, version: ReportVersion, case: Case) -> bytes:
     _field(pdf, "Lesion", " · ".join(x for x in (lesion["label"], lesion["anatom_site"] or lesion["anatom_site_general"]) if x))
     _field(pdf, "Device", content["case"]["device"])
     _field(pdf, "Reader", f"{signer['name']} ({signer['username']})" if signer["name"] else signer["username"])
-    _field(pdf, "Signed at", content["signed_at"])
+    _field(pdf, "Signed at", _when(content["signed_at"]))
     _field(pdf, "Version", f"{version.version} ({content['kind']})")
     if content["reason"]:
         _field(pdf, "Amendment reason", content["reason"])
@@ -186,62 +362,36 @@ def report_pdf(*, version: ReportVersion, case: Case) -> bytes:
     _field(pdf, "Findings", report["findings"])
     _field(pdf, "Comment", report["comment"])
 
-    _heading(pdf, "Image quality (filled by the platform)")
+    # the verdict lines and the start of the mosaic table stay together
+    _heading(pdf, "Image quality (filled by the platform)", keep=22 + 10 * min(len(quality["mosaics"]), 3))
     thresholds = quality.get("thresholds") or {}
-    _field(pdf, "Verdict", f"{quality['verdict'] or 'none'} ({quality['state']}"
-                           f"{', final' if quality.get('verdict_is_final') else ''})")
-    _field(pdf, "Basis", quality.get("basis_note") or quality.get("basis"))
+    _field(pdf, "Verdict", _verdict_text(quality))
+    basis = quality.get("basis")
+    _field(pdf, "Basis", quality.get("basis_note") or (_label(VerdictBasis, basis) if basis else None))
     _field(pdf, "Thresholds", f"review at ≥ {thresholds.get('review_at_percent')} %, re-image at ≥ "
                               f"{thresholds.get('reimage_at_percent')} % uninformative")
     if quality["mosaics"]:
-        pdf.set_font(pdf.family, "B", 8)
-        widths = (34, 22, 22, 22, 24, 62)
-        for width, title in zip(widths, ("Mosaic depth", "Verdict", "% whole", "% lesion", "Basis", "Model")):
-            pdf.cell(width, 6, pdf.safe(title), border=1)
-        pdf.ln()
-        pdf.set_font(pdf.family, "", 8)
-        for mosaic in quality["mosaics"]:
-            depth = mosaic["depth_level"] + (f" {mosaic['depth_um']:g} µm" if mosaic["depth_um"] is not None else "")
-            model = mosaic["model"]
-            cells = (depth, mosaic["verdict"] or mosaic["state"], _percent(mosaic["percent_whole"]),
-                     _percent(mosaic["percent_lesion"]), mosaic["basis"] or "—",
-                     f"{model['name']} {model['version']}" if model else "—")
-            for width, value in zip(widths, cells):
-                pdf.cell(width, 6, pdf.safe(value), border=1)
-            pdf.ln()
+        _quality_table(pdf, quality["mosaics"])
 
-    _heading(pdf, "Model findings")
+    _heading(pdf, "Model findings", keep=16)
     findings = content["model_findings"].get("findings") or []
     pdf.set_font(pdf.family, "", 9)
     for entry in findings:
-        pdf.multi_cell(0, 5, pdf.safe(_findings_line(entry)), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, pdf.safe(_findings_line(entry)), new_x="LMARGIN", new_y="NEXT", align="L")
     if not findings:
-        pdf.multi_cell(0, 5, pdf.safe("No model findings for this case."), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, pdf.safe("No model findings for this case."), new_x="LMARGIN", new_y="NEXT", align="L")
+    elif content["model_findings"].get("disclaimer"):
+        pdf.set_font(pdf.family, "", 7.5)
+        pdf.set_text_color(90)
+        pdf.multi_cell(0, 4, pdf.safe(content["model_findings"]["disclaimer"]), new_x="LMARGIN", new_y="NEXT", align="L")
+        pdf.set_text_color(0)
 
     pictures = []
     for image in _key_images(case):
         try:
-            pictures.append((image, *key_image(image)))
+            pictures.append((image, *_key_image(image)))
         except OSError as exc:  # a thumbnail missing from storage: the report is still printed, without it
             logger.warning("thumbnail of image %s not in the report PDF: %s", image.id, exc)
     if pictures:
-        size, gap = 56.0, 6.0
-        if pdf.get_y() + size + 24 > pdf.h - 18:  # keep the heading with its first row of images
-            pdf.add_page()
-        _heading(pdf, "Key images")
-        for index, (image, picture, note) in enumerate(pictures):
-            column = index % 3
-            if column == 0:
-                if pdf.get_y() + size + 14 > pdf.h - 18:
-                    pdf.add_page()
-                top = pdf.get_y()
-            scale = min(size / picture.width, size / picture.height)
-            x = pdf.l_margin + column * (size + gap)
-            pdf.image(picture, x=x, y=top, w=picture.width * scale, h=picture.height * scale)
-            pdf.set_xy(x, top + size + 1)
-            pdf.set_font(pdf.family, "", 7)
-            label = image.get_kind_display() + (f", {image.get_depth_level_display()}" if image.depth_level else "")
-            pdf.multi_cell(size, 3.5, pdf.safe(f"{label}\n{note}" if note else label))
-            if column == 2 or index == len(pictures) - 1:
-                pdf.set_y(top + size + 12)
+        _key_images_section(pdf, pictures)
     return bytes(pdf.output())
