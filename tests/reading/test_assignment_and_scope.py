@@ -229,3 +229,22 @@ def test_the_worklist_lists_the_readers_cases_with_waiting_time_and_sorts_and_fi
         assert response.status_code == 400, bad
     assert clinic.tech_client.get(f"{API}/worklist/").json()["results"] == []  # assigned cases only
     assert AuditEvent.objects.filter(actor=clinic.reader, action="worklist").exists()
+
+
+def test_the_assigned_reader_sees_where_the_lesion_is_but_no_patient_identifier():
+    """The reader's case header names the site and the lesion's recorded anatomic site (they cannot
+    open the clinic's patient or lesion records), and nothing that identifies the patient."""
+    clinic = make_clinic()
+    case = ready_case(clinic)
+    assert assign(clinic, case).status_code == 201
+    lesion = case.lesion
+    lesion.anatom_site_general, lesion.anatom_site = "posterior torso", "Trunk:Posterior trunk"
+    lesion.save()
+    body = clinic.reader_client.get(f"{API}/cases/{case.id}/").json()
+    assert body["site_name"] == clinic.site.name
+    assert body["lesion_site"] == {"label": lesion.label, "anatom_site_general": "posterior torso",
+                                   "anatom_site": "Trunk:Posterior trunk"}
+    patient = lesion.patient
+    text = str(body)
+    assert patient.mrn not in text and patient.family_name not in text
+    assert clinic.reader_client.get(f"{API}/lesions/{lesion.id}/").status_code == 404
