@@ -45,6 +45,12 @@ def _missing_services(item) -> list[str]:
         missing.append("Redis (set REDIS_URL)")
     if item.get_closest_marker("redis") and not _uses_redis():
         missing.append("Redis (set REDIS_URL)")
+    return missing
+
+
+def _missing_browser(item) -> list[str]:
+    """What a browser test lacks. Both suites run the browser tests, so in CI any lack is a failure."""
+    missing = []
     if item.get_closest_marker("browser"):
         if not CHROMIUM.is_file():
             missing.append(f"Chromium at {CHROMIUM} (apt-get install -y chromium)")
@@ -54,8 +60,9 @@ def _missing_services(item) -> list[str]:
 
 
 def pytest_runtest_setup(item):
-    missing = _missing_services(item)
-    if missing and (REQUIRE_SERVICES or IN_CI):  # a suite CI must run could not run: that is a failure
+    services, browser = _missing_services(item), _missing_browser(item)
+    missing = services + browser
+    if (services and REQUIRE_SERVICES) or (browser and IN_CI):  # a suite CI must run could not run: a failure
         pytest.fail("required service missing: needs " + " and ".join(missing), pytrace=False)
     if missing:
         pytest.skip("needs " + " and ".join(missing))
