@@ -24,6 +24,13 @@ const csrf: Middleware = {
 export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
 api.use(csrf);
 
+/** The body of a successful request as T, or null (a 404 "none yet" included). For the endpoints
+ * the schema types only as free-form objects (see types.ts): the path and parameters stay checked. */
+export async function bodyOf<T>(request: Promise<{ data?: unknown; response: Response }>): Promise<T | null> {
+  const { data, response } = await request;
+  return response.ok ? (data as T) : null;
+}
+
 /** The platform's error body ({detail, code} or field errors) as one sentence for the person. */
 export function errorMessage(error: unknown, fallback = "The request failed."): string {
   if (!error || typeof error !== "object") return fallback;

@@ -2,7 +2,7 @@
  * clinical photo), the deep-zoom viewer with its overlays and outlines, the dermoscopy panel that
  * steers the mosaic through the registration, the quality block, model results and the report. */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { api, errorMessage } from "../api/client";
+import { api, bodyOf, errorMessage } from "../api/client";
 import type {
   Case, CaseAssignment, CaseFindings, CaseImage, CaseQuality, ExpertAnnotation, LesionOutline, Me, OverlayDescriptor,
   Paginated, Registration, Report, ViewerDescriptor,
@@ -21,10 +21,13 @@ const EXPERT_COLOUR = "#ff00ff";
 const OUTLINE_COLOUR = "#ffe14d";
 const FOOTPRINT_COLOUR = "#00d0ff";
 
-async function getJson<T>(url: string): Promise<T | null> {
-  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  return response.ok ? ((await response.json()) as T) : null;
-}
+// Reads of one case's or image's blocks, each through the typed client (see bodyOf).
+const byId = (id: string) => ({ params: { path: { id } } });
+const fetchQuality = (caseId: string) => bodyOf<CaseQuality>(api.GET("/api/v1/cases/{id}/quality/", byId(caseId)));
+const fetchViewer = (imageId: string) => bodyOf<ViewerDescriptor>(api.GET("/api/v1/images/{id}/viewer/", byId(imageId)));
+const fetchOutline = (imageId: string) => bodyOf<LesionOutline>(api.GET("/api/v1/images/{id}/lesion-outline/", byId(imageId)));
+const fetchAnnotation = (imageId: string) =>
+  bodyOf<ExpertAnnotation>(api.GET("/api/v1/images/{id}/expert-annotation/", byId(imageId)));
 
 export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
   const [caseData, setCaseData] = useState<Case | null>(null);
@@ -61,18 +64,18 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
   const caseOpen = caseData ? !["signed", "amended"].includes(caseData.status) : false;
 
   const loadCase = useCallback(async () => {
-    const { data, error, response } = await api.GET("/api/v1/cases/{id}/", { params: { path: { id: caseId } } });
+    const { data, error, response } = await api.GET("/api/v1/cases/{id}/", byId(caseId));
     if (!response.ok || !data) {
       setMissing(response.status === 404 ? "This case does not exist or is not assigned to you." : errorMessage(error));
       return;
     }
     setCaseData(data);
     const [imageList, qualityData, findingsData, assignmentData, reportData] = await Promise.all([
-      getJson<Paginated<CaseImage>>(`/api/v1/images/?case=${caseId}&page_size=200`),
-      getJson<CaseQuality>(`/api/v1/cases/${caseId}/quality/`),
-      getJson<CaseFindings>(`/api/v1/cases/${caseId}/findings/`),
-      getJson<CaseAssignment>(`/api/v1/cases/${caseId}/assignment/`),
-      api.GET("/api/v1/cases/{id}/report/", { params: { path: { id: caseId } } }),
+      bodyOf<Paginated<CaseImage>>(api.GET("/api/v1/images/", { params: { query: { case: caseId, page_size: 200 } } })),
+      fetchQuality(caseId),
+      bodyOf<CaseFindings>(api.GET("/api/v1/cases/{id}/findings/", byId(caseId))),
+      bodyOf<CaseAssignment>(api.GET("/api/v1/cases/{id}/assignment/", byId(caseId))),
+      api.GET("/api/v1/cases/{id}/report/", byId(caseId)),
     ]);
     setImages(imageList?.results ?? []);
     setQuality(qualityData);
@@ -92,7 +95,7 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
 
   const loadViewer = useCallback(async (imageId: string, force = false) => {
     if (!force && viewers[imageId] !== undefined) return;
-    const data = await getJson<ViewerDescriptor>(`/api/v1/images/${imageId}/viewer/`);
+    const data = await fetchViewer(imageId);
     setViewers((current) => ({ ...current, [imageId]: data }));
   }, [viewers]);
 
@@ -102,11 +105,11 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
     if (RCM.has(selected.kind)) {
       setLastMosaicId(selected.id);
       if (registrations[selected.id] === undefined) {
-        void getJson<Registration>(`/api/v1/images/${selected.id}/registration/`).then((data) =>
+        void bodyOf<Registration>(api.GET("/api/v1/images/{id}/registration/", byId(selected.id))).then((data) =>
           setRegistrations((current) => ({ ...current, [selected.id]: data })));
       }
       if (annotations[selected.id] === undefined) {
-        void getJson<ExpertAnnotation>(`/api/v1/images/${selected.id}/expert-annotation/`).then((data) =>
+        void fetchAnnotation(selected.id).then((data) =>
           setAnnotations((current) => ({ ...current, [selected.id]: data })));
       }
     }
@@ -118,7 +121,7 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
   useEffect(() => {
     if (!dermoscopy) return;
     void loadViewer(dermoscopy.id);
-    void getJson<LesionOutline>(`/api/v1/images/${dermoscopy.id}/lesion-outline/`).then(setOutline);
+    void fetchOutline(dermoscopy.id).then(setOutline);
   }, [dermoscopy?.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // The overlays this image can show; the chosen kind is kept across images when it exists.
@@ -180,19 +183,19 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
     setNotice({ kind: "ok", text: selected.kind === "dermoscopy" ? "Lesion outline saved; quality is re-judged." : "Expert annotation saved; agreement with the model follows." });
     setDraft([]); setDrawn([]); setAnnotating(false);
     if (selected.kind === "dermoscopy") {
-      void getJson<LesionOutline>(`/api/v1/images/${selected.id}/lesion-outline/`).then(setOutline);
+      void fetchOutline(selected.id).then(setOutline);
     } else {
-      void getJson<ExpertAnnotation>(`/api/v1/images/${selected.id}/expert-annotation/`).then((data) =>
+      void fetchAnnotation(selected.id).then((data) =>
         setAnnotations((current) => ({ ...current, [selected.id]: data })));
       setOverlayKind("agreement");
     }
     await loadViewer(selected.id, true);
-    setQuality(await getJson<CaseQuality>(`/api/v1/cases/${caseId}/quality/`));
+    setQuality(await fetchQuality(caseId));
   };
 
   const claim = async (action: "claim" | "release") => {
     const path = action === "claim" ? "/api/v1/cases/{id}/claim/" : "/api/v1/cases/{id}/release/";
-    const { error } = await api.POST(path, { params: { path: { id: caseId } } });
+    const { error } = await api.POST(path, byId(caseId));
     if (error) setNotice({ kind: "error", text: errorMessage(error) });
     else setNotice({ kind: "ok", text: action === "claim" ? "Case claimed: you are reading it." : "Case released." });
     await loadCase();
@@ -358,7 +361,7 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
           <QualityPanel quality={quality} selectedImage={selectedId} />
           <FindingsPanel findings={findings} />
           <ReportEditor ref={reportRef} caseId={caseId} report={report} mayWrite={mayWrite && claimed || (mayWrite && report != null && !caseOpen)}
-            onChanged={(next) => { setReport(next); void api.GET("/api/v1/cases/{id}/", { params: { path: { id: caseId } } }).then(({ data }) => data && setCaseData(data)); }} />
+            onChanged={(next) => { setReport(next); void api.GET("/api/v1/cases/{id}/", byId(caseId)).then(({ data }) => data && setCaseData(data)); }} />
         </aside>
       </div>
       {help ? (
