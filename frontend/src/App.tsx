@@ -1,15 +1,52 @@
-/** The reader workspace: sign in, then the worklist and the case viewer. What a person sees
- * follows their roles; the API enforces the same rules. */
+/** DermRelay in the browser: the clinic's capture pages, the reader workspace, the quality
+ * dashboards and the models page. What a person sees follows their roles; the API enforces the
+ * same rules, so a page a role may not use would only ever show the server's refusal. */
 import { useCallback, useEffect, useState } from "react";
 import { api } from "./api/client";
 import type { Me } from "./api/types";
+import { navigate, useRoute, type Route } from "./lib/route";
+import { CapturePage } from "./pages/CapturePage";
 import { CasePage } from "./pages/CasePage";
+import { ClinicCasesPage } from "./pages/ClinicCasesPage";
 import { LoginPage } from "./pages/LoginPage";
+import { ModelsPage } from "./pages/ModelsPage";
+import { NewCasePage } from "./pages/NewCasePage";
+import { QaPage } from "./pages/QaPage";
 import { WorklistPage } from "./pages/WorklistPage";
-import { navigate, useRoute } from "./lib/route";
 
 export function roleSet(me: Me): Set<string> {
   return new Set(Object.values(me.roles).flat());
+}
+
+type Section = "worklist" | "clinic" | "qa" | "models";
+
+const SECTIONS: { key: Section; label: string; path: string; roles: string[] }[] = [
+  { key: "clinic", label: "Clinic", path: "/clinic", roles: ["technician", "site_admin"] },
+  { key: "worklist", label: "Reading", path: "/worklist", roles: ["reader", "site_admin"] },
+  { key: "qa", label: "Quality", path: "/qa", roles: ["qa_admin", "site_admin"] },
+  { key: "models", label: "Models", path: "/models", roles: ["qa_admin", "site_admin"] },
+];
+
+const SECTION_OF: Partial<Record<Route["page"], Section>> = {
+  worklist: "worklist", case: "worklist", clinic: "clinic", "clinic-new": "clinic", capture: "clinic", qa: "qa",
+  models: "models",
+};
+
+function Link({ to, children, className }: { to: string; children: React.ReactNode; className?: string }) {
+  return <a className={className} href={to} onClick={(event) => { event.preventDefault(); navigate(to); }}>{children}</a>;
+}
+
+function Page({ route, me }: { route: Route; me: Me }) {
+  switch (route.page) {
+    case "worklist": return <WorklistPage />;
+    case "case": return <CasePage key={route.caseId} caseId={route.caseId} me={me} />;
+    case "clinic": return <ClinicCasesPage me={me} />;
+    case "clinic-new": return <NewCasePage me={me} />;
+    case "capture": return <CapturePage key={route.caseId} caseId={route.caseId} me={me} />;
+    case "qa": return <QaPage me={me} />;
+    case "models": return <ModelsPage />;
+    default: return null;
+  }
 }
 
 export function App() {
@@ -22,36 +59,47 @@ export function App() {
   }, []);
   useEffect(() => { void loadMe(); }, [loadMe]);
 
+  const roles = me ? roleSet(me) : new Set<string>();
+  const sections = SECTIONS.filter((section) => section.roles.some((role) => roles.has(role)));
+  const home = route.page === "home" && sections.length > 0;
+  useEffect(() => {
+    if (home) window.history.replaceState(null, "", sections[0].path), window.dispatchEvent(new PopStateEvent("popstate"));
+  }, [home, sections]);
+
   if (me === undefined) return <div className="splash">Loading…</div>;
   if (me === null) return <LoginPage onSignedIn={setMe} />;
 
-  const roles = roleSet(me);
   const logout = async () => {
     await api.POST("/api/v1/auth/logout/");
     setMe(null);
     navigate("/");
   };
+  const current = SECTION_OF[route.page];
+  const allowed = current === undefined || sections.some((section) => section.key === current);
   return (
     <div className="app">
       <header className="topbar">
-        <a className="brand" href="/" onClick={(event) => { event.preventDefault(); navigate("/"); }}>DermRelay</a>
-        <span className="topbar-title">Reader workspace</span>
+        <Link className="brand" to="/">DermRelay</Link>
+        <nav className="sections">
+          {sections.map((section) => (
+            <Link key={section.key} to={section.path} className={section.key === current ? "active" : undefined}>{section.label}</Link>
+          ))}
+        </nav>
         <span className="spacer" />
         <span className="who" data-testid="who">{me.full_name || me.username} · {[...roles].sort().join(", ") || "no role"}</span>
         <button type="button" className="link" onClick={logout}>Sign out</button>
       </header>
       <main className="content">
-        {!roles.has("reader") && !roles.has("site_admin") ? (
-          <div className="notice">
-            The reader workspace is for readers and site admins. Your roles ({[...roles].join(", ") || "none"}) use
-            the API and the clinic pages.
+        {sections.length === 0 ? (
+          <div className="notice">Your account holds no role at any site yet. Ask your site administrator for access.</div>
+        ) : !allowed ? (
+          <div className="notice" data-testid="not-allowed">
+            This part of DermRelay is not open to your roles ({[...roles].join(", ") || "none"}).
           </div>
-        ) : route.page === "worklist" ? (
-          <WorklistPage />
-        ) : route.page === "case" ? (
-          <CasePage key={route.caseId} caseId={route.caseId} me={me} />
+        ) : route.page === "missing" ? (
+          <div className="notice">Nothing here ({route.path}). <Link to="/">Back to the start</Link></div>
         ) : (
-          <div className="notice">Nothing here ({route.path}). <a href="/" onClick={(e) => { e.preventDefault(); navigate("/"); }}>Back to the worklist</a></div>
+          <Page route={route} me={me} />
         )}
       </main>
     </div>

@@ -814,6 +814,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sites/{id}/technicians/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The site's active technicians, for the clinic's case form; only for the site's technicians and admins. */
+        get: operations["sites_technicians_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/worklist/": {
         parameters: {
             query?: never;
@@ -1511,6 +1528,11 @@ export interface components {
             images_by_status: {
                 [key: string]: number;
             };
+        };
+        SiteTechnician: {
+            id: number;
+            full_name: string;
+            username: string;
         };
         TokenResponse: {
             token: string;
@@ -3216,6 +3238,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SiteStatistics"];
+                };
+            };
+        };
+    };
+    sites_technicians_list: {
+        parameters: {
+            query?: {
+                /** @description Which field to use when ordering the results. */
+                ordering?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this site. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteTechnician"][];
                 };
             };
         };

@@ -107,10 +107,20 @@ import { parseRoute } from "./route";
 
 describe("routes", () => {
   it("knows the worklist and case pages", () => {
-    expect(parseRoute("/")).toEqual({ page: "worklist" });
+    expect(parseRoute("/")).toEqual({ page: "home" });
     expect(parseRoute("/worklist/")).toEqual({ page: "worklist" });
     expect(parseRoute("/cases/CC64EBBE-E2D5-4BE5-9AEE-D85ECF76F81C/")).toEqual(
       { page: "case", caseId: "cc64ebbe-e2d5-4be5-9aee-d85ecf76f81c" });
     expect(parseRoute("/cases/../etc")).toEqual({ page: "missing", path: "/cases/../etc" });
+  });
+
+  it("knows the clinic, QA and models pages", () => {
+    expect(parseRoute("/clinic/")).toEqual({ page: "clinic" });
+    expect(parseRoute("/clinic/new")).toEqual({ page: "clinic-new" });
+    expect(parseRoute("/clinic/cases/cc64ebbe-e2d5-4be5-9aee-d85ecf76f81c")).toEqual(
+      { page: "capture", caseId: "cc64ebbe-e2d5-4be5-9aee-d85ecf76f81c" });
+    expect(parseRoute("/clinic/cases/not-a-uuid-at-all-but-36-characters-xx")).toMatchObject({ page: "missing" });
+    expect(parseRoute("/qa")).toEqual({ page: "qa" });
+    expect(parseRoute("/models/")).toEqual({ page: "models" });
   });
 });

@@ -34,10 +34,7 @@ export function WorklistPage() {
   const table = useRef<HTMLTableElement>(null);
 
   useEffect(() => {
-    void api.GET("/api/v1/sites/").then(({ data }) => {
-      const list = (data as unknown as Paginated<{ id: string; name: string }> | undefined)?.results ?? [];
-      setSites(list);
-    });
+    void api.GET("/api/v1/sites/").then(({ data }) => setSites(data ?? []));
   }, []);
 
   useEffect(() => {

@@ -19,7 +19,7 @@ from dermrelay.audit.services import audit_record
 from dermrelay.cases.selectors import site_statistics
 
 from .models import Role, Site
-from .selectors import site_ids_for_user, site_list, site_roles
+from .selectors import clinical_site_ids, site_ids_for_user, site_list, site_roles, site_technicians
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -123,3 +123,15 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
         if site.id not in site_ids_for_user(user=request.user, roles=[Role.QA_ADMIN, Role.SITE_ADMIN]):
             raise NotFound()
         return Response(site_statistics(site=site))
+
+    @extend_schema(responses=inline_serializer("SiteTechnician", {
+        "id": serializers.IntegerField(), "full_name": serializers.CharField(), "username": serializers.CharField(),
+    }, many=True))
+    @action(detail=True, methods=["get"])
+    def technicians(self, request, pk=None):
+        """The site's active technicians, for the clinic's case form; only for the site's technicians and admins."""
+        site = self.get_object()
+        if site.id not in clinical_site_ids(user=request.user):
+            raise NotFound()
+        return Response([{"id": user.id, "full_name": user.get_full_name() or user.username, "username": user.username}
+                         for user in site_technicians(site=site).order_by("last_name", "first_name", "username")])

@@ -1,0 +1,81 @@
+/** The clinic's cases: what was captured, where each stands (draft, with the reader, signed) and
+ * how good its images are; a new case starts here. Patients appear by name only to the clinic. */
+import { useEffect, useState } from "react";
+import { api, errorMessage } from "../api/client";
+import type { ClinicCase, Me, Paginated } from "../api/types";
+import { STATUS_TEXT } from "../lib/format";
+import { navigate } from "../lib/route";
+import { VerdictBadge } from "./WorklistPage";
+
+const STATUS_FILTERS: Record<string, string> = {
+  "": "All", draft: "Draft", recall_requested: "Recall requested", submitted: "Submitted", processing: "Processing",
+  ready_for_reading: "Ready for reading", in_reading: "In reading", signed: "Signed", amended: "Amended",
+};
+
+export const REPORT_TEXT: Record<string, string> = { none: "—", draft: "Being read", signed: "Signed", amended: "Amended" };
+
+export function ClinicCasesPage({ me }: { me: Me }) {
+  const [rows, setRows] = useState<ClinicCase[] | null>(null);
+  const [count, setCount] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState("");
+  const [mine, setMine] = useState(false);
+
+  useEffect(() => {
+    let stale = false;
+    const query = {
+      ...(status ? { status: status as never } : {}),
+      ...(mine ? { technician: me.id } : {}),
+      ordering: "-visit_date" as never,
+      page_size: 100,
+    };
+    void api.GET("/api/v1/cases/", { params: { query } }).then(({ data, error: failure }) => {
+      if (stale) return;
+      if (failure) setError(errorMessage(failure));
+      else {
+        const page = data as unknown as Paginated<ClinicCase>;
+        setRows(page.results);
+        setCount(page.count);
+        setError(null);
+      }
+    });
+    return () => { stale = true; };
+  }, [status, mine, me.id]);
+
+  return (
+    <section className="worklist" aria-label="Clinic cases">
+      <div className="toolbar">
+        <h1>Cases</h1>
+        <span className="muted">{rows ? `${count} case${count === 1 ? "" : "s"}` : ""}</span>
+        <span className="spacer" />
+        <label>Status <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label="Status filter">
+          {Object.entries(STATUS_FILTERS).map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+        </select></label>
+        <label className="check"><input type="checkbox" checked={mine} onChange={(e) => setMine(e.target.checked)} /> Imaged by me</label>
+        <button type="button" className="primary" onClick={() => navigate("/clinic/new")}>New case</button>
+      </div>
+      {error ? <p className="error" role="alert">{error}</p> : null}
+      {rows && !rows.length ? <p className="empty">No cases yet. Start one with “New case”.</p> : null}
+      {rows?.length ? (
+        <table className="grid" aria-label="Cases of your sites">
+          <thead><tr><th>Visit</th><th>Patient</th><th>Lesion</th><th>Site</th><th>Images</th><th>Image quality</th>
+            <th>Status</th><th>Report</th></tr></thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.id} onClick={() => navigate(`/clinic/cases/${row.id}`)} data-testid="clinic-case-row" data-case={row.id}>
+                <td>{row.visit_date}</td>
+                <td>{row.patient_label ?? "—"}</td>
+                <td>{row.lesion_site.label || "Lesion"} · {row.lesion_site.anatom_site || row.lesion_site.anatom_site_general || "site not recorded"}</td>
+                <td>{row.site_name}</td>
+                <td className="num">{row.image_count}</td>
+                <td>{row.image_count ? <VerdictBadge verdict={row.quality_verdict ?? null} /> : <span className="muted">no images</span>}</td>
+                <td><span className={`badge status-${row.status}`}>{STATUS_TEXT[row.status] ?? row.status}</span></td>
+                <td>{REPORT_TEXT[row.report_status ?? "none"] ?? row.report_status}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
