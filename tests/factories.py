@@ -85,3 +85,47 @@ def api_client(user: User | None = None) -> APIClient:
     if user is not None:
         client.force_authenticate(user)
     return client
+
+
+def make_judged_mosaic(*, site: Site, percent_whole: float, percent_lesion: float | None = None,
+                       technician: User | None = None, visit_date: datetime.date = datetime.date(2026, 11, 2),
+                       case: Case | None = None, verdict: str | None = None, depth_level: str = "dej"):
+    """One RCM mosaic judged by the quality gate, written directly (a small real PNG in storage, a
+    succeeded quality run, its MosaicQuality): for QA statistics tests that need exact numbers.
+    The case (made through services with this technician and visit date) can be shared by passing
+    `case`. The verdict is the gate's rule at the site's thresholds unless given."""
+    import hashlib
+    import uuid
+
+    import numpy as np
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from dermrelay.analysis.gate import verdict_for
+    from dermrelay.analysis.models import MosaicQuality, VerdictBasis
+    from dermrelay.analysis.services import quality_thresholds
+    from dermrelay.cases.models import ImageStatus
+    from dermrelay.jobs.models import JobState
+    from dermrelay.qa.seeding import mosaic_png, quality_model_version
+
+    if case is None:
+        actor = technician or make_user(role=Role.TECHNICIAN, site=site)
+        lesion = make_lesion(patient=make_patient(site=site, actor=actor), actor=actor)
+        case = services.case_create(actor=actor, lesion=lesion, visit_date=visit_date, technician=technician,
+                                    device="test")
+    image_id = uuid.uuid4()
+    data = mosaic_png(percent_whole=percent_whole, rng=np.random.default_rng(image_id.int % 2**32))
+    key = default_storage.save(f"originals/{site.id}/{image_id}.png", ContentFile(data))
+    image = Image.objects.create(
+        id=image_id, case=case, kind=ImageKind.RCM_MOSAIC, depth_level=depth_level, width=96, height=72,
+        file_format="png", file=key, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
+        status=ImageStatus.READY, uploaded_by=case.created_by)
+    run = AnalysisRun.objects.create(image=image, model_version=quality_model_version(), input_sha256=image.sha256,
+                                     step="quality", state=JobState.SUCCEEDED, percent_uninformative=percent_whole)
+    review_at, reimage_at = quality_thresholds(site_id=site.id)
+    basis_value = percent_lesion if percent_lesion is not None else percent_whole
+    return MosaicQuality.objects.create(
+        image=image, run=run, percent_whole=percent_whole, percent_lesion=percent_lesion,
+        basis=VerdictBasis.LESION if percent_lesion is not None else VerdictBasis.WHOLE_MOSAIC,
+        verdict=verdict or verdict_for(basis_value, review_at=review_at, reimage_at=reimage_at),
+        review_at_percent=review_at, reimage_at_percent=reimage_at)

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "dermrelay.analysis",
     "dermrelay.notifications",
     "dermrelay.reading",
+    "dermrelay.qa",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,9 @@ DERMRELAY_TILE_URL_SECONDS = int(os.environ.get("DERMRELAY_TILE_URL_SECONDS", 4 
 
 # Uploads: the whole file may be large (an RCM mosaic of 256 megapixels), the form fields are not.
 DERMRELAY_UPLOAD_MAX_BYTES = int(os.environ.get("DERMRELAY_UPLOAD_MAX_BYTES", 1024**3))
+# Resumable (tus) uploads: an unfinished upload may be resumed this long after it was created, then
+# its staging file and row are purged (cases.tasks.upload_expired_purge, hourly).
+DERMRELAY_UPLOAD_EXPIRY_SECONDS = int(os.environ.get("DERMRELAY_UPLOAD_EXPIRY_SECONDS", 24 * 3600))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DERMRELAY_MAX_STACK_FRAMES = int(os.environ.get("DERMRELAY_MAX_STACK_FRAMES", 512))
 
@@ -227,6 +231,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # HEAD and OPTIONS of the tus endpoints, which drf-spectacular never lists by itself (cases/tus.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "dermrelay.cases.tus.tus_schema_operations"],
     "ENUM_NAME_OVERRIDES": {
         "ImageKindEnum": "dermrelay.cases.models.ImageKind",
         "NotificationKindEnum": "dermrelay.notifications.models.NotificationKind",
@@ -279,6 +286,7 @@ CELERY_TASK_ROUTES = {"dermrelay.imaging.tasks.*": {"queue": "ingest"}, "dermrel
 CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "dermrelay.jobs.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
     "sweep-work-dirs": {"task": "dermrelay.imaging.tasks.work_dirs_sweep", "schedule": 3600},
+    "purge-expired-uploads": {"task": "dermrelay.cases.tasks.upload_expired_purge", "schedule": 3600},
     "judge-stale-quality": {"task": "dermrelay.analysis.tasks.quality_assess_stale", "schedule": DERMRELAY_RECONCILE_SECONDS},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from dermrelay.accounts.api import LoginView, LogoutView, MeView, SiteViewSet, TokenView
 from dermrelay.analysis import api as analysis_api
-from dermrelay.cases.api import CaseViewSet, ImageViewSet, LesionViewSet, PatientViewSet
+from dermrelay.cases.api import AnatomSiteVocabularyView, CaseViewSet, ImageViewSet, LesionViewSet, PatientViewSet
 from dermrelay.imaging.tiles import tile_view
 from dermrelay.notifications.api import NotificationViewSet
 from dermrelay.reading import api as reading_api
@@ -58,6 +58,11 @@ api_v1 = [
     path("cases/<str:pk>/report/amend/", reading_api.ReportAmendView.as_view(), name="case-report-amend"),
     path("cases/<str:pk>/report/versions/", reading_api.ReportVersionsView.as_view(), name="case-report-versions"),
     path("cases/<str:pk>/report/pdf/", reading_api.ReportPdfView.as_view(), name="case-report-pdf"),
+    # Resumable uploads (tus), cases app:
+    path("uploads/", include("dermrelay.cases.tus_urls")),
+    path("vocabulary/anatom-sites/", AnatomSiteVocabularyView.as_view(), name="vocabulary-anatom-sites"),
+
+    path("qa/", include("dermrelay.qa.urls")),
     path("", include(router.urls)),
 ]
 
@@ -68,6 +73,7 @@ urlpatterns = [
     # The browser app's pages (client-side routes); everything else under /api/ and /static/.
     path("", app_shell, name="app"),
     path("worklist/", app_shell, name="app-worklist"),
+    re_path(r"^(?:clinic|qa|models)(?:/.*)?$", app_shell, name="app-pages"),
     re_path(r"^cases/(?P<case>[0-9a-fA-F-]{36})/?$", app_shell, name="app-case"),
     re_path(r"^tiles/(?P<expires>[0-9]{1,12})/(?P<token>[^/]+)/(?P<path>.+)$", tile_view, name="tile"),
 ]

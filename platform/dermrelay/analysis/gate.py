@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from dermrelay.imaging.registration import apply as project_points
+from dermrelay.imaging.registration import invert
 from inference import metrics
 
 NOT_IMAGED, INFORMATIVE, UNINFORMATIVE = 0, 1, 2
@@ -136,6 +137,126 @@ def project_labels(labels: np.ndarray, *, matrix, scale: float, target_shape: tu
     out = np.zeros(target_shape, dtype=np.uint8)
     out[inside] = labels[wy[inside], wx[inside]]
     return out
+
+
+# --------------------------------------------------------------------------- where the problem is
+
+ROW_WORDS = ("upper", "middle", "lower")
+COLUMN_WORDS = ("left", "centre", "right")
+# Words beyond the 3x3 grid: pixels covering this share of the lesion (or imaged mosaic) are "most of" it;
+# pixels around its centre, this wide and high (of its box) yet filling less than this share of their
+# own box, are "spread over" it (a centroid between scattered patches names no place).
+MOST_FRACTION = 0.6
+SPREAD_FRACTION = 2 / 3
+SCATTERED_FILL = 0.5
+
+
+@dataclass(frozen=True)
+class ProblemRegion:
+    """Where the uninformative pixels that decided a verdict lie. Boxes are [x0, y0, x1, y1] in
+    pixel edges (the box holds the pixels x0 <= x < x1, y0 <= y < y1); centroids are pixel
+    coordinates with pixel centres at integers, as registrations use."""
+
+    description: str
+    within: str  # "lesion" or "mosaic": what the counted pixels were taken from
+    mosaic_bbox: list[int]
+    mosaic_centroid: list[float]
+    dermoscopy_bbox: list[int] | None  # None without a registration, or when it falls off the image
+    dermoscopy_centroid: list[float] | None
+    share_percent: float
+    pixels: int  # counted pixels on the working grid
+
+    def as_dict(self) -> dict:
+        return {"description": self.description, "within": self.within, "mosaic_bbox": self.mosaic_bbox,
+                "mosaic_centroid": self.mosaic_centroid, "bbox": self.dermoscopy_bbox,
+                "centroid": self.dermoscopy_centroid, "share_percent": self.share_percent}
+
+
+def _edge_box(mask: np.ndarray) -> tuple[float, float, float, float]:
+    """The bounding box of a mask's pixels in pixel edges."""
+    ys, xs = np.nonzero(mask)
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+def grid_cell(point: tuple[float, float], box: tuple[float, float, float, float]) -> tuple[int, int]:
+    """(row, column), each 0..2, of a point (pixel centre coordinates) in a 3x3 grid over the box
+    (pixel edges); a point outside the box counts in the nearest cell."""
+    x0, y0, x1, y1 = box
+    u = (point[0] + 0.5 - x0) / max(x1 - x0, 1e-9)
+    v = (point[1] + 0.5 - y0) / max(y1 - y0, 1e-9)
+    return min(2, max(0, int(np.floor(v * 3)))), min(2, max(0, int(np.floor(u * 3))))
+
+
+def position_words(row: int, column: int) -> str:
+    if (row, column) == (1, 1):
+        return "centre"
+    return f"{ROW_WORDS[row]} {COLUMN_WORDS[column]}"
+
+
+def _rounded_box(box, *, size: tuple[int, int] | None) -> list[int] | None:
+    """Outward to whole pixels, clipped to an image of `size` (width, height); None when empty."""
+    x0, y0 = (int(np.floor(edge + 1e-9)) for edge in box[:2])  # outward, forgiving float noise
+    x1, y1 = (int(np.ceil(edge - 1e-9)) for edge in box[2:])
+    if size is not None:
+        x0, x1 = max(0, x0), min(size[0], x1)
+        y0, y1 = max(0, y0), min(size[1], y1)
+    return [x0, y0, x1, y1] if x0 < x1 and y0 < y1 else None
+
+
+def problem_region(labels: np.ndarray, *, lesion: np.ndarray | None, on_lesion: bool, scale: float,
+                   share_percent: float, matrix=None, mosaic_size: tuple[int, int] | None = None,
+                   dermoscopy_size: tuple[int, int] | None = None) -> ProblemRegion | None:
+    """The uninformative pixels that count for the verdict (within the lesion when it was judged on
+    the lesion, else over the whole mosaic): their bounding box and centroid on the mosaic and,
+    through the inverse of the registration (dermoscopy → mosaic), on the dermoscopy image; and
+    where they lie in words, from the centroid in a 3x3 grid over the lesion's (or the imaged
+    mosaic's) bounding box ("most of the lesion" and "spread over the mosaic" where a cell would
+    mislead). None when no pixel counts.
+
+    `labels` and `lesion` are on the working grid; `scale` is mosaic pixels per working pixel;
+    sizes are (width, height) in pixels, to clip the boxes to the images."""
+    counted = labels == UNINFORMATIVE
+    has_lesion = lesion is not None and bool((lesion & (labels != NOT_IMAGED)).any())
+    if on_lesion:
+        if not has_lesion:
+            raise ValueError("a verdict on the lesion needs the lesion on the mosaic")
+        counted = counted & lesion
+    if not counted.any():
+        return None
+    reference = lesion & (labels != NOT_IMAGED) if on_lesion else labels != NOT_IMAGED
+    box = _edge_box(counted)
+    ys, xs = np.nonzero(counted)
+    centroid = (float(xs.mean()), float(ys.mean()))  # working-grid pixel coordinates
+    ref_box = _edge_box(reference)
+    row, column = grid_cell(centroid, ref_box)
+    within = "lesion" if on_lesion else "mosaic"
+    wide = (box[2] - box[0]) >= SPREAD_FRACTION * (ref_box[2] - ref_box[0]) and (
+        box[3] - box[1]) >= SPREAD_FRACTION * (ref_box[3] - ref_box[1])
+    scattered = len(xs) < SCATTERED_FILL * (box[2] - box[0]) * (box[3] - box[1])
+    if len(xs) >= MOST_FRACTION * np.count_nonzero(reference):
+        description = f"most of the {within}"
+    elif (row, column) == (1, 1) and wide and scattered:  # patches all around: their centroid is nowhere
+        description = f"spread over the {within}"
+    else:
+        description = f"{position_words(row, column)} of the {within}"
+    if not on_lesion and has_lesion:
+        inside = int(np.count_nonzero(counted & lesion))
+        description += ", mostly within the lesion" if 2 * inside >= len(xs) else ", outside the lesion"
+    mosaic_box = tuple(edge * scale for edge in box)
+    mosaic_centroid = _mosaic_from_working(np.asarray(centroid), scale)
+    dermoscopy_box = dermoscopy_centroid = None
+    if matrix is not None:
+        inverse = invert(matrix)
+        x0, y0, x1, y1 = (edge - 0.5 for edge in mosaic_box)  # corners as pixel coordinates
+        corners = project_points(inverse, [[x0, y0], [x1, y0], [x0, y1], [x1, y1]])
+        dermoscopy_box = _rounded_box((corners[:, 0].min() + 0.5, corners[:, 1].min() + 0.5,
+                                       corners[:, 0].max() + 0.5, corners[:, 1].max() + 0.5), size=dermoscopy_size)
+        dermoscopy_centroid = [round(float(v), 2) for v in project_points(inverse, [mosaic_centroid])[0]]
+    return ProblemRegion(
+        description=description, within=within, mosaic_bbox=_rounded_box(mosaic_box, size=mosaic_size) or [0, 0, 0, 0],
+        mosaic_centroid=[round(float(v), 2) for v in mosaic_centroid], dermoscopy_bbox=dermoscopy_box,
+        dermoscopy_centroid=dermoscopy_centroid, share_percent=round(float(share_percent), 1),
+        pixels=int(len(xs)))
 
 
 AGREE, MODEL_ONLY, EXPERT_ONLY = 1, 2, 3

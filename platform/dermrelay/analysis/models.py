@@ -160,6 +160,9 @@ class MosaicQuality(models.Model):
     review_at_percent = models.FloatField()
     reimage_at_percent = models.FloatField()
     agreement = models.JSONField(null=True, blank=True, help_text="model vs expert: sensitivity, specificity, dice")
+    problem_region = models.JSONField(null=True, blank=True, help_text=(
+        "Where the uninformative pixels that decided a review or reimage verdict lie: description, bbox on "
+        "the dermoscopy image and on the mosaic (gate.problem_region); null when acceptable."))
     assessed_at = models.DateTimeField(auto_now=True)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.db import models as db
+from django.db.models import Q
+
 from dermrelay.cases.models import Case, Image, ImageKind, ImageStatus
 from dermrelay.imaging.tiles import tile_url_base
 from dermrelay.jobs.models import JobState
@@ -9,6 +12,17 @@ from dermrelay.jobs.models import JobState
 from .models import VERDICT_RANK, AnalysisRun, LesionOutline, LesionSource, ModelVersion, MosaicQuality, Overlay, VerdictBasis
 from .plans import PLANS, steps_for_image
 from .services import QUALITY_STEP, active_version, lesion_outline_effective, quality_thresholds
+
+
+def case_verdict_expression() -> db.Subquery:
+    """For annotating a queryset of cases: the worst verdict among the case's current mosaics (null
+    when none is judged): the case list shows it with one query for the page."""
+    rank = db.Case(*(db.When(verdict=verdict, then=db.Value(value)) for verdict, value in VERDICT_RANK.items()),
+                   default=db.Value(-1), output_field=db.IntegerField())
+    worst = (MosaicQuality.objects.filter(image__case=db.OuterRef("pk"), image__kind=ImageKind.RCM_MOSAIC,
+                                          image__replaced_by__isnull=True)
+             .annotate(rank=rank).order_by("-rank").values("verdict")[:1])
+    return db.Subquery(worst, output_field=db.CharField())
 
 
 def model_identity(version: ModelVersion) -> dict:
@@ -30,9 +44,12 @@ def run_list(*, images) -> list[AnalysisRun]:
 
 
 def overlays_for(*, image: Image, absolute) -> list[dict]:
-    """Overlay pyramids drawn over this image, with signed tile URLs like the image's own."""
+    """Overlay pyramids drawn over this image, with signed tile URLs like the image's own. A
+    projection drawn from a mosaic that was replaced by a new capture is history: left out."""
     found = []
-    for overlay in Overlay.objects.filter(image=image).select_related("run__model_version").order_by("kind", "created_at"):
+    overlays = (Overlay.objects.filter(image=image)
+                .exclude(Q(source_image__replaced_by__isnull=False) & ~Q(source_image_id=image.id)))
+    for overlay in overlays.select_related("run__model_version").order_by("kind", "created_at"):
         base, _ = tile_url_base(overlay.prefix)
         base = absolute(base)
         found.append({
@@ -43,6 +60,16 @@ def overlays_for(*, image: Image, absolute) -> list[dict]:
             "model": model_identity(overlay.run.model_version),
         })
     return found
+
+
+def _problem_region_entry(stored: dict | None) -> dict | None:
+    """The documented shape (description, dermoscopy_image, bbox, mosaic_bbox, share_percent) plus
+    the centroids and what the pixels were counted within."""
+    if not stored:
+        return None
+    keys = ("description", "dermoscopy_image", "bbox", "mosaic_bbox", "share_percent", "within", "centroid",
+            "mosaic_centroid")
+    return {key: stored.get(key) for key in keys}
 
 
 def _mosaic_entry(image: Image, runs: list[AnalysisRun], judged: MosaicQuality | None) -> dict:
@@ -81,6 +108,7 @@ def _mosaic_entry(image: Image, runs: list[AnalysisRun], judged: MosaicQuality |
             "lesion_imaged_percent": round(judged.lesion_imaged_percent, 1) if judged.lesion_imaged_percent is not None else None,
             "thresholds": {"review_at_percent": judged.review_at_percent, "reimage_at_percent": judged.reimage_at_percent},
             "agreement": judged.agreement, "model": model_identity(judged.run.model_version),
+            "problem_region": _problem_region_entry(judged.problem_region),
             "assessed_at": judged.assessed_at, "judged_run": str(judged.run_id),
         })
     return entry
@@ -89,7 +117,7 @@ def _mosaic_entry(image: Image, runs: list[AnalysisRun], judged: MosaicQuality |
 def case_quality(*, case: Case) -> dict:
     """The capture-time answer for a case: per mosaic, where its analysis stands and its verdict;
     for the case, the worst verdict once every mosaic is judged (a partial one before)."""
-    mosaics = list(case.images.filter(kind=ImageKind.RCM_MOSAIC).order_by("depth_um", "created_at"))
+    mosaics = list(case.images.current().filter(kind=ImageKind.RCM_MOSAIC).order_by("depth_um", "created_at"))
     runs = run_list(images=mosaics)
     judged = {q.image_id: q for q in MosaicQuality.objects.filter(image__in=mosaics).select_related("run__model_version")}
     entries = [_mosaic_entry(m, [r for r in runs if r.image_id == m.id], judged.get(m.id)) for m in mosaics]
@@ -104,7 +132,7 @@ def case_quality(*, case: Case) -> dict:
         state = "complete"
     verdict = max(verdicts, key=lambda v: VERDICT_RANK[v]) if verdicts else None
     whole_basis = [e for e in entries if e.get("basis") == VerdictBasis.WHOLE_MOSAIC]
-    dermoscopy = case.images.filter(kind=ImageKind.DERMOSCOPY).order_by("created_at").first()
+    dermoscopy = case.images.current().filter(kind=ImageKind.DERMOSCOPY).order_by("created_at").first()
     outline = lesion_outline_effective(dermoscopy=dermoscopy) if dermoscopy else None
     review_at, reimage_at = quality_thresholds(site_id=case.site_id)
     return {
@@ -148,9 +176,10 @@ FINDING_STEPS = ("diagnosis", "diagnosis_image_only", "body_region")  # model re
 
 
 def _latest_runs(*, case: Case, steps) -> dict[tuple, AnalysisRun]:
-    """(image id, step) → the newest run on the image's current file."""
+    """(image id, step) → the newest run on the file of each of the case's current images."""
     found: dict[tuple, AnalysisRun] = {}
-    runs = (AnalysisRun.objects.filter(image__case=case, image__status=ImageStatus.READY, step__in=steps)
+    runs = (AnalysisRun.objects.filter(image__case=case, image__status=ImageStatus.READY, image__replaced_by__isnull=True,
+                                       step__in=steps)
             .select_related("model_version", "image").order_by("created_at", "finished_at"))
     for run in runs:
         if run.input_sha256 == run.image.sha256:

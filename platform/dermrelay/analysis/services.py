@@ -31,7 +31,7 @@ from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 from dermrelay.cases.models import CaseStatus, Image, ImageKind, ImageStatus
 from dermrelay.cases.selectors import case_annotatable
-from dermrelay.cases.services import CaseLocked
+from dermrelay.cases.services import CaseLocked, ImageConflict
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.imaging.overlays import colourise, level_size, overlay_delete, overlay_write
 from dermrelay.imaging.services import image_local_path, storage_delete_prefix
@@ -196,10 +196,10 @@ LOCATION_STEPS = ("diagnosis",)  # steps whose model reads the lesion's anatomic
 
 @transaction.atomic
 def lesion_analyses_refresh(*, lesion) -> list[AnalysisRun]:
-    """The lesion's anatomic site changed: finished location-aware runs of its open cases run
-    again (a signed case keeps what its report was signed with)."""
+    """The lesion's anatomic site changed: finished location-aware runs of its open cases' current
+    images run again (a signed case keeps what its report was signed with; replaced images are history)."""
     runs = list(AnalysisRun.objects.filter(image__case__lesion=lesion, step__in=LOCATION_STEPS, state__in=FINISHED_STATES,
-                                           input_sha256=F("image__sha256"))
+                                           input_sha256=F("image__sha256"), image__replaced_by__isnull=True)
                 .exclude(image__case__status__in=LOCKED_STATUSES))
     for run in runs:
         job_reset(run)
@@ -233,7 +233,7 @@ def case_analyses_rerun(*, actor, case, model_version: ModelVersion) -> list[Ana
     if model_version.status != ModelStatus.READY:
         raise ValidationError({"model_version": f"{model_version} cannot be used: {model_version.status_detail}"})
     runs = []
-    for image in case.images.filter(status=ImageStatus.READY).order_by("created_at"):
+    for image in case.images.current().filter(status=ImageStatus.READY).order_by("created_at"):
         for step in steps_for_image(image):
             if step.model != model_version.name or step.step not in RUNNERS:
                 continue
@@ -672,6 +672,20 @@ class _Judgement:
                 overlay_delete(drawn[1].prefix)
 
 
+def _problem_region(labels, *, lesion, on_lesion: bool, percent: float, run: AnalysisRun, registration) -> dict | None:
+    """Where the problem is, for the technician: on the mosaic and on the registered dermoscopy image."""
+    dermoscopy = registration.dermoscopy if registration is not None else None
+    mosaic_size = run.outputs.get("mosaic_size")
+    found = gate.problem_region(
+        labels, lesion=lesion, on_lesion=on_lesion, scale=float(run.outputs["scale"]), share_percent=percent,
+        matrix=registration.matrix if registration is not None else None,
+        mosaic_size=tuple(mosaic_size) if mosaic_size else None,
+        dermoscopy_size=(dermoscopy.width, dermoscopy.height) if dermoscopy is not None else None)
+    if found is None:
+        return None
+    return {**found.as_dict(), "dermoscopy_image": str(dermoscopy.id) if dermoscopy is not None else None}
+
+
 def _judge(image: Image, inputs: _GateInputs) -> _Judgement:
     """The judgement of a mosaic from these inputs; overlays whose inputs changed are drawn (as files
     only: nothing is recorded yet)."""
@@ -690,11 +704,15 @@ def _judge(image: Image, inputs: _GateInputs) -> _Judgement:
     else:
         basis, note = VerdictBasis.LESION, f"Judged on the lesion ({outline.get_source_display().lower()})."
     percent = found.percent_lesion if basis == VerdictBasis.LESION else found.percent_whole
+    verdict = gate.verdict_for(percent, review_at=review_at, reimage_at=reimage_at)
     judgement = _Judgement(inputs=inputs, fields={
         "run": run, "percent_whole": found.percent_whole, "percent_lesion": found.percent_lesion,
         "lesion_source": outline.source if outline else "", "lesion_imaged_percent": found.lesion_imaged_percent,
-        "basis": basis, "basis_note": note, "verdict": gate.verdict_for(percent, review_at=review_at, reimage_at=reimage_at),
-        "review_at_percent": review_at, "reimage_at_percent": reimage_at, "agreement": None})
+        "basis": basis, "basis_note": note, "verdict": verdict,
+        "review_at_percent": review_at, "reimage_at_percent": reimage_at, "agreement": None,
+        "problem_region": None if verdict == Verdict.ACCEPTABLE else _problem_region(
+            labels, lesion=lesion, on_lesion=basis == VerdictBasis.LESION, percent=percent, run=run,
+            registration=registration)})
     pyramid = imaging_selectors.pyramid_of(image=image)
     if expert is not None and pyramid is not None:
         expert_mask = gate.polygons_raster(expert.polygons, shape=labels.shape,
@@ -765,9 +783,10 @@ def _judgement_record(image: Image, judgement: _Judgement) -> MosaicQuality:
     # A whole-mosaic verdict while the case's dermoscopy image still lacks its outline or
     # registration is provisional: the lesional rule may clear it, so nobody is called back yet.
     basis, verdict = fields["basis"], fields["verdict"]
-    provisional = basis == VerdictBasis.WHOLE_MOSAIC and judgement.inputs.outline is None and image.case.images.filter(
-        kind=ImageKind.DERMOSCOPY).exists()
-    became_reimage = verdict == Verdict.REIMAGE and not provisional and (
+    provisional = basis == VerdictBasis.WHOLE_MOSAIC and judgement.inputs.outline is None and image.case.images.current(
+        ).filter(kind=ImageKind.DERMOSCOPY).exists()
+    # A mosaic kept as history (replaced by a new capture) calls nobody back.
+    became_reimage = verdict == Verdict.REIMAGE and not provisional and image.is_current and (
         previous is None or previous.verdict != Verdict.REIMAGE or previous.basis != basis)
     if became_reimage:
         case = image.case
@@ -775,18 +794,21 @@ def _judgement_record(image: Image, judgement: _Judgement) -> MosaicQuality:
         where = "within the lesion" if basis == VerdictBasis.LESION else "over the whole mosaic"
         depth = image.get_depth_level_display() if image.depth_level else "a"
         reimage_at = fields["reimage_at_percent"]
+        region = fields.get("problem_region")
+        mostly = f" Mostly in the {region['description']}." if region else ""
         transaction.on_commit(lambda: notification_send(
             users=[case.technician, image.uploaded_by], site_id=case.site_id, case=case, image=image,
             kind=NotificationKind.REIMAGE_RECOMMENDED, key=f"reimage:{image.id}:{run.id}:{basis}",
             message=f"Re-imaging recommended: the {depth} mosaic is {percent:.0f}% uninformative {where} "
-                    f"(threshold {reimage_at:g}%)."))
+                    f"(threshold {reimage_at:g}%).{mostly}"))
     return assessed
 
 
 def case_quality_assess(*, case) -> list[MosaicQuality]:
-    """Judge every mosaic of a case again (after its lesion outline or a registration changed)."""
+    """Judge every current mosaic of a case again (after its lesion outline or a registration
+    changed); a replaced mosaic keeps the judgement it had (it is judged again if it becomes current)."""
     judged = []
-    for image in case.images.filter(kind=ImageKind.RCM_MOSAIC):  # mosaics without a quality run are skipped
+    for image in case.images.current().filter(kind=ImageKind.RCM_MOSAIC):  # mosaics without a quality run are skipped
         found = mosaic_quality_assess(image=image)
         if found is not None:
             judged.append(found)
@@ -799,16 +821,17 @@ def quality_assess_stale(*, limit: int = 200) -> int:
     policy). Run by the periodic reconciler; returns how many were judged."""
     latest = (AnalysisRun.objects.filter(image=OuterRef("image"), step=QUALITY_STEP, state=JobState.SUCCEEDED)
               .order_by("-finished_at").values("id")[:1])
-    unjudged = (AnalysisRun.objects.filter(step=QUALITY_STEP, state=JobState.SUCCEEDED, image__quality__isnull=True)
+    unjudged = (AnalysisRun.objects.filter(step=QUALITY_STEP, state=JobState.SUCCEEDED, image__quality__isnull=True,
+                                           image__replaced_by__isnull=True)
                 .exclude(image__case__status__in=LOCKED_STATUSES).values_list("image_id", flat=True))
-    outdated = (MosaicQuality.objects.exclude(image__case__status__in=LOCKED_STATUSES)
-                .annotate(latest=Subquery(latest)).exclude(run_id=F("latest")).values_list("image_id", flat=True))
-    policy_changed = (MosaicQuality.objects.exclude(image__case__status__in=LOCKED_STATUSES)
+    open_current = MosaicQuality.objects.exclude(image__case__status__in=LOCKED_STATUSES).filter(image__replaced_by__isnull=True)
+    outdated = (open_current.annotate(latest=Subquery(latest)).exclude(run_id=F("latest")).values_list("image_id", flat=True))
+    policy_changed = (open_current
                       .filter(image__case__site__quality_policy__isnull=False)
                       .filter(~Q(review_at_percent=F("image__case__site__quality_policy__review_at_percent"))
                               | ~Q(reimage_at_percent=F("image__case__site__quality_policy__reimage_at_percent")))
                       .values_list("image_id", flat=True))
-    defaults_changed = (MosaicQuality.objects.exclude(image__case__status__in=LOCKED_STATUSES)
+    defaults_changed = (open_current
                         .filter(image__case__site__quality_policy__isnull=True)
                         .filter(~Q(review_at_percent=DEFAULT_REVIEW_AT_PERCENT) | ~Q(reimage_at_percent=DEFAULT_REIMAGE_AT_PERCENT))
                         .values_list("image_id", flat=True))
@@ -829,6 +852,13 @@ def quality_assess_stale(*, limit: int = 200) -> int:
 def _check_open(case, *, what: str = "its quality inputs") -> None:
     if case.status in LOCKED_STATUSES:
         raise CaseLocked(f"The case is signed: {what} can no longer change.")
+
+
+def _check_current(image: Image) -> None:
+    """A replaced image is history: its lesion outline stays as it was judged with."""
+    if image.replaced_by_id is not None:
+        raise ImageConflict(f"Image {image.id} was replaced by image {image.replaced_by_id}; outline the lesion on "
+                            "the current dermoscopy image.", code="image_replaced")
 
 
 ANNOTATION_WHO = {
@@ -871,6 +901,7 @@ def lesion_outline_set(*, actor, dermoscopy: Image, polygon) -> LesionOutline:
     if dermoscopy.kind != ImageKind.DERMOSCOPY:
         raise ValidationError({"image": "The lesion is outlined on the case's dermoscopy image."})
     _check_open(dermoscopy.case, what="its lesion outline")
+    _check_current(dermoscopy)
     checked = _polygon_checked(polygon, width=dermoscopy.width, height=dermoscopy.height, field="polygon")
     if len(checked) > 10000:
         raise ValidationError({"polygon": "At most 10000 points."})
@@ -888,6 +919,7 @@ def lesion_outline_delete(*, actor, dermoscopy: Image) -> None:
     """Back to the model's outline (or none): the mosaics are judged again."""
     _check_annotator(actor=actor, image=dermoscopy, expert=False, action="delete_lesion_outline")
     _check_open(dermoscopy.case, what="its lesion outline")
+    _check_current(dermoscopy)
     with transaction.atomic():
         LesionOutline.objects.filter(dermoscopy=dermoscopy, source=LesionSource.PERSON).delete()
         audit_record(actor=actor, action="delete", object_type="lesion_outline", object_id=dermoscopy.id,

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from dermrelay.audit.services import audit_record
 
-from .models import Case, Image, Lesion, Patient
+from .models import Case, Image, Lesion, Patient, Upload
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -77,11 +77,30 @@ class CaseAdmin(AuditedAdmin):
 @admin.register(Image)
 class ImageAdmin(AuditedAdmin):
     audit_object_type = "image"
-    list_display = ["id", "case", "kind", "depth_level", "width", "height", "bit_depth", "status", "created_at"]
+    list_display = ["id", "case", "kind", "depth_level", "width", "height", "bit_depth", "status", "replaced_by",
+                    "created_at"]
     list_filter = ["kind", "status", "file_format", "case__site"]
     readonly_fields = ["case", "kind", "width", "height", "frames", "channels", "bit_depth", "file_format", "file",
-                       "sha256", "size_bytes", "thumbnail", "uploaded_by", "status", "status_detail"]
+                       "sha256", "size_bytes", "thumbnail", "uploaded_by", "status", "status_detail", "replaced_by",
+                       "replaced_at"]
     search_fields = ["sha256"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Upload)
+class UploadAdmin(AuditedAdmin):
+    """Resumable uploads in progress, finished or failed: to see, never to change (the protocol does)."""
+
+    audit_object_type = "upload"
+    list_display = ["id", "case", "created_by", "state", "offset", "length", "expires_at", "created_at"]
+    list_filter = ["state"]
+    readonly_fields = ["case", "created_by", "length", "offset", "metadata", "filename", "state", "image", "error",
+                       "error_code", "expires_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -13,6 +13,7 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import clinical_site_ids
@@ -28,6 +29,7 @@ from . import selectors, services
 from .image_files import EXTENSIONS, MEDIA_TYPES
 from .models import RCM_KINDS, Case, DepthLevel, Image, ImageKind, Lesion, Patient
 from .uploads import HashingUploadHandler, StagedFile
+from .vocabulary import anatom_site_groups
 
 
 class PayloadTooLarge(APIException):
@@ -97,17 +99,47 @@ class CaseSerializer(serializers.ModelSerializer):
         "The lesion's label and recorded anatomic site (ISIC terms): no patient identifier, so a reader "
         "who may not see the clinic's patient and lesion records still sees where the lesion is."))
     site_name = serializers.CharField(source="site.name", read_only=True)
+    patient_label = serializers.SerializerMethodField(help_text=(
+        "'Family, Given · MRN' for the clinic's technicians and site administrators; null for readers, who "
+        "do not see the clinic's patient records."))
+    quality_verdict = serializers.SerializerMethodField(help_text=(
+        "The worst quality verdict among the case's current mosaics (acceptable, review, reimage), or null."))
+    report_status = serializers.SerializerMethodField(help_text="none, draft, signed or amended.")
 
     class Meta:
         model = Case
         fields = [
             "id", "lesion", "patient", "site", "site_name", "visit_date", "technician", "device", "clinical_note",
-            "status", "image_count", "created_at", "updated_at", "submitted_at", "lesion_site",
+            "status", "image_count", "created_at", "updated_at", "submitted_at", "lesion_site", "patient_label",
+            "quality_verdict", "report_status",
         ]
         read_only_fields = ["site", "status", "submitted_at"]
 
     def get_lesion_site(self, case) -> LesionSiteSerializer:
         return LesionSiteSerializer(case.lesion).data
+
+    def get_patient_label(self, case) -> str | None:
+        if "clinical_site_ids" not in self.context:  # once per response, not once per row
+            self.context["clinical_site_ids"] = clinical_site_ids(user=self.context["request"].user)
+        if case.site_id not in self.context["clinical_site_ids"]:
+            return None
+        patient = case.lesion.patient
+        return f"{patient.family_name}, {patient.given_name} · {patient.mrn}"
+
+    def _summary(self, case) -> Case:
+        """The list's annotations (selectors.case_list(summary=True)); fetched for a case that came
+        without them (after a create or an update)."""
+        if not hasattr(case, "quality_verdict"):
+            found = selectors.case_list(user=self.context["request"].user, summary=True).filter(pk=case.pk).first()
+            case.quality_verdict = found.quality_verdict if found else None
+            case.report_status = found.report_status if found else "none"
+        return case
+
+    def get_quality_verdict(self, case) -> str | None:
+        return self._summary(case).quality_verdict
+
+    def get_report_status(self, case) -> str:
+        return self._summary(case).report_status
 
     def update(self, instance, validated_data):
         validated_data.pop("lesion", None)
@@ -132,6 +164,8 @@ def _check_rcm_fields(kind: str, attrs: dict) -> None:
 class ImageSerializer(serializers.ModelSerializer):
     file_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    is_current = serializers.BooleanField(read_only=True, help_text="Not replaced by a later capture.")
+    replaces = serializers.SerializerMethodField(help_text="The image this capture replaced, if any.")
 
     class Meta:
         model = Image
@@ -139,11 +173,11 @@ class ImageSerializer(serializers.ModelSerializer):
             "id", "case", "kind", "depth_level", "depth_um", "pixel_spacing_um", "z_step_um", "device_profile_code",
             "width", "height", "frames",
             "channels", "bit_depth", "file_format", "sha256", "size_bytes", "status", "status_detail",
-            "created_at", "file_url", "thumbnail_url",
+            "created_at", "file_url", "thumbnail_url", "is_current", "replaced_by", "replaced_at", "replaces",
         ]
         read_only_fields = [
             "case", "kind", "width", "height", "frames", "channels", "bit_depth", "file_format", "sha256",
-            "size_bytes", "status", "status_detail", "device_profile_code",
+            "size_bytes", "status", "status_detail", "device_profile_code", "replaced_by", "replaced_at",
         ]
         extra_kwargs = {
             "depth_um": {"min_value": 0, "max_value": 1000},
@@ -159,6 +193,11 @@ class ImageSerializer(serializers.ModelSerializer):
             return None
         return self.context["request"].build_absolute_uri(f"/api/v1/images/{image.id}/thumbnail/")
 
+    def get_replaces(self, image: Image) -> str | None:
+        """From the prefetched reverse link (image_list prefetches it); at most one image per capture."""
+        replaced = list(image.replaces.all())
+        return str(replaced[0].id) if replaced else None
+
     def validate(self, attrs):
         _check_rcm_fields(self.instance.kind, {"depth_level": self.instance.depth_level, "depth_um": self.instance.depth_um, **attrs})
         return attrs
@@ -167,8 +206,11 @@ class ImageSerializer(serializers.ModelSerializer):
         return services.image_update(actor=self.context["request"].user, image=instance, **validated_data)
 
 
-class ImageUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=True, use_url=False)
+class ImageFieldsSerializer(serializers.Serializer):
+    """What an upload says about its image, whichever way the bytes come: the multipart form's
+    fields (ImageUploadSerializer) and the Upload-Metadata of a resumable upload (cases.tus) are
+    validated by this one set of rules."""
+
     kind = serializers.ChoiceField(choices=ImageKind.choices)
     depth_level = serializers.ChoiceField(choices=DepthLevel.choices, required=False, allow_blank=True)
     depth_um = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1000)
@@ -177,6 +219,10 @@ class ImageUploadSerializer(serializers.Serializer):
     device_profile = serializers.SlugRelatedField(
         slug_field="code", queryset=DeviceProfile.objects.filter(is_active=True), required=False, allow_null=True,
         help_text="The capture device's export layout; guessed from the image size when left out.",
+    )
+    replaces = serializers.UUIDField(
+        required=False, allow_null=True,
+        help_text="A current image of the same case and kind that this new capture replaces (kept as history).",
     )
 
     def validate(self, attrs):
@@ -191,15 +237,24 @@ class ImageUploadSerializer(serializers.Serializer):
         return attrs
 
 
+class ImageUploadSerializer(ImageFieldsSerializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+
+
 class PatientFilter(filters.FilterSet):
     """Related ids are plain values, not choices: a foreign id and a missing id both give an empty list."""
 
     site = filters.UUIDFilter()
     family_name = filters.CharFilter(lookup_expr="icontains")
+    search = filters.CharFilter(method="filter_search", max_length=200, help_text=(
+        "Each word is the MRN exactly or part of the family or given name, e.g. 'smith jo' or 'MRN0042'."))
 
     class Meta:
         model = Patient
-        fields = ["site", "mrn", "family_name", "birth_date"]
+        fields = ["site", "mrn", "family_name", "birth_date", "search"]
+
+    def filter_search(self, queryset, name, value):
+        return selectors.patient_search(queryset, text=value)
 
 
 class CaseFilter(filters.FilterSet):
@@ -225,10 +280,12 @@ class LesionFilter(filters.FilterSet):
 
 class ImageFilter(filters.FilterSet):
     case = filters.UUIDFilter()
+    current = filters.BooleanFilter(field_name="replaced_by", lookup_expr="isnull", help_text=(
+        "true: the case's images now; false: the images kept as history (replaced by a later capture)."))
 
     class Meta:
         model = Image
-        fields = ["case", "kind", "status", "depth_level"]
+        fields = ["case", "kind", "status", "depth_level", "current"]
 
 
 class PatientViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -269,7 +326,8 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
 
     def get_queryset(self):
         # An assigned reader reads the case; changing it (and uploading to it) stays with the clinic.
-        return selectors.case_list(user=self.request.user, for_change=self.request.method not in SAFE_METHODS)
+        reading = self.request.method in SAFE_METHODS
+        return selectors.case_list(user=self.request.user, for_change=not reading, summary=reading)
 
     def initialize_request(self, request, *args, **kwargs):
         drf_request = super().initialize_request(request, *args, **kwargs)
@@ -287,7 +345,7 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         case = services.case_submit(case=self.get_object(), actor=request.user)
-        return Response(self.get_serializer(selectors.case_list(user=request.user).get(pk=case.pk)).data)
+        return Response(self.get_serializer(selectors.case_list(user=request.user, summary=True).get(pk=case.pk)).data)
 
     @extend_schema(request=RecallSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
@@ -296,7 +354,7 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
         serializer = RecallSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         case = services.case_request_recall(case=case, actor=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(selectors.case_list(user=request.user).get(pk=case.pk)).data)
+        return Response(self.get_serializer(selectors.case_list(user=request.user, summary=True).get(pk=case.pk)).data)
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadSerializer},
@@ -386,10 +444,17 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
     audit_object_type = "image"
 
     def get_queryset(self):
-        return selectors.image_list(user=self.request.user, for_change=self.request.method not in SAFE_METHODS)
+        images = selectors.image_list(user=self.request.user, for_change=self.request.method not in SAFE_METHODS)
+        return images.prefetch_related("replaces")
 
     def audit_site_id(self, obj):
         return obj.case.site_id
+
+    @extend_schema(responses={204: OpenApiResponse(description=(
+        "Deleted. When the image had replaced another, that one is current again. An image kept as "
+        "history (replaced) cannot be deleted: 409 image_replaced."))})
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
 
     def perform_destroy(self, instance):
         services.image_delete(actor=self.request.user, image=instance)
@@ -456,3 +521,26 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         response = FileResponse(image.thumbnail.open("rb"), content_type="image/jpeg")
         response["Cache-Control"] = "private, max-age=3600"
         return response
+
+
+class AnatomSiteSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="The ISIC term, stored as the lesion's anatom_site.")
+    label = serializers.CharField()
+    path = serializers.ListField(child=serializers.CharField(), help_text="The term's levels, broadest first.")
+    depth = serializers.IntegerField()
+
+
+class AnatomSiteGroupSerializer(serializers.Serializer):
+    general = serializers.CharField(help_text="anatom_site_general; empty for terms no single one covers.")
+    label = serializers.CharField()
+    sites = AnatomSiteSerializer(many=True)
+
+
+class AnatomSiteVocabularyView(APIView):
+    """The ISIC anatomic-site vocabulary the platform validates lesions against."""
+
+    @extend_schema(responses=AnatomSiteGroupSerializer(many=True))
+    def get(self, request):
+        """Every hierarchical term grouped under its general site, broadest first, for a body picker
+        and a searchable list; no patient data."""
+        return Response(anatom_site_groups())

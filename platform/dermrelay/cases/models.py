@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from dermrelay.accounts.models import Site
 
@@ -131,8 +133,19 @@ class ImageFormat(models.TextChoices):
     BMP = "bmp", "BMP"
 
 
+class ImageQuerySet(models.QuerySet):
+    def current(self) -> "ImageQuerySet":
+        """The images that stand for the case now: not replaced by a later capture."""
+        return self.filter(replaced_by__isnull=True)
+
+
 class Image(models.Model):
-    """One stored, verified image file of a case. A row exists only for a file proven whole."""
+    """One stored, verified image file of a case. A row exists only for a file proven whole.
+
+    A re-captured image replaces an earlier one of the same case and kind: the earlier one stays, with
+    its analyses, judgement and overlays, as history (`replaced_by`, `replaced_at`); everything that
+    means "the case's images now" reads `Image.objects.current()`.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="images")
@@ -159,8 +172,17 @@ class Image(models.Model):
     status = models.CharField(max_length=12, choices=ImageStatus.choices, default=ImageStatus.STORED)
     status_detail = models.CharField(max_length=500, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # SET_NULL, not PROTECT: deleting a replacement (cases.services.image_delete) makes the image it
+    # replaced current again, which is what clearing this link means.
+    replaced_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces", editable=False,
+        help_text="The later capture that replaced this image; empty while the image is current.",
+    )
+    replaced_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ImageQuerySet.as_manager()
 
     class Meta:
         ordering = ["case", "kind", "depth_um", "created_at"]
@@ -168,3 +190,58 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.id} ({self.kind})"
+
+    @property
+    def is_current(self) -> bool:
+        return self.replaced_by_id is None
+
+
+class UploadState(models.TextChoices):
+    RECEIVING = "receiving", "Receiving"
+    COMPLETE = "complete", "Complete"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"  # shown for a receiving upload past expires_at; purged, never stored
+
+
+class Upload(models.Model):
+    """A resumable (tus) upload of one image file to a case, while its bytes arrive.
+
+    The bytes go to a staging file named after the row's id (never after the client's file name);
+    `offset` is how many of them are on disk. The image fields were validated when the upload was
+    created and are kept in `metadata`; the last byte turns the file into an Image through the same
+    intake as a multipart upload (cases.services.image_create).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="uploads")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    length = models.PositiveBigIntegerField(help_text="Upload-Length: the whole file's size in bytes.")
+    offset = models.PositiveBigIntegerField(default=0, help_text="Bytes received and on disk.")
+    metadata = models.JSONField(default=dict, help_text="The validated image fields (kind, depth, ...).")
+    filename = models.CharField(max_length=255, blank=True, help_text="The client's file name, sanitised; audit only.")
+    state = models.CharField(max_length=10, choices=UploadState.choices, default=UploadState.RECEIVING)
+    image = models.ForeignKey(Image, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    error = models.CharField(max_length=500, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "expires_at"], name="upload_state_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"Upload {self.id} ({self.state}, {self.offset}/{self.length})"
+
+    @property
+    def staging_path(self) -> Path:
+        return Path(settings.FILE_UPLOAD_TEMP_DIR) / "tus" / f"{self.id.hex}.part"
+
+    def is_expired(self, now=None) -> bool:
+        """Only an unfinished upload expires; a finished one keeps its answer until it is purged."""
+        return self.state == UploadState.RECEIVING and self.expires_at <= (now or timezone.now())
+
+    @property
+    def shown_state(self) -> str:
+        return UploadState.EXPIRED if self.is_expired() else self.state

@@ -16,7 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import clinical_site_ids, site_ids_for_user
 
-from .models import Case, Image, Lesion, Patient
+from .models import Case, Image, Lesion, Patient, Upload
 
 
 def patient_list(*, user: User) -> QuerySet[Patient]:
@@ -63,19 +63,41 @@ def case_annotatable(*, user: User, case: Case, expert: bool = False) -> bool:
     return Case.objects.filter(annotation_scope(user=user, expert=expert), pk=case.pk).exists()
 
 
-def case_list(*, user: User, for_change: bool = False) -> QuerySet[Case]:
-    return (
+def case_list(*, user: User, for_change: bool = False, summary: bool = False) -> QuerySet[Case]:
+    """With summary, each case also carries what a case list shows beside it, computed in the same
+    query: `quality_verdict` (the worst verdict of its current mosaics) and `report_status`."""
+    cases = (
         Case.objects.filter(case_scope(user=user, for_change=for_change))
         .select_related("lesion", "lesion__patient", "technician", "site")
-        .annotate(image_count=Count("images"))
+        .annotate(image_count=Count("images", filter=Q(images__replaced_by__isnull=True)))
         .order_by("-visit_date", "-created_at")  # Meta.ordering is dropped once a query aggregates
     )
+    if summary:
+        from dermrelay.analysis.selectors import case_verdict_expression  # analysis and reading build on cases
+        from dermrelay.reading.selectors import case_report_status_expression
+
+        cases = cases.annotate(quality_verdict=case_verdict_expression(), report_status=case_report_status_expression())
+    return cases
 
 
 def image_list(*, user: User, for_change: bool = False) -> QuerySet[Image]:
     """The images of the cases in case_scope (the same rule, so an image is never visible without its case)."""
     cases = Case.objects.filter(case_scope(user=user, for_change=for_change)).values("id")
     return Image.objects.filter(case_id__in=cases).select_related("case")
+
+
+def upload_list(*, user: User) -> QuerySet[Upload]:
+    """Resumable uploads are their creator's alone, and only while they may still change the case's
+    site's records (a technician who lost the role cannot go on writing)."""
+    cases = Case.objects.filter(case_scope(user=user, for_change=True)).values("id")
+    return Upload.objects.filter(created_by=user, case_id__in=cases).select_related("case", "image")
+
+
+def patient_search(patients: QuerySet[Patient], *, text: str) -> QuerySet[Patient]:
+    """Each word of `text` must be the MRN exactly or part of the family or given name."""
+    for word in text.replace(",", " ").split():
+        patients = patients.filter(Q(mrn=word) | Q(family_name__icontains=word) | Q(given_name__icontains=word))
+    return patients
 
 
 def site_statistics(*, site: Site) -> dict:

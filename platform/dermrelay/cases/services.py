@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+import errno
+import fcntl
 import logging
+import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +22,12 @@ from django.utils import timezone
 
 from dermrelay.accounts.models import Site, User
 from dermrelay.accounts.selectors import site_technicians
+from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 
 from .image_files import EXTENSIONS, ImageRejected, assemble_stack, inspect_image_file
-from .models import Case, CaseStatus, Image, ImageStatus, Lesion, Patient
-from .uploads import StagedFile, stage_stream
+from .models import Case, CaseStatus, Image, ImageKind, ImageStatus, Lesion, Patient, Upload, UploadState
+from .uploads import StagedFile, stage_stream, staged_from_path
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +38,15 @@ class InvalidTransition(Exception):
 
 class CaseLocked(Exception):
     """The case is past the point where its data or images may change."""
+
+
+class ImageConflict(ImageRejected):
+    """A change refused because of the case's image history (409): replacing an image that is no
+    longer current, deleting or changing an image kept as history, the same bytes as another image
+    given as a replacement. Answered like a refused upload: {"detail", "code"}."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message, code=code, status=409)
 
 
 # DESIGN.md: draft → submitted → processing → ready_for_reading → in_reading → signed, recall from
@@ -145,8 +162,9 @@ def case_transition(*, case: Case, to_status: str, actor: User | None, reason: s
 
 
 def case_submit(*, case: Case, actor: User) -> Case:
-    """Hand the case over for processing and reading; it needs at least one image, none failed."""
-    images = list(case.images.values_list("status", flat=True))
+    """Hand the case over for processing and reading; it needs at least one image, none failed
+    (of its current images: a failed capture that was replaced is history, not a blocker)."""
+    images = list(case.images.current().values_list("status", flat=True))
     if not images:
         raise InvalidTransition("A case needs at least one image before it can be submitted.")
     if ImageStatus.FAILED in images:
@@ -166,7 +184,7 @@ def case_advance(*, case_id: uuid.UUID) -> Case:
     if case.status == CaseStatus.SUBMITTED:
         case = case_transition(case=case, to_status=CaseStatus.PROCESSING, actor=None)
     if case.status == CaseStatus.PROCESSING:
-        statuses = set(case.images.values_list("status", flat=True))
+        statuses = set(case.images.current().values_list("status", flat=True))
         if statuses == {ImageStatus.READY}:
             case = case_transition(case=case, to_status=CaseStatus.READY_FOR_READING, actor=None)
     return case
@@ -185,18 +203,46 @@ def _request_derivation(image: Image) -> None:
     derivation_request(image=image)
 
 
-def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) -> tuple[Image, bool]:
+def image_replaceable(*, case: Case, image_id: uuid.UUID, kind: str, lock: bool = False) -> Image:
+    """The image of this case that a new capture of `kind` may replace: it must be current and of
+    the same kind. With lock, its row is locked (inside the caller's transaction) so two
+    replacements of one image cannot both win."""
+    found = Image.objects.filter(case=case, pk=image_id)
+    if lock:
+        found = found.select_for_update(of=("self",))
+    old = found.first()
+    if old is None:
+        raise ValidationError({"replaces": "No image of this case has this id."})
+    if old.kind != kind:
+        raise ValidationError({"replaces": f"A {old.get_kind_display()} can only be replaced by another one, "
+                                           f"not by a {Image(kind=kind).get_kind_display()}."})
+    if old.replaced_by_id is not None:
+        raise ImageConflict(f"Image {old.id} was already replaced by image {old.replaced_by_id}; replace that one.",
+                            code="already_replaced")
+    return old
+
+
+def image_create(*, actor: User, case: Case, staged: StagedFile, replaces: uuid.UUID | None = None,
+                 **fields: Any) -> tuple[Image, bool]:
     """Store a verified upload: returns (image, created). The same bytes twice give the first image.
 
-    Nothing is half-stored: the staging file is always removed, the stored file is deleted if the
-    row cannot be committed, and no row is written before the file is proven whole.
+    With `replaces`, the new image replaces that current image of the same case and kind in the
+    same transaction (the old one stays, as history). Nothing is half-stored: the staging file is
+    always removed, the stored file is deleted if the row cannot be committed, and no row is written
+    before the file is proven whole.
     """
     try:
         if case.status not in EDITABLE_STATUSES:
             raise CaseLocked(f"Images cannot be added to a case in status '{case.status}'.")
         existing = Image.objects.filter(case=case, sha256=staged.sha256).first()
         if existing is not None:
-            return existing, False
+            if replaces is None or Image.objects.filter(pk=replaces, replaced_by=existing).exists():
+                return existing, False  # a repeated request, replacement included, gives the same answer
+            raise ImageConflict(
+                f"These bytes are already image {existing.id} of this case: a replacement must be a new capture.",
+                code="duplicate_image")
+        if replaces is not None:
+            image_replaceable(case=case, image_id=replaces, kind=fields["kind"])  # refused before any work
         if staged.size == 0:
             raise ImageRejected("The file is empty.", code="empty_file")
         header = inspect_image_file(
@@ -206,6 +252,7 @@ def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) 
         key = default_storage.save(f"originals/{case.site_id}/{image_id}.{EXTENSIONS[header.file_format]}", staged)
         try:
             with transaction.atomic():
+                old = image_replaceable(case=case, image_id=replaces, kind=fields["kind"], lock=True) if replaces else None
                 image = Image.objects.create(
                     id=image_id, case=case, file=key, sha256=staged.sha256, size_bytes=staged.size,
                     file_format=header.file_format, width=header.width, height=header.height,
@@ -214,8 +261,11 @@ def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) 
                 )
                 audit_record(
                     actor=actor, action="upload", object_type="image", object_id=image.id, site_id=case.site_id,
-                    detail={"case": str(case.id), "sha256": staged.sha256, "bytes": staged.size},
+                    detail={"case": str(case.id), "sha256": staged.sha256, "bytes": staged.size,
+                            **({"replaces": str(old.id)} if old else {})},
                 )
+                if old is not None:
+                    _image_replace(old=old, new=image, actor=actor)
                 _request_derivation(image)
         except IntegrityError:
             default_storage.delete(key)
@@ -226,6 +276,14 @@ def image_create(*, actor: User, case: Case, staged: StagedFile, **fields: Any) 
         return image, True
     finally:
         staged.discard()
+
+
+def _image_replace(*, old: Image, new: Image, actor: User) -> None:
+    """Mark `old` as replaced by `new` (inside the transaction that creates `new`)."""
+    old.replaced_by, old.replaced_at = new, timezone.now()
+    old.save(update_fields=["replaced_by", "replaced_at", "updated_at"])
+    audit_record(actor=actor, action="replace", object_type="image", object_id=old.id, site_id=old.case.site_id,
+                 detail={"case": str(old.case_id), "replaced_by": str(new.id), "kind": old.kind})
 
 
 def stack_stage(*, frames: list[StagedFile]) -> StagedFile:
@@ -246,10 +304,18 @@ def stack_stage(*, frames: list[StagedFile]) -> StagedFile:
 ANALYSIS_INPUT_FIELDS = ("pixel_spacing_um", "depth_level")  # what the analysis plans and models read
 
 
+def _check_current(image: Image, *, action: str) -> None:
+    if image.replaced_by_id is not None:
+        raise ImageConflict(
+            f"Image {image.id} was replaced by image {image.replaced_by_id} and is kept as history: it cannot be "
+            f"{action}. Delete the replacement to make it current again.", code="image_replaced")
+
+
 @transaction.atomic
 def image_update(*, actor: User, image: Image, **fields: Any) -> Image:
     if image.case.status not in EDITABLE_STATUSES:
         raise CaseLocked(f"Images of a case in status '{image.case.status}' can no longer be changed.")
+    _check_current(image, action="changed")
     before = {name: getattr(image, name) for name in ANALYSIS_INPUT_FIELDS}
     image = _updated(image, fields, actor=actor, object_type="image", site_id=image.case.site_id)
     if any(getattr(image, name) != value for name, value in before.items()):
@@ -259,15 +325,301 @@ def image_update(*, actor: User, image: Image, **fields: Any) -> Image:
     return image
 
 
-def image_delete(*, actor: User, image: Image) -> None:
-    """Remove a wrongly uploaded image while the case is still being put together."""
+def image_delete(*, actor: User, image: Image) -> Image | None:
+    """Remove a wrongly uploaded image while the case is still being put together.
+
+    A technician who deletes a re-capture expects the capture it replaced back: that one becomes
+    current again (its analyses and judgement were kept) and is returned. An image kept as history
+    cannot be deleted while its replacement exists: history is only unwound from the newest end.
+    """
     if image.case.status not in EDITABLE_STATUSES:
         raise CaseLocked("Images can only be removed while the case is a draft or recalled.")
     keys = [name for name in (image.file.name, image.thumbnail.name) if name]
     with transaction.atomic():
+        image = Image.objects.select_for_update(of=("self",)).select_related("case").get(pk=image.pk)
+        _check_current(image, action="deleted")
+        restored = Image.objects.select_for_update(of=("self",)).filter(replaced_by=image).first()
         audit_record(
             actor=actor, action="delete", object_type="image", object_id=image.id, site_id=image.case.site_id,
-            detail={"sha256": image.sha256},
+            detail={"sha256": image.sha256, **({"restores": str(restored.id)} if restored else {})},
         )
+        if restored is not None:
+            restored.replaced_by, restored.replaced_at = None, None
+            restored.save(update_fields=["replaced_by", "replaced_at", "updated_at"])
+            audit_record(actor=actor, action="restore", object_type="image", object_id=restored.id,
+                         site_id=image.case.site_id, detail={"case": str(image.case_id), "deleted": str(image.id)})
         image.delete()
         transaction.on_commit(lambda: [default_storage.delete(key) for key in keys])
+        if restored is not None and restored.kind == ImageKind.RCM_MOSAIC:
+            restored_id = restored.id
+            transaction.on_commit(lambda: _quality_refresh(restored_id))
+    return restored
+
+
+def _quality_refresh(image_id: uuid.UUID) -> None:
+    """A mosaic that became current again is judged with today's inputs (outline, thresholds)."""
+    from dermrelay.analysis.services import mosaic_quality_assess
+
+    try:
+        mosaic_quality_assess(image=Image(pk=image_id))
+    except Exception:  # the reconciler judges it later; the deletion itself has succeeded
+        logger.exception("quality judgement of restored mosaic %s failed", image_id)
+
+
+# --------------------------------------------------------------------------- resumable (tus) uploads
+
+
+class UploadError(Exception):
+    """A refused step of a resumable upload; the tus view answers with its status and code."""
+
+    status_code = 409
+    code = "conflict"
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status_code = status or self.status_code
+        self.code = code or self.code
+
+
+def _upload_expiry() -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(seconds=settings.DERMRELAY_UPLOAD_EXPIRY_SECONDS)
+
+
+def upload_check_length(*, length: int) -> None:
+    """The whole file's declared size: not empty, not over the upload limit."""
+    if length == 0:
+        raise ImageRejected("The file is empty.", code="empty_file")
+    limit = settings.DERMRELAY_UPLOAD_MAX_BYTES
+    if length > limit:
+        raise ImageRejected(f"The upload of {length} bytes exceeds the limit of {limit} bytes.", code="too_large",
+                            status=413)
+
+
+def upload_create(*, actor: User, case: Case, length: int, fields: dict[str, Any], filename: str = "") -> Upload:
+    """Open a resumable upload of one image to a case. Everything that can be checked before the
+    bytes arrive is checked now (the fields were validated by the caller): the case is editable,
+    the size is within the limit, the image it replaces may be replaced. Its staging file starts
+    empty; the row and the file exist together or not at all."""
+    upload_check_length(length=length)
+    if case.status not in EDITABLE_STATUSES:
+        raise CaseLocked(f"Images cannot be added to a case in status '{case.status}'.")
+    if fields.get("replaces"):
+        image_replaceable(case=case, image_id=uuid.UUID(str(fields["replaces"])), kind=fields["kind"])
+    upload = Upload(case=case, created_by=actor, length=length, metadata=fields, filename=filename,
+                    expires_at=_upload_expiry())
+    path = upload.staging_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with transaction.atomic():
+            upload.save(force_insert=True)
+            audit_record(actor=actor, action="upload_start", object_type="upload", object_id=upload.id,
+                         site_id=case.site_id, detail={"case": str(case.id), "filename": filename, "bytes": length,
+                                                       "kind": fields.get("kind")})
+            with path.open("xb"):
+                pass
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return upload
+
+
+@contextmanager
+def _staging_locked(upload: Upload) -> Iterator[Any]:
+    """The upload's staging file, open for writing under an exclusive lock: one request at a time
+    writes it (a second gets 423 and, like tus clients do, asks for the offset and tries again).
+    The bytes stream under this file lock rather than inside a database transaction, so a slow
+    client never holds the database (on SQLite a transaction locks all of it)."""
+    try:
+        handle = upload.staging_path.open("r+b")
+    except FileNotFoundError:
+        raise UploadError("The upload's data is gone; start a new upload.", status=410, code="upload_gone") from None
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise UploadError("Another request is writing this upload; ask for its offset and resume.",
+                                  status=423, code="upload_busy") from None
+            raise
+        yield handle
+    finally:
+        handle.close()  # closing releases the lock
+
+
+def _upload_check_open(upload: Upload) -> None:
+    if upload.state == UploadState.FAILED:
+        raise UploadError(upload.error or "The upload failed.", status=410, code="upload_failed")
+    if upload.is_expired():
+        raise UploadError("The upload expired before it was finished; start a new upload.", status=410,
+                          code="upload_expired")
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    upload: Upload
+    image: Image | None  # set once the last byte arrived and the image was stored
+
+
+def _upload_check_append(upload: Upload, *, offset: int, declared: int) -> UploadProgress | None:
+    """Whether a body of `declared` bytes may go at `offset`; the answer itself for a repeated
+    final request of a complete upload."""
+    if upload.state == UploadState.COMPLETE:
+        if offset == upload.length and declared == 0:
+            return UploadProgress(upload, upload.image)
+        raise UploadError("The upload is already complete.", status=409, code="upload_complete")
+    _upload_check_open(upload)
+    if offset != upload.offset:
+        raise UploadError(f"Upload-Offset {offset} does not match the upload's offset {upload.offset}.",
+                          status=409, code="offset_mismatch")
+    if offset + declared > upload.length:
+        raise UploadError(f"The body of {declared} bytes at offset {offset} would exceed the upload's "
+                          f"length of {upload.length} bytes.", status=413, code="exceeds_length")
+    return None
+
+
+def upload_append(*, upload: Upload, actor: User, offset: int, stream, declared: int,
+                  chunk_size: int = 1024 * 1024) -> UploadProgress:
+    """Append one PATCH body at `offset` (which must be where the upload stands) and, with the last
+    byte, store the image. `stream.read(n)` gives the body; `declared` is its Content-Length.
+
+    The body never takes the file past Upload-Length (refused before a byte is written). A client
+    that goes away mid-body keeps every byte that was written; the stored offset is set from the
+    file itself, so it always equals the bytes on disk.
+    """
+    upload = Upload.objects.select_related("case", "image").get(pk=upload.pk)
+    if (finished := _upload_check_append(upload, offset=offset, declared=declared)) is not None:
+        return finished  # a finished upload has no staging file left to lock
+    with _staging_locked(upload) as handle:
+        with transaction.atomic():  # the row again, locked: another request may have finished it meanwhile
+            upload = Upload.objects.select_for_update(of=("self",)).select_related("case", "image").get(pk=upload.pk)
+            if (finished := _upload_check_append(upload, offset=offset, declared=declared)) is not None:
+                return finished
+        on_disk = os.fstat(handle.fileno()).st_size
+        if on_disk < upload.offset:
+            _upload_fail(upload, actor=actor, message="The upload's data was lost on the server; start a new upload.",
+                         code="upload_gone")
+            raise UploadError("The upload's data was lost on the server; start a new upload.", status=410,
+                              code="upload_gone")
+        handle.truncate(upload.offset)  # bytes a crashed request wrote but never recorded are not counted
+        handle.seek(upload.offset)
+        received, interrupted = 0, None
+        try:
+            while received < declared:
+                chunk = stream.read(min(chunk_size, declared - received))
+                if not chunk:
+                    break  # the client went away: keep what came
+                handle.write(chunk)
+                received += len(chunk)
+        except OSError as exc:  # UnreadablePostError and socket errors: keep what was written
+            interrupted = exc
+        handle.flush()
+        os.fsync(handle.fileno())
+        written = os.fstat(handle.fileno()).st_size
+        if interrupted is not None:
+            logger.info("upload %s interrupted at %s of %s bytes: %s", upload.id, written, upload.length, interrupted)
+        if written == upload.length:
+            # The last offset is recorded with the outcome (image or refusal): a server that dies while
+            # storing the image leaves the previous offset, so the client sends the last chunk again
+            # instead of holding an upload that looks finished and has no image.
+            upload.offset = written
+            return UploadProgress(upload, _upload_finish(upload, actor=actor))
+        with transaction.atomic():
+            current = Upload.objects.select_for_update().filter(pk=upload.pk).first()
+            if current is None:
+                raise UploadError("The upload was terminated.", status=404, code="not_found")
+            current.offset = written
+            current.save(update_fields=["offset", "updated_at"])
+        upload.offset = written
+        return UploadProgress(upload, None)
+
+
+def _upload_finish(upload: Upload, *, actor: User) -> Image:
+    """The last byte is on disk: hash it once and store the image through the same intake as a
+    multipart upload. A refusal marks the upload failed with its message; either way the staging
+    file is gone afterwards (moved into storage, or removed)."""
+    fields = dict(upload.metadata)
+    replaces = fields.pop("replaces", None)
+    try:
+        staged = staged_from_path(upload.staging_path)
+        image, _ = image_create(actor=actor, case=Case.objects.get(pk=upload.case_id), staged=staged,
+                                replaces=uuid.UUID(str(replaces)) if replaces else None, **fields)
+    except (ImageRejected, CaseLocked, ValidationError) as exc:
+        message = exc.message if isinstance(exc, ImageRejected) else (
+            "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+        code = exc.code if isinstance(exc, ImageRejected) else (
+            "case_locked" if isinstance(exc, CaseLocked) else "invalid")
+        _upload_fail(upload, actor=actor, message=message, code=code)
+        raise
+    except Exception:
+        logger.exception("upload %s could not be stored", upload.id)
+        try:
+            _upload_fail(upload, actor=actor, message="The server could not store the image; upload it again.",
+                         code="server_error")
+        except Exception:  # the database itself may be what failed: the reconciling purge removes the rest
+            upload.staging_path.unlink(missing_ok=True)
+        raise
+    with transaction.atomic():
+        Upload.objects.filter(pk=upload.pk).update(state=UploadState.COMPLETE, image=image, offset=upload.length,
+                                                   updated_at=timezone.now())
+        audit_record(actor=actor, action="upload_complete", object_type="upload", object_id=upload.id,
+                     site_id=upload.case.site_id,
+                     detail={"case": str(upload.case_id), "image": str(image.id), "filename": upload.filename,
+                             "bytes": upload.length, "sha256": image.sha256})
+    upload.state, upload.image = UploadState.COMPLETE, image
+    return image
+
+
+def _upload_fail(upload: Upload, *, actor: User, message: str, code: str) -> None:
+    """The upload cannot become an image: its bytes go, its row keeps the reason (what came is counted)."""
+    upload.staging_path.unlink(missing_ok=True)
+    Upload.objects.filter(pk=upload.pk).update(state=UploadState.FAILED, error=message[:500], error_code=code[:40],
+                                               offset=upload.offset, updated_at=timezone.now())
+    audit_record(actor=actor, action="upload_failed", object_type="upload", object_id=upload.id,
+                 site_id=upload.case.site_id, outcome=AuditOutcome.FAILED,
+                 detail={"case": str(upload.case_id), "filename": upload.filename, "code": code})
+    upload.state, upload.error, upload.error_code = UploadState.FAILED, message[:500], code
+
+
+def upload_terminate(*, upload: Upload, actor: User) -> None:
+    """tus termination: the staging file and the row go (an image already stored stays)."""
+    try:
+        with _staging_locked(upload):
+            _upload_delete(upload, actor=actor, action="upload_terminate")
+    except UploadError as exc:
+        if exc.code != "upload_gone":
+            raise
+        _upload_delete(upload, actor=actor, action="upload_terminate")  # finished or failed: no file left
+
+
+def _upload_delete(upload: Upload, *, actor: User | None, action: str) -> None:
+    with transaction.atomic():
+        deleted, _ = Upload.objects.filter(pk=upload.pk).delete()
+        if deleted:
+            audit_record(actor=actor, action=action, object_type="upload", object_id=upload.id,
+                         site_id=upload.case.site_id, detail={"case": str(upload.case_id), "filename": upload.filename,
+                                                              "offset": upload.offset, "bytes": upload.length})
+    upload.staging_path.unlink(missing_ok=True)
+
+
+FINISHED_UPLOAD_KEEP = datetime.timedelta(days=7)  # a finished upload's answer (its image or error) is kept this long
+
+
+def upload_expired_purge(*, now: datetime.datetime | None = None) -> int:
+    """Remove the staging files and rows of unfinished uploads past their expiry, and the rows of
+    finished ones a week after their expiry. An upload being written is left for the next run."""
+    now = now or timezone.now()
+    purged = 0
+    stale = Upload.objects.filter(state=UploadState.RECEIVING, expires_at__lte=now).select_related("case")
+    for upload in stale:
+        try:
+            with _staging_locked(upload):
+                _upload_delete(upload, actor=None, action="upload_expire")
+        except UploadError as exc:
+            if exc.code == "upload_busy":
+                continue
+            _upload_delete(upload, actor=None, action="upload_expire")
+        purged += 1
+    old = Upload.objects.filter(state__in=[UploadState.COMPLETE, UploadState.FAILED],
+                                expires_at__lte=now - FINISHED_UPLOAD_KEEP)
+    purged += old.delete()[0]
+    return purged

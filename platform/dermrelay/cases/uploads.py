@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
+import unicodedata
 import weakref
 from pathlib import Path
 
@@ -126,3 +128,34 @@ class HashingUploadHandler(FileUploadHandler):
         if self._writer is not None:
             self._writer.abort()
             self._writer = None
+
+
+def staged_from_path(path: str | os.PathLike, *, chunk_size: int = 1024 * 1024) -> StagedFile:
+    """A file already on the staging disk (a finished resumable upload) as a StagedFile: read once
+    to hash it and keep its head; the file is not copied."""
+    digest, head, size = hashlib.sha256(), b"", 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+            size += len(chunk)
+            if len(head) < HEAD_BYTES:
+                head += chunk[: HEAD_BYTES - len(head)]
+    return StagedFile(path=str(path), size=size, sha256=digest.hexdigest(), head=head)
+
+
+FILENAME_MAX_CHARS = 200
+_UNSAFE_FILENAME_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def sanitised_filename(raw: str) -> str:
+    """A client's file name made safe to record and show: the last path component only (either
+    slash), no control or bidirectional-override characters, no leading dots, at most 200
+    characters (the extension kept). It is recorded for people, never used as a path."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = _UNSAFE_FILENAME_CHARS.sub("", name).strip().lstrip(".").strip()
+    if len(name) > FILENAME_MAX_CHARS:
+        stem, dot, extension = name.rpartition(".")
+        suffix = f".{extension}" if dot and stem and len(extension) <= 10 else ""
+        name = name[: FILENAME_MAX_CHARS - len(suffix) - 1].rstrip() + "…" + suffix
+    return name

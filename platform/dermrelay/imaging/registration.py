@@ -91,3 +91,10 @@ def apply(matrix, points) -> np.ndarray:
     """Map dermoscopy points to mosaic points."""
     pts = np.hstack([np.asarray(points, dtype=float), np.ones((len(points), 1))]) @ np.asarray(matrix, dtype=float).T
     return pts[:, :2] / pts[:, 2:3]
+
+
+def invert(matrix) -> list[list[float]]:
+    """The inverse mapping, mosaic pixels → dermoscopy pixels, normalised (m[2][2] = 1). A matrix
+    that passed check_matrix is invertible."""
+    inverse = np.linalg.inv(_floats(matrix))
+    return (inverse / inverse[2, 2]).tolist()

@@ -26,7 +26,7 @@ from django.db import transaction
 from dermrelay.audit.services import audit_record
 from dermrelay.cases.image_files import open_pixels
 from dermrelay.cases.models import RCM_KINDS, CaseStatus, Image, ImageKind, ImageStatus
-from dermrelay.cases.services import CaseLocked
+from dermrelay.cases.services import CaseLocked, ImageConflict
 from dermrelay.jobs.services import JobEffects, job_enqueue, job_reset, job_run
 from inference.preprocessing import apply_window, display_window
 
@@ -223,6 +223,10 @@ def registration_set(*, actor, mosaic: Image, dermoscopy: Image, matrix=None, la
         raise ValidationError({"dermoscopy": "Give a dermoscopy image of the same case."})
     if mosaic.case.status in (CaseStatus.SIGNED, CaseStatus.AMENDED):
         raise CaseLocked("The case is signed: its registrations can no longer change.")
+    for image in (mosaic, dermoscopy):
+        if image.replaced_by_id is not None:  # history keeps the registration it was judged with
+            raise ImageConflict(f"Image {image.id} was replaced by image {image.replaced_by_id}: register the "
+                                "current images.", code="image_replaced")
     if matrix is not None:
         checked, source, rms = check_matrix(matrix, width=dermoscopy.width, height=dermoscopy.height), RegistrationSource.DEVICE, None
     else:

@@ -210,9 +210,9 @@ def key_image(image) -> tuple[PILImage.Image, str]:
 
 
 def _key_images(case: Case) -> list:
-    images = list(case.images.filter(kind=ImageKind.DERMOSCOPY, status=ImageStatus.READY).exclude(thumbnail="")
+    images = list(case.images.current().filter(kind=ImageKind.DERMOSCOPY, status=ImageStatus.READY).exclude(thumbnail="")
                   .order_by("created_at"))
-    images += list(case.images.filter(kind=ImageKind.RCM_MOSAIC, status=ImageStatus.READY).exclude(thumbnail="")
+    images += list(case.images.current().filter(kind=ImageKind.RCM_MOSAIC, status=ImageStatus.READY).exclude(thumbnail="")
                    .order_by("depth_um", "created_at"))
     return images[:MAX_KEY_IMAGES]
 

@@ -11,6 +11,7 @@ import io
 import os
 from dataclasses import dataclass
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -76,6 +77,7 @@ class Command(BaseCommand):
         for spec in USERS:
             roles = ", ".join(f"{role} @ {site}" for site, role in spec.memberships) or "superuser (Django admin)"
             self.stdout.write(f"  {spec.username:<12} {roles}")
+        call_command("seed_qa_history", password=password, stdout=self.stdout)  # synthetic QA history, riverside users
 
     def _user(self, spec: DemoUser, sites: dict[str, Site], password: str) -> User:
         given, family = spec.full_name.split(" ", 1)
