@@ -1,18 +1,20 @@
 /** DermRelay in the browser: the clinic's capture pages, the reader workspace, the quality
  * dashboards and the models page. What a person sees follows their roles; the API enforces the
  * same rules, so a page a role may not use would only ever show the server's refusal. */
-import { useCallback, useEffect, useState } from "react";
+import { Suspense, lazy, useCallback, useEffect, useState } from "react";
 import { api } from "./api/client";
 import type { Me } from "./api/types";
 import { navigate, useRoute, type Route } from "./lib/route";
-import { CapturePage } from "./pages/CapturePage";
-import { CasePage } from "./pages/CasePage";
 import { ClinicCasesPage } from "./pages/ClinicCasesPage";
 import { LoginPage } from "./pages/LoginPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { NewCasePage } from "./pages/NewCasePage";
-import { QaPage } from "./pages/QaPage";
 import { WorklistPage } from "./pages/WorklistPage";
+
+// The heavy pages load on first use: the viewers (OpenSeadragon) and the charts (Chart.js).
+const CasePage = lazy(() => import("./pages/CasePage").then((m) => ({ default: m.CasePage })));
+const CapturePage = lazy(() => import("./pages/CapturePage").then((m) => ({ default: m.CapturePage })));
+const QaPage = lazy(() => import("./pages/QaPage").then((m) => ({ default: m.QaPage })));
 
 export function roleSet(me: Me): Set<string> {
   return new Set(Object.values(me.roles).flat());
@@ -99,7 +101,7 @@ export function App() {
         ) : route.page === "missing" ? (
           <div className="notice">Nothing here ({route.path}). <Link to="/">Back to the start</Link></div>
         ) : (
-          <Page route={route} me={me} />
+          <Suspense fallback={<div className="splash">Loading…</div>}><Page route={route} me={me} /></Suspense>
         )}
       </main>
     </div>

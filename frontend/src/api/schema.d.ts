@@ -746,6 +746,117 @@ export interface paths {
         patch: operations["patients_partial_update"];
         trace?: never;
     };
+    "/api/v1/qa/export/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A dashboard table as CSV (UTF-8, header row), e.g. dermrelay-qa-mosaics-2026-08-26_2026-11-24.csv. */
+        get: operations["qa_export_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/qa/mosaics/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The judged mosaics behind a dashboard number, worst first; can_open says whether you may
+         *     open the case in the reader or clinic pages.
+         */
+        get: operations["qa_mosaics_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/qa/recall/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Recall simulation (Kose et al. 2020, Figure 2): recalls at 5, 10, 15 and 25% deciding on
+         *     the whole mosaic vs the lesion, overall and per site.
+         */
+        get: operations["qa_recall_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/qa/scope/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The sites of your QA scope, your roles there and the default period. */
+        get: operations["qa_scope_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/qa/summary/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Per site and per technician: mosaic counts, mean / median / sd and the paper's bins of %
+         *     uninformative over the mosaic and within the lesion, verdicts, and outlier evidence.
+         */
+        get: operations["qa_summary_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/qa/trend/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Weekly points (ISO weeks of the visit date), every week of the period included. */
+        get: operations["qa_trend_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sites/": {
         parameters: {
             query?: never;
@@ -831,6 +942,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/uploads/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Create a resumable upload of one image to a case; everything but the bytes is checked now. */
+        post: operations["uploads_create"];
+        delete?: never;
+        /** @description tus discovery (no authentication needed). */
+        options: operations["uploads_discover"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The upload's state for the browser (not part of tus): offset, length, state, image, error. */
+        get: operations["uploads_status"];
+        put?: never;
+        post?: never;
+        /** @description tus termination: the upload and its bytes are removed (an image already stored stays). */
+        delete: operations["uploads_terminate"];
+        options?: never;
+        /** @description tus: where the upload stands. 404 for no upload of yours, 410 once expired or failed. */
+        head: operations["uploads_offset"];
+        /** @description Append bytes; the last byte stores the image through the same checks as a multipart upload. */
+        patch: operations["uploads_append"];
+        trace?: never;
+    };
+    "/api/v1/vocabulary/anatom-sites/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Every hierarchical term grouped under its general site, broadest first, for a body picker
+         *     and a searchable list; no patient data.
+         */
+        get: operations["vocabulary_anatom_sites_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/worklist/": {
         parameters: {
             query?: never;
@@ -877,6 +1046,14 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        AnatomSite: {
+            /** @description The ISIC term, stored as the lesion's anatom_site. */
+            value: string;
+            label: string;
+            /** @description The term's levels, broadest first. */
+            path: string[];
+            depth: number;
+        };
         /**
          * @description * `head/neck` - head/neck
          *     * `upper extremity` - upper extremity
@@ -889,6 +1066,12 @@ export interface components {
          * @enum {string}
          */
         AnatomSiteGeneralEnum: "head/neck" | "upper extremity" | "lower extremity" | "anterior torso" | "posterior torso" | "palms/soles" | "lateral torso" | "oral/genital";
+        AnatomSiteGroup: {
+            /** @description anatom_site_general; empty for terms no single one covers. */
+            general: string;
+            label: string;
+            sites: components["schemas"]["AnatomSite"][];
+        };
         AnatomicSiteRequest: {
             anatom_site_general?: components["schemas"]["AnatomSiteGeneralEnum"] | components["schemas"]["BlankEnum"];
             anatom_site?: string;
@@ -929,6 +1112,12 @@ export interface components {
             ended_at?: string | null;
             end_reason?: string;
         };
+        /**
+         * @description * `lesion` - Uninformative share of the lesion
+         *     * `whole_mosaic` - Uninformative share of the whole mosaic
+         * @enum {string}
+         */
+        BasisEnum: "lesion" | "whole_mosaic";
         /** @enum {unknown} */
         BlankEnum: "";
         Case: {
@@ -958,6 +1147,12 @@ export interface components {
             readonly submitted_at: string | null;
             /** @description The lesion's label and recorded anatomic site (ISIC terms): no patient identifier, so a reader who may not see the clinic's patient and lesion records still sees where the lesion is. */
             readonly lesion_site: components["schemas"]["LesionSite"];
+            /** @description 'Family, Given · MRN' for the clinic's technicians and site administrators; null for readers, who do not see the clinic's patient records. */
+            readonly patient_label: string | null;
+            /** @description The worst quality verdict among the case's current mosaics (acceptable, review, reimage), or null. */
+            readonly quality_verdict: string | null;
+            /** @description none, draft, signed or amended. */
+            readonly report_status: string;
         };
         CaseRequest: {
             /** Format: uuid */
@@ -1006,6 +1201,13 @@ export interface components {
          * @enum {string}
          */
         DiagnosisEnum: "akiec" | "bcc" | "bkl" | "df" | "mel" | "nv" | "vasc" | "other";
+        /**
+         * @description * `worse` - Worse
+         *     * `better` - Better
+         *     * `none` - No difference
+         * @enum {string}
+         */
+        DirectionEnum: "worse" | "better" | "none";
         ExpertAnnotationRequest: {
             /** @description [[[x, y], ...], ...] uninformative areas in mosaic pixels */
             polygons: number[][][];
@@ -1057,6 +1259,17 @@ export interface components {
             readonly created_at: string;
             readonly file_url: string;
             readonly thumbnail_url: string | null;
+            /** @description Not replaced by a later capture. */
+            readonly is_current: boolean;
+            /**
+             * Format: uuid
+             * @description The later capture that replaced this image; empty while the image is current.
+             */
+            readonly replaced_by: string | null;
+            /** Format: date-time */
+            readonly replaced_at: string | null;
+            /** @description The image this capture replaced, if any. */
+            readonly replaces: string | null;
         };
         /**
          * @description * `rcm_mosaic` - RCM mosaic
@@ -1093,9 +1306,12 @@ export interface components {
          * @enum {string}
          */
         ImageStatusEnum: "stored" | "processing" | "ready" | "failed";
+        /**
+         * @description What an upload says about its image, whichever way the bytes come: the multipart form's
+         *     fields (ImageUploadSerializer) and the Upload-Metadata of a resumable upload (cases.tus) are
+         *     validated by this one set of rules.
+         */
         ImageUploadRequest: {
-            /** Format: binary */
-            file: string;
             kind: components["schemas"]["ImageKindEnum"];
             depth_level?: components["schemas"]["DepthLevelEnum"] | components["schemas"]["BlankEnum"];
             /** Format: double */
@@ -1106,6 +1322,13 @@ export interface components {
             z_step_um?: number | null;
             /** @description The capture device's export layout; guessed from the image size when left out. */
             device_profile?: string | null;
+            /**
+             * Format: uuid
+             * @description A current image of the same case and kind that this new capture replaces (kept as history).
+             */
+            replaces?: string | null;
+            /** Format: binary */
+            file: string;
         };
         Landmark: {
             dermoscopy: number[];
@@ -1147,6 +1370,14 @@ export interface components {
             anatom_site: string;
         };
         /**
+         * @description * `negligible` - Negligible
+         *     * `small` - Small
+         *     * `medium` - Medium
+         *     * `large` - Large
+         * @enum {string}
+         */
+        MagnitudeEnum: "negligible" | "small" | "medium" | "large";
+        /**
          * @description * `biopsy` - Biopsy
          *     * `excision` - Excision
          *     * `follow_up` - Follow-up
@@ -1162,6 +1393,12 @@ export interface components {
                 [key: string]: string[];
             };
         };
+        /**
+         * @description * `whole` - Whole mosaic
+         *     * `lesion` - Within the lesion
+         * @enum {string}
+         */
+        MeasureEnum: "whole" | "lesion";
         ModelVersion: {
             readonly id: number;
             name: string;
@@ -1209,6 +1446,8 @@ export interface components {
          * @enum {string}
          */
         NotificationKindEnum: "reimage_recommended" | "analysis_failed";
+        /** @enum {unknown} */
+        NullEnum: null;
         PaginatedCaseList: {
             /** @example 123 */
             count: number;
@@ -1283,6 +1522,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Patient"][];
+        };
+        PaginatedQaMosaicList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["QaMosaic"][];
         };
         PatchedCaseRequest: {
             /** Format: uuid */
@@ -1366,6 +1620,273 @@ export interface components {
         PolygonRequest: {
             /** @description [[x, y], ...] in dermoscopy pixels */
             polygon: number[][];
+        };
+        QaBin: {
+            /** @description The value of the `bin` query parameter, e.g. '5-10'. */
+            key: string;
+            /** @description e.g. '5–10' */
+            label: string;
+            /**
+             * Format: double
+             * @description included
+             */
+            lower: number;
+            /**
+             * Format: double
+             * @description excluded, except 100 in the last bin
+             */
+            upper: number;
+        };
+        QaBinCount: {
+            /** @description The value of the `bin` query parameter, e.g. '5-10'. */
+            key: string;
+            /** @description e.g. '5–10' */
+            label: string;
+            /**
+             * Format: double
+             * @description included
+             */
+            lower: number;
+            /**
+             * Format: double
+             * @description excluded, except 100 in the last bin
+             */
+            upper: number;
+            count: number;
+            /**
+             * Format: double
+             * @description count / n × 100; null when n = 0
+             */
+            percent: number | null;
+        };
+        QaDescribe: {
+            n: number;
+            /** Format: double */
+            mean: number | null;
+            /** Format: double */
+            median: number | null;
+            /**
+             * Format: double
+             * @description sample standard deviation (ddof=1); null when n < 2
+             */
+            sd: number | null;
+            bins: components["schemas"]["QaBinCount"][];
+        };
+        QaEvidence: {
+            measure: components["schemas"]["MeasureEnum"];
+            status: components["schemas"]["QaEvidenceStatusEnum"];
+            /** @description the group's mosaics with a value of this measure */
+            n: number;
+            /** @description the other groups' mosaics with a value of this measure */
+            pool_n: number;
+            /** Format: double */
+            group_median: number | null;
+            /** Format: double */
+            pool_median: number | null;
+            /**
+             * Format: double
+             * @description Mann–Whitney U of the group
+             */
+            u: number | null;
+            /**
+             * Format: double
+             * @description positive when the group is more uninformative
+             */
+            z: number | null;
+            /**
+             * Format: double
+             * @description two-sided, normal approximation, tie and continuity corrected
+             */
+            p: number | null;
+            /**
+             * Format: double
+             * @description Holm-adjusted within the family and measure
+             */
+            p_adjusted: number | null;
+            /**
+             * Format: double
+             * @description rank-biserial r (Cliff's delta); positive = worse
+             */
+            effect_size: number | null;
+            magnitude: (components["schemas"]["MagnitudeEnum"] | components["schemas"]["NullEnum"]) | null;
+            direction: (components["schemas"]["DirectionEnum"] | components["schemas"]["NullEnum"]) | null;
+            flagged: boolean;
+            reason: string;
+        };
+        /**
+         * @description * `tested` - Tested
+         *     * `insufficient_data` - Insufficient data
+         * @enum {string}
+         */
+        QaEvidenceStatusEnum: "tested" | "insufficient_data";
+        QaFlagged: {
+            kind: "site" | "technician";
+            key: string;
+            label: string;
+            measure: components["schemas"]["MeasureEnum"];
+            reason: string;
+        };
+        QaGroup: {
+            /** @description site id, technician id, or 'unassigned' */
+            key: string;
+            label: string;
+            kind: "site" | "technician";
+            /**
+             * Format: uuid
+             * @description null for a technician imaging at several sites
+             */
+            site_id: string | null;
+            site_name: string | null;
+            site_ids: string[];
+            n_mosaics: number;
+            /** @description % uninformative over the whole mosaic */
+            whole: components["schemas"]["QaDescribe"];
+            /** @description % uninformative within the lesion (n: mosaics that have one) */
+            lesion: components["schemas"]["QaDescribe"];
+            verdicts: components["schemas"]["QaVerdictCounts"];
+            outlier: components["schemas"]["QaOutlier"];
+        };
+        /** @description One judged mosaic behind a dashboard number. No patient identifier. */
+        QaMosaic: {
+            /** Format: uuid */
+            image: string;
+            /** Format: uuid */
+            case: string;
+            /** Format: uuid */
+            site_id: string;
+            site_name: string;
+            technician_id: number | null;
+            readonly technician_name: string;
+            /** Format: date */
+            visit_date: string;
+            depth_level: components["schemas"]["DepthLevelEnum"] | components["schemas"]["BlankEnum"];
+            /** Format: double */
+            percent_whole: number;
+            /** Format: double */
+            percent_lesion: number | null;
+            verdict: components["schemas"]["VerdictEnum"];
+            basis: components["schemas"]["BasisEnum"];
+            /** Format: date-time */
+            assessed_at: string;
+            readonly can_open: boolean;
+            /** @description Whether a later capture replaced this mosaic (it still counts: QA must see what needed re-imaging). */
+            readonly replaced: boolean;
+        };
+        QaOutlier: {
+            whole: components["schemas"]["QaEvidence"];
+            lesion: components["schemas"]["QaEvidence"];
+            /** @description flagged on either measure */
+            flagged: boolean;
+        };
+        QaPeriod: {
+            /** Format: date */
+            date_from: string;
+            /** Format: date */
+            date_to: string;
+        };
+        QaPool: {
+            n: number;
+            whole: components["schemas"]["QaDescribe"];
+            lesion: components["schemas"]["QaDescribe"];
+        };
+        QaRecall: {
+            period: components["schemas"]["QaPeriod"];
+            thresholds: number[];
+            overall: components["schemas"]["QaRecallRow"][];
+            /** @description mosaics without a lesional %, not in the simulation */
+            n_without_lesion: number;
+            sites: components["schemas"]["QaRecallSite"][];
+        };
+        QaRecallRow: {
+            /** Format: double */
+            threshold: number;
+            /** @description mosaics with a lesional % */
+            n: number;
+            whole_recalls: number;
+            lesion_recalls: number;
+            /** @description whole − lesion recalls; negative when the lesional rule recalls more */
+            saved: number;
+            /**
+             * Format: double
+             * @description saved / whole recalls × 100; null when none
+             */
+            saved_percent: number | null;
+        };
+        QaRecallSite: {
+            /** Format: uuid */
+            site_id: string;
+            site_name: string;
+            rows: components["schemas"]["QaRecallRow"][];
+            n_without_lesion: number;
+        };
+        QaScope: {
+            sites: components["schemas"]["QaSite"][];
+            /** @description site id → your roles there */
+            roles: {
+                [key: string]: string[];
+            };
+            default_period: components["schemas"]["QaPeriod"];
+            bins: components["schemas"]["QaBin"][];
+            recall_thresholds: number[];
+        };
+        QaSite: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            code: string;
+        };
+        QaSummary: {
+            period: components["schemas"]["QaPeriod"];
+            bins: components["schemas"]["QaBin"][];
+            /** @description site id → current thresholds */
+            thresholds_used: {
+                [key: string]: components["schemas"]["QaThresholds"];
+            };
+            pool: components["schemas"]["QaPool"];
+            sites: components["schemas"]["QaGroup"][];
+            technicians: components["schemas"]["QaGroup"][];
+            /** @description every flagged group and measure, with its reason */
+            flagged: components["schemas"]["QaFlagged"][];
+            outlier_rule: string;
+        };
+        QaThresholds: {
+            /** Format: double */
+            review_at_percent: number;
+            /** Format: double */
+            reimage_at_percent: number;
+        };
+        QaTrend: {
+            period: components["schemas"]["QaPeriod"];
+            /** @description the Monday of every week of the period */
+            weeks: string[];
+            series: components["schemas"]["QaTrendSeries"][];
+            pool: components["schemas"]["QaTrendPool"];
+        };
+        QaTrendPoint: {
+            /** Format: date */
+            week_start: string;
+            n: number;
+            /** Format: double */
+            mean_whole: number | null;
+            /** Format: double */
+            median_whole: number | null;
+            /** Format: double */
+            mean_lesion: number | null;
+            n_lesion: number;
+        };
+        QaTrendPool: {
+            points: components["schemas"]["QaTrendPoint"][];
+        };
+        QaTrendSeries: {
+            key: string;
+            label: string;
+            kind: "site" | "technician";
+            points: components["schemas"]["QaTrendPoint"][];
+        };
+        QaVerdictCounts: {
+            acceptable: number;
+            review: number;
+            reimage: number;
         };
         QualityPolicy: {
             /** Format: double */
@@ -1537,6 +2058,43 @@ export interface components {
         TokenResponse: {
             token: string;
         };
+        UploadStatus: {
+            /** Format: uuid */
+            readonly id: string;
+            /** Format: uuid */
+            case: string;
+            readonly kind: string;
+            /** @description The client's file name, sanitised; audit only. */
+            filename?: string;
+            /**
+             * Format: int64
+             * @description Bytes received and on disk.
+             */
+            offset?: number;
+            /**
+             * Format: int64
+             * @description Upload-Length: the whole file's size in bytes.
+             */
+            length: number;
+            /** @description receiving | complete | failed | expired */
+            readonly state: string;
+            /** Format: uuid */
+            image?: string | null;
+            error?: string;
+            error_code?: string;
+            readonly replaces: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        /**
+         * @description * `acceptable` - Acceptable
+         *     * `review` - Review
+         *     * `reimage` - Re-image recommended
+         * @enum {string}
+         */
+        VerdictEnum: "acceptable" | "review" | "reimage";
     };
     responses: never;
     parameters: never;
@@ -2357,6 +2915,8 @@ export interface operations {
         parameters: {
             query?: {
                 case?: string;
+                /** @description true: the case's images now; false: the images kept as history (replaced by a later capture). */
+                current?: boolean;
                 /**
                  * @description * `stratum_granulosum` - Stratum granulosum
                  *     * `spinosum` - Suprabasal / stratum spinosum
@@ -2464,7 +3024,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No response body */
+            /** @description Deleted. When the image had replaced another, that one is current again. An image kept as history (replaced) cannot be deleted: 409 image_replaced. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -3007,6 +3567,8 @@ export interface operations {
                 page?: number;
                 /** @description Number of results to return per page. */
                 page_size?: number;
+                /** @description Each word is the MRN exactly or part of the family or given name, e.g. 'smith jo' or 'MRN0042'. */
+                search?: string;
                 site?: string;
             };
             header?: never;
@@ -3125,6 +3687,315 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Patient"];
                 };
+            };
+        };
+    };
+    qa_export_retrieve: {
+        parameters: {
+            query: {
+                /** @description One of the paper's bins. */
+                bin?: "0-5" | "10-15" | "15-25" | "25-100" | "5-10";
+                /** @description First visit date included (default: 90 days before date_to). */
+                date_from?: string;
+                /** @description Last visit date included (default: today). At most 3 years after date_from. */
+                date_to?: string;
+                format?: "csv" | "json";
+                /** @description trend: series per site (default), technician, or both. */
+                group?: "all" | "site" | "technician";
+                /** @description Which percentage `bin` applies to (default whole); measure=lesion alone keeps mosaics with a lesional %. */
+                measure?: "lesion" | "whole";
+                /** @description Default -percent_whole (worst first). */
+                ordering?: "-assessed_at" | "-percent_lesion" | "-percent_whole" | "-visit_date" | "assessed_at" | "percent_lesion" | "percent_whole" | "visit_date";
+                /** @description Recall threshold (%): mosaics with a lesional % that the rule would recall (percent ≥ threshold). */
+                recalled_at?: number;
+                /** @description With recalled_at: whole, lesion, or recalled by only one of them (whole_only: the recalls the lesional rule saves). */
+                rule?: "lesion" | "lesion_only" | "whole" | "whole_only";
+                /** @description One site of your QA scope (another site is a 404). */
+                site?: string;
+                /** @description mosaics (drill-down rows, with its filters), groups (the summary's site and technician rows), recall, or trend (with `group`). */
+                table: "groups" | "mosaics" | "recall" | "trend";
+                /** @description A technician's id, or 'unassigned' for cases recorded without one. */
+                technician?: number | "unassigned";
+                verdict?: "acceptable" | "reimage" | "review";
+                /** @description A week's Monday (as in the trend's week_start). */
+                week?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV with a header row, as an attachment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description A parameter is invalid (named in `detail`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The QA dashboards are for quality administrators and site administrators; you hold neither role at an active site (technicians and readers have no QA access). Ask a site administrator if you need it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The site is not in your QA scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    qa_mosaics_list: {
+        parameters: {
+            query?: {
+                /** @description One of the paper's bins. */
+                bin?: "0-5" | "10-15" | "15-25" | "25-100" | "5-10";
+                /** @description First visit date included (default: 90 days before date_to). */
+                date_from?: string;
+                /** @description Last visit date included (default: today). At most 3 years after date_from. */
+                date_to?: string;
+                /** @description Which percentage `bin` applies to (default whole); measure=lesion alone keeps mosaics with a lesional %. */
+                measure?: "lesion" | "whole";
+                /** @description Default -percent_whole (worst first). */
+                ordering?: "-assessed_at" | "-percent_lesion" | "-percent_whole" | "-visit_date" | "assessed_at" | "percent_lesion" | "percent_whole" | "visit_date";
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /** @description Recall threshold (%): mosaics with a lesional % that the rule would recall (percent ≥ threshold). */
+                recalled_at?: number;
+                /** @description With recalled_at: whole, lesion, or recalled by only one of them (whole_only: the recalls the lesional rule saves). */
+                rule?: "lesion" | "lesion_only" | "whole" | "whole_only";
+                /** @description One site of your QA scope (another site is a 404). */
+                site?: string;
+                /** @description A technician's id, or 'unassigned' for cases recorded without one. */
+                technician?: number | "unassigned";
+                verdict?: "acceptable" | "reimage" | "review";
+                /** @description A week's Monday (as in the trend's week_start). */
+                week?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedQaMosaicList"];
+                };
+            };
+            /** @description A parameter is invalid (named in `detail`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The QA dashboards are for quality administrators and site administrators; you hold neither role at an active site (technicians and readers have no QA access). Ask a site administrator if you need it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The site is not in your QA scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    qa_recall_retrieve: {
+        parameters: {
+            query?: {
+                /** @description First visit date included (default: 90 days before date_to). */
+                date_from?: string;
+                /** @description Last visit date included (default: today). At most 3 years after date_from. */
+                date_to?: string;
+                /** @description One site of your QA scope (another site is a 404). */
+                site?: string;
+                /** @description A technician's id, or 'unassigned' for cases recorded without one. */
+                technician?: number | "unassigned";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QaRecall"];
+                };
+            };
+            /** @description A parameter is invalid (named in `detail`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The QA dashboards are for quality administrators and site administrators; you hold neither role at an active site (technicians and readers have no QA access). Ask a site administrator if you need it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The site is not in your QA scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    qa_scope_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QaScope"];
+                };
+            };
+            /** @description The QA dashboards are for quality administrators and site administrators; you hold neither role at an active site (technicians and readers have no QA access). Ask a site administrator if you need it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    qa_summary_retrieve: {
+        parameters: {
+            query?: {
+                /** @description First visit date included (default: 90 days before date_to). */
+                date_from?: string;
+                /** @description Last visit date included (default: today). At most 3 years after date_from. */
+                date_to?: string;
+                /** @description One site of your QA scope (another site is a 404). */
+                site?: string;
+                /** @description A technician's id, or 'unassigned' for cases recorded without one. */
+                technician?: number | "unassigned";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QaSummary"];
+                };
+            };
+            /** @description A parameter is invalid (named in `detail`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The QA dashboards are for quality administrators and site administrators; you hold neither role at an active site (technicians and readers have no QA access). Ask a site administrator if you need it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The site is not in your QA scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    qa_trend_retrieve: {
+        parameters: {
+            query?: {
+                /** @description First visit date included (default: 90 days before date_to). */
+                date_from?: string;
+                /** @description Last visit date included (default: today). At most 3 years after date_from. */
+                date_to?: string;
+                /** @description Series per site (default), technician, or both. */
+                group?: "all" | "site" | "technician";
+                /** @description One site of your QA scope (another site is a 404). */
+                site?: string;
+                /** @description A technician's id, or 'unassigned' for cases recorded without one. */
+                technician?: number | "unassigned";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QaTrend"];
+                };
+            };
+            /** @description A parameter is invalid (named in `detail`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The QA dashboards are for quality administrators and site administrators; you hold neither role at an active site (technicians and readers have no QA access). Ask a site administrator if you need it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The site is not in your QA scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -3263,6 +4134,355 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SiteTechnician"][];
+                };
+            };
+        };
+    };
+    uploads_create: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Must be 1.0.0. */
+                "Tus-Resumable": string;
+                /** @description The whole file's size in bytes (at most the server's Tus-Max-Size). */
+                "Upload-Length": number;
+                /** @description Comma-separated 'key base64(value)' pairs: case (uuid, required), kind (rcm_mosaic | rcm_stack | dermoscopy | clinical, required), depth_level, depth_um, pixel_spacing_um, z_step_um, device_profile (code), filename (recorded for the audit trail only), replaces (uuid of a current image of the same case and kind). The same rules as the multipart upload apply. */
+                "Upload-Metadata": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    /** @description Absolute URL of the new upload. */
+                    Location?: string;
+                    /** @description When an unfinished upload is discarded (RFC 7231 date). */
+                    "Upload-Expires"?: string;
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadStatus"];
+                };
+            };
+            /** @description Malformed metadata, invalid image fields, missing or zero Upload-Length. */
+            400: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such case among those you may upload to. */
+            404: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The case is locked (case_locked) or the image to replace is not current. */
+            409: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Tus-Resumable missing or not 1.0.0. */
+            412: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Upload-Length exceeds the upload limit. */
+            413: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    uploads_discover: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the server supports. */
+            204: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    /** @description 1.0.0 */
+                    "Tus-Version"?: string;
+                    /** @description creation,termination,expiration */
+                    "Tus-Extension"?: string;
+                    /** @description The largest Upload-Length accepted. */
+                    "Tus-Max-Size"?: number;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    uploads_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadStatus"];
+                };
+            };
+        };
+    };
+    uploads_terminate: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Must be 1.0.0. */
+                "Tus-Resumable": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such upload of yours. */
+            404: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Another request is writing this upload. */
+            423: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    uploads_offset: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Must be 1.0.0. */
+                "Tus-Resumable": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Headers only. */
+            200: {
+                headers: {
+                    /** @description Bytes received. */
+                    "Upload-Offset"?: number;
+                    /** @description The whole file's size. */
+                    "Upload-Length"?: number;
+                    /** @description When an unfinished upload is discarded. */
+                    "Upload-Expires"?: string;
+                    /** @description no-store */
+                    "Cache-Control"?: string;
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such upload of yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The upload expired or failed. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Tus-Resumable missing or not 1.0.0. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    uploads_append: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Must be 1.0.0. */
+                "Tus-Resumable": string;
+                /** @description Where these bytes go: must equal the upload's current offset. */
+                "Upload-Offset": number;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/offset+octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Appended. With the last byte the image was stored (DermRelay-Image). */
+            204: {
+                headers: {
+                    /** @description The offset after these bytes. */
+                    "Upload-Offset"?: number;
+                    /** @description When an unfinished upload is discarded. */
+                    "Upload-Expires"?: string;
+                    /** @description With the last byte: the id of the stored image. */
+                    "DermRelay-Image"?: string;
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description With the last byte: the file is corrupt, empty or too many pixels ({detail, code} as for a multipart upload); the upload is failed. */
+            400: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such upload of yours. */
+            404: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Upload-Offset does not match (offset_mismatch), or the case is locked. */
+            409: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The upload expired or failed. */
+            410: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Tus-Resumable missing or not 1.0.0. */
+            412: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The bytes would take the upload past its Upload-Length. */
+            413: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Content-Type is not application/offset+octet-stream, or not an accepted image type. */
+            415: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Another request is writing this upload. */
+            423: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    vocabulary_anatom_sites_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnatomSiteGroup"][];
                 };
             };
         };

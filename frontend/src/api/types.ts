@@ -204,11 +204,7 @@ export interface CaseAnalyses {
   runs: AnalysisRunRow[];
 }
 
-export interface AnatomSiteGroup {
-  general: string;
-  label: string;
-  sites: { value: string; label: string }[];
-}
+export type AnatomSiteGroup = Schemas["AnatomSiteGroup"];
 
 /** A case as the clinic lists it (the patient label is only ever given to the clinic's own users). */
 export type ClinicCase = Case & {
@@ -221,71 +217,12 @@ export type Patient = Schemas["Patient"];
 export type Lesion = Schemas["Lesion"];
 export type Site = Schemas["Site"];
 
-/* Quality assurance (/api/v1/qa/...). */
-export interface QaBin { label: string; lower: number; upper: number; count: number; share: number | null }
-export interface QaDescribe { n: number; mean: number | null; median: number | null; sd: number | null; bins: QaBin[] }
-export interface QaEvidence {
-  status: string; // tested | insufficient_data
-  measure: string;
-  n: number;
-  pool_n: number;
-  median: number | null;
-  pool_median: number | null;
-  u?: number | null;
-  z?: number | null;
-  p?: number | null;
-  p_adjusted?: number | null;
-  effect_size?: number | null;
-  magnitude?: string | null;
-  direction?: string | null;
-  flagged: boolean;
-  reason?: string | null;
-}
-export interface QaGroup {
-  key: string;
-  label: string;
-  site_id: string;
-  site_name: string;
-  n_mosaics: number;
-  whole: QaDescribe;
-  lesion: QaDescribe;
-  verdicts: Record<string, number>;
-  outlier: { whole: QaEvidence; lesion: QaEvidence; flagged: boolean };
-}
-export interface QaSummary {
-  period: { date_from: string; date_to: string };
-  bins: { label: string; lower: number; upper: number }[];
-  pool: { n: number; whole: QaDescribe; lesion: QaDescribe };
-  sites: QaGroup[];
-  technicians: QaGroup[];
-}
-export interface QaTrendPoint { week_start: string; n: number; mean_whole: number | null; median_whole: number | null; mean_lesion: number | null }
-export interface QaTrend { weeks: string[]; series: { key: string; label: string; kind: string; points: QaTrendPoint[] }[] }
-export interface QaRecallRow { threshold: number; n: number; whole_recalls: number; lesion_recalls: number; saved: number; saved_percent: number | null }
-export interface QaRecall {
-  thresholds: number[];
-  overall: QaRecallRow[];
-  n_without_lesion: number;
-  sites: { site_id: string; site_name: string; rows: QaRecallRow[] }[];
-}
-export interface QaMosaicRow {
-  image: string;
-  case: string;
-  site_id: string;
-  site_name: string;
-  technician_id: number | null;
-  technician_name: string | null;
-  visit_date: string;
-  depth_level: string;
-  percent_whole: number;
-  percent_lesion: number | null;
-  verdict: Verdict;
-  basis: string;
-  assessed_at: string;
-  can_open: boolean;
-}
-export interface QaScope {
-  sites: { id: string; name: string; code: string }[];
-  roles: Record<string, string[]>;
-  default_period: { date_from: string; date_to: string };
-}
+/* Quality assurance (/api/v1/qa/...): typed by the schema's serializers. */
+export type QaDescribe = Schemas["QaDescribe"];
+export type QaEvidence = Schemas["QaEvidence"];
+export type QaGroup = Schemas["QaGroup"];
+export type QaSummary = Schemas["QaSummary"];
+export type QaTrend = Schemas["QaTrend"];
+export type QaRecall = Schemas["QaRecall"];
+export type QaMosaicRow = Schemas["QaMosaic"];
+export type QaScope = Schemas["QaScope"];

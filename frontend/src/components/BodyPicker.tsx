@@ -49,7 +49,7 @@ export function BodyPicker({ value, onChange }: { value: SitePick | null; onChan
   const [search, setSearch] = useState("");
 
   useEffect(() => {
-    void bodyOf<AnatomSiteGroup[]>(api.GET("/api/v1/vocabulary/anatom-sites/" as never)).then((found) => setGroups(found ?? []));
+    void bodyOf<AnatomSiteGroup[]>(api.GET("/api/v1/vocabulary/anatom-sites/")).then((found) => setGroups(found ?? []));
   }, []);
 
   const pickRegion = (region: BodyRegion) => {

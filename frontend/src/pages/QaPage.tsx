@@ -3,7 +3,7 @@
  * who differs from the pool (Mann–Whitney, Holm-corrected, with the effect size); how many mosaics
  * each re-imaging rule would recall. Every number opens the mosaics behind it; every table exports. */
 import type { ChartConfiguration } from "chart.js";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { errorMessage } from "../api/client";
 import type {
   Me, Paginated, QaDescribe, QaGroup, QaMosaicRow, QaRecall, QaScope, QaSummary, QaTrend,
@@ -42,7 +42,7 @@ function Stats({ stats }: { stats: QaDescribe }) {
 }
 
 function GroupTable({ groups, kind, onDrill }: { groups: QaGroup[]; kind: "site" | "technician"; onDrill: (d: Drill) => void }) {
-  const scope = (group: QaGroup): Filters => (kind === "site" ? { site: group.site_id } : { site: group.site_id, technician: group.key === "unassigned" ? "none" : group.key });
+  const scope = (group: QaGroup): Filters => (kind === "site" ? { site: group.site_id ?? "" } : { technician: group.key });
   return (
     <table className="grid qa-table" aria-label={kind === "site" ? "Sites" : "Technicians"}>
       <thead>
@@ -88,6 +88,8 @@ function MosaicsPanel({ drill, period, onClose }: { drill: Drill; period: Filter
   const [page, setPage] = useState(1);
   const [error, setError] = useState<string | null>(null);
   const params = useMemo(() => ({ ...period, ...drill.params }), [period, drill]);
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => { panel.current?.scrollIntoView?.({ behavior: "smooth", block: "start" }); }, [drill]);
 
   useEffect(() => { setRows([]); setPage(1); setCount(null); }, [params]);
   useEffect(() => {
@@ -105,7 +107,7 @@ function MosaicsPanel({ drill, period, onClose }: { drill: Drill; period: Filter
   }, [params, page]);
 
   return (
-    <section className="panel drill-panel" aria-label="Mosaics behind the number" data-testid="qa-drill">
+    <section ref={panel} className="panel drill-panel" aria-label="Mosaics behind the number" data-testid="qa-drill">
       <h2>{drill.title} <span className="muted small">{count ?? "…"} mosaic{count === 1 ? "" : "s"}</span>
         <span className="spacer" />
         <a className="button small" href={`/api/v1/qa/export/?${qs({ ...params, table: "mosaics" })}`} download>CSV</a>
@@ -269,7 +271,7 @@ export function QaPage(_props: { me: Me }) {
             {binChart ? (
               <section className="panel"><h2>Distribution in the paper's bins (whole mosaic)</h2>
                 <ChartView config={binChart} label="Share of mosaics per bin and site" height={Math.max(160, 50 + 34 * summary.sites.length)} testId="qa-bins-chart"
-                  onPick={(bin, index) => { const g = summary.sites[index]; setDrill({ title: `${g.label}: ${summary.bins[bin].label}% uninformative (whole mosaic)`, params: { site: g.site_id, measure: "whole", bin: BIN_KEYS[bin] } }); }} />
+                  onPick={(bin, index) => { const g = summary.sites[index]; setDrill({ title: `${g.label}: ${summary.bins[bin].label}% uninformative (whole mosaic)`, params: { site: g.site_id ?? "", measure: "whole", bin: BIN_KEYS[bin] } }); }} />
               </section>
             ) : null}
             {trendChart ? (
