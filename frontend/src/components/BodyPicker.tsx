@@ -1,9 +1,10 @@
 /** Where the lesion is: click the front or back figure, or search the ISIC list. Both give the two
- * terms a lesion stores (general and hierarchical site); the figure also gives the side. */
+ * terms a lesion stores (general and hierarchical site; the list takes the general site from the
+ * server's vocabulary, the figure carries its own); the figure also gives the side. */
 import { useEffect, useState } from "react";
 import { api, bodyOf } from "../api/client";
 import type { AnatomSiteGroup } from "../api/types";
-import { BODY_REGIONS, generalSiteOf, sideNote, type BodyRegion, type View } from "../lib/anatomy";
+import { BODY_REGIONS, sideNote, type BodyRegion, type View } from "../lib/anatomy";
 
 export interface SitePick {
   anatom_site: string;
@@ -63,7 +64,7 @@ export function BodyPicker({ value, onChange }: { value: SitePick | null; onChan
     const term = terms.find((candidate) => candidate.value === text || candidate.label === text);
     if (!term) return;
     setSelectedId(BODY_REGIONS.find((region) => region.anatom_site === term.value)?.id ?? null);
-    onChange({ anatom_site: term.value, anatom_site_general: generalSiteOf(term.value) ?? term.general, side_note: "", label: term.label });
+    onChange({ anatom_site: term.value, anatom_site_general: term.general, side_note: "", label: term.label });
   };
 
   return (

@@ -94,21 +94,3 @@ export const BODY_REGIONS: BodyRegion[] = [
 export function sideNote(region: BodyRegion): string {
   return region.side ? `${region.side === "left" ? "Left" : "Right"} side` : "";
 }
-
-/** The general ISIC site of a hierarchical term picked from the list (not the figure): the same
- * mapping the figure uses, by the term's first two levels; null where the term alone cannot say
- * (e.g. "Upper extremity:Hand" could be palm or back of hand). */
-export function generalSiteOf(anatom_site: string): string | null {
-  const exact = BODY_REGIONS.find((region) => region.anatom_site === anatom_site);
-  if (exact) return exact.anatom_site_general;
-  const [top, second = ""] = anatom_site.split(":");
-  if (top === "Head and neck") return "head/neck";
-  if (top === "Anogenital region") return "oral/genital";
-  if (top === "Trunk") {
-    return { "Anterior trunk": "anterior torso", "Posterior trunk": "posterior torso", "Lateral trunk": "lateral torso" }[second] ?? null;
-  }
-  if (/Palm of hand|Sole of foot/.test(anatom_site)) return "palms/soles";
-  if (top === "Upper extremity") return "upper extremity";
-  if (top === "Lower extremity") return "lower extremity";
-  return null;
-}

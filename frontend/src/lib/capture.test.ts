@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bytesText, imageProgress } from "./capture";
-import { BODY_REGIONS, generalSiteOf, sideNote } from "./anatomy";
+import { BODY_REGIONS, sideNote } from "./anatomy";
 import { declarationProblem, depthLevelFor, guessImageFields, nameWords } from "./filenames";
 import { uploadMetadata } from "./upload";
 
@@ -65,12 +65,11 @@ describe("the body picker's map", () => {
     expect(centre("back-hand-right")).toBeGreaterThan(100);
   });
 
-  it("gives the ISIC general site for picked terms, palms and soles apart", () => {
-    expect(generalSiteOf("Upper extremity:Hand:Palm of hand")).toBe("palms/soles");
-    expect(generalSiteOf("Lower extremity:Foot:Sole of foot")).toBe("palms/soles");
-    expect(generalSiteOf("Trunk:Lateral trunk:Axilla")).toBe("lateral torso");
-    expect(generalSiteOf("Head and neck:Head:Ear")).toBe("head/neck");
-    expect(generalSiteOf("Trunk")).toBeNull();
+  it("gives palms and soles their own general site, and the side as a note", () => {
+    const general = (id: string) => BODY_REGIONS.find((r) => r.id === id)!.anatom_site_general;
+    expect(general("front-hand-left")).toBe("palms/soles");
+    expect(general("back-hand-left")).toBe("upper extremity");
+    expect(general("back-foot-right")).toBe("palms/soles");
     expect(sideNote(BODY_REGIONS.find((r) => r.id === "front-forearm-left")!)).toBe("Left side");
   });
 });
