@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check schema frontend api-client bench bench-ingest bench-tiles bench-quality bench-e2e bench-dermoscopy train-quality train-lesion train-classifiers clean
+.PHONY: run test check schema frontend api-client bench bench-ingest bench-upload bench-tiles bench-quality bench-e2e bench-dermoscopy train-quality train-lesion train-classifiers clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,10 +54,14 @@ check: $(INSTALLED) $(NPM_INSTALLED)
 	  echo "frontend/src/api/schema.d.ts is not generated from the current API: run 'make api-client'"; exit 1; }
 
 ## bench: every benchmark; results with machine and versions in benchmarks/results/
-bench: bench-ingest bench-tiles bench-quality bench-e2e bench-dermoscopy
+bench: bench-ingest bench-upload bench-tiles bench-quality bench-e2e bench-dermoscopy
 
 bench-ingest: $(INSTALLED)
 	$(PY) benchmarks/ingest.py --repeats 3
+
+bench-upload: $(INSTALLED)
+	@command -v nginx >/dev/null || apt-get install -y -qq nginx
+	$(PY) benchmarks/upload.py --repeats 3
 
 bench-tiles: $(INSTALLED)
 	@command -v nginx >/dev/null && command -v wrk >/dev/null || apt-get install -y -qq nginx wrk
