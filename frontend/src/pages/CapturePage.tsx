@@ -377,6 +377,7 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
                       <div><strong>{imageTitle(image)}</strong> {judged?.verdict ? <VerdictBadge verdict={judged.verdict} /> : null}</div>
                       <StepBar done={progress.done} failed={progress.stage === "failed"} />
                       <div className={`small ${progress.stage === "failed" ? "error" : "muted"}`}>{progress.text}</div>
+                      {image.device_profile_code ? <div className="small muted">Device layout: {image.device_profile_code}</div> : null}
                       {editable ? (
                         <div className="row-actions">
                           {image.kind !== "clinical" ? <button type="button" className="link" onClick={() => replace(image)}>Replace image</button> : null}

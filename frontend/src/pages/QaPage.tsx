@@ -145,6 +145,7 @@ export function QaPage(_props: { me: Me }) {
   const [error, setError] = useState<string | null>(null);
   const [drill, setDrill] = useState<Drill | null>(null);
   const [trendMeasure, setTrendMeasure] = useState<"mean_whole" | "mean_lesion">("mean_whole");
+  const [trendGroup, setTrendGroup] = useState<"site" | "technician">("site");
 
   useEffect(() => {
     void fetch("/api/v1/qa/scope/", { credentials: "same-origin" }).then(async (response) => {
@@ -167,9 +168,9 @@ export function QaPage(_props: { me: Me }) {
       return body as T;
     };
     setError(null);
-    const [s, t, r] = await Promise.all([get<QaSummary>("summary"), get<QaTrend>("trend", { group: "site" }), get<QaRecall>("recall")]);
+    const [s, t, r] = await Promise.all([get<QaSummary>("summary"), get<QaTrend>("trend", { group: trendGroup }), get<QaRecall>("recall")]);
     setSummary(s); setTrend(t); setRecall(r);
-  }, [period, filters]);
+  }, [period, filters, trendGroup]);
   useEffect(() => { void load(); }, [load]);
 
   const binChart = useMemo<ChartConfiguration | null>(() => {
@@ -277,9 +278,11 @@ export function QaPage(_props: { me: Me }) {
             {trendChart ? (
               <section className="panel"><h2>Weekly trend
                 <select value={trendMeasure} onChange={(e) => setTrendMeasure(e.target.value as typeof trendMeasure)} aria-label="Trend measure">
-                  <option value="mean_whole">whole mosaic</option><option value="mean_lesion">within lesion</option></select></h2>
+                  <option value="mean_whole">whole mosaic</option><option value="mean_lesion">within lesion</option></select>
+                <select value={trendGroup} onChange={(e) => setTrendGroup(e.target.value as typeof trendGroup)} aria-label="Trend per">
+                  <option value="site">per site</option><option value="technician">per technician</option></select></h2>
                 <ChartView config={trendChart} label="Mean % uninformative per week and site" testId="qa-trend-chart"
-                  onPick={(series, index) => { const s = trend!.series[series]; setDrill({ title: `${s.label}: week of ${trend!.weeks[index]}`, params: { site: s.key, week: trend!.weeks[index] } }); }} />
+                  onPick={(series, index) => { const s = trend!.series[series]; setDrill({ title: `${s.label}: week of ${trend!.weeks[index]}`, params: { [s.kind === "technician" ? "technician" : "site"]: s.key, week: trend!.weeks[index] } }); }} />
               </section>
             ) : null}
           </div>
