@@ -66,3 +66,17 @@ def test_another_sites_clinic_sees_no_report():
     stranger = api_client(make_user(role=Role.SITE_ADMIN, site=make_site()))
     for path in ("", "versions/", "pdf/"):
         assert stranger.get(f"{API}/cases/{case.id}/report/{path}").status_code == 404
+
+
+def test_the_clinic_does_not_read_a_draft_its_reader_may_still_change():
+    clinic = make_clinic()
+    case = claimed_case(clinic)
+    url = f"{API}/cases/{case.id}/report/"
+    assert clinic.reader_client.put(url, COMPLETE_REPORT, format="json").status_code == 200
+    for client in (clinic.tech_client, clinic.admin_client):
+        response = client.get(url)
+        assert response.status_code == 404 and response.json()["code"] == "not_signed"
+        assert "diagnosis" not in response.json()
+    assert clinic.reader_client.get(url).status_code == 200  # the reader works on it
+    assert clinic.reader_client.post(f"{url}sign/", {"password": PASSWORD}, format="json").status_code == 201
+    assert clinic.tech_client.get(url).status_code == 200

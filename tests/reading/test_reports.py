@@ -72,10 +72,10 @@ def test_the_draft_is_written_by_the_reader_holding_the_case_and_checked():
     for bad in bad_bodies:
         response = clinic.reader_client.put(url, bad, format="json")
         assert response.status_code == 400, (bad, response.content)
-    # the clinic reads the report but does not write it
+    # the clinic does not write the report, and reads it only once signed
     response = clinic.tech_client.put(url, COMPLETE_REPORT, format="json")
     assert response.status_code == 403 and response.json()["code"] == "not_assigned_reader"
-    assert clinic.tech_client.get(url).status_code == 200
+    assert clinic.tech_client.get(url).json()["code"] == "not_signed"
     report = Report.objects.get(case=case)
     assert (report.diagnosis, report.diagnosis_other, report.management) == ("other", "Lentigo maligna", "")
     assert AuditEvent.objects.filter(actor=clinic.reader, action="update", object_type="report").count() == 1

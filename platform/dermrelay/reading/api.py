@@ -279,6 +279,11 @@ class CaseReportView(ReadingView):
         the quality block frozen at signing; its versions with their content hashes."""
         case = _case(request, pk, "view_report")
         report = _report(case)
+        reading_it = Case.objects.filter(pk=case.pk, id__in=selectors.assigned_case_ids(user=request.user)).exists()
+        if report.signed_at is None and not reading_it:
+            # The clinic reads what its reader signed, never a draft the reader may still change.
+            raise NotFound("The report is not signed yet; the clinic can read it once its reader signs it.",
+                           code="not_signed")
         audit_record(actor=request.user, action="view_report", object_type="report", object_id=report.id,
                      site_id=case.site_id, detail={"case": str(case.id)})
         return Response(ReportSerializer(report).data)
