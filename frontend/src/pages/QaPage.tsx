@@ -4,7 +4,7 @@
  * each re-imaging rule would recall. Every number opens the mosaics behind it; every table exports. */
 import type { ChartConfiguration } from "chart.js";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { errorMessage } from "../api/client";
+import { api, errorMessage } from "../api/client";
 import type {
   Me, Paginated, QaDescribe, QaGroup, QaMosaicRow, QaRecall, QaScope, QaSummary, QaTrend,
 } from "../api/types";
@@ -18,6 +18,9 @@ type Filters = Record<string, string>;
 interface Drill { title: string; params: Filters }
 
 const BIN_KEYS = ["0-5", "5-10", "10-15", "15-25", "25-100"];
+
+/** The filters as the typed client's query (ids and dates are strings in the address; the server checks them). */
+const query = (params: Filters) => ({ params: { query: Object.fromEntries(Object.entries(params).filter(([, v]) => v)) as never } });
 
 function qs(params: Filters): string {
   return new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
@@ -94,15 +97,13 @@ function MosaicsPanel({ drill, period, onClose }: { drill: Drill; period: Filter
   useEffect(() => { setRows([]); setPage(1); setCount(null); }, [params]);
   useEffect(() => {
     let stale = false;
-    void fetch(`/api/v1/qa/mosaics/?${qs({ ...params, page: String(page), page_size: "50" })}`, { credentials: "same-origin" })
-      .then(async (response) => {
-        const body = await response.json();
-        if (stale) return;
-        if (!response.ok) { setError(errorMessage(body)); return; }
-        const found = body as Paginated<QaMosaicRow>;
-        setRows((all) => (page === 1 ? found.results : [...all, ...found.results]));
-        setCount(found.count);
-      });
+    void api.GET("/api/v1/qa/mosaics/", query({ ...params, page: String(page), page_size: "50" })).then(({ data, error: failure }) => {
+      if (stale) return;
+      if (failure || !data) { setError(errorMessage(failure)); return; }
+      const found = data as Paginated<QaMosaicRow>;
+      setRows((all) => (page === 1 ? found.results : [...all, ...found.results]));
+      setCount(found.count);
+    });
     return () => { stale = true; };
   }, [params, page]);
 
@@ -148,11 +149,10 @@ export function QaPage(_props: { me: Me }) {
   const [trendGroup, setTrendGroup] = useState<"site" | "technician">("site");
 
   useEffect(() => {
-    void fetch("/api/v1/qa/scope/", { credentials: "same-origin" }).then(async (response) => {
-      const body = await response.json();
-      if (!response.ok) { setError(errorMessage(body, "The quality dashboards are not open to you.")); return; }
-      setScope(body as QaScope);
-      setPeriod((current) => current ?? (body as QaScope).default_period);
+    void api.GET("/api/v1/qa/scope/").then(({ data, error: failure }) => {
+      if (failure || !data) { setError(errorMessage(failure, "The quality dashboards are not open to you.")); return; }
+      setScope(data);
+      setPeriod((current) => current ?? data.default_period);
     });
   }, []);
 
@@ -161,14 +161,16 @@ export function QaPage(_props: { me: Me }) {
   const load = useCallback(async () => {
     if (!period) return;
     replaceQuery(filters);
-    const get = async <T,>(path: string, extra: Filters = {}): Promise<T | null> => {
-      const response = await fetch(`/api/v1/qa/${path}/?${qs({ ...filters, ...extra })}`, { credentials: "same-origin" });
-      const body = await response.json();
-      if (!response.ok) { setError(errorMessage(body)); return null; }
-      return body as T;
+    const answer = <T,>({ data, error: failure }: { data?: T; error?: unknown }): T | null => {
+      if (failure || !data) { setError(errorMessage(failure)); return null; }
+      return data;
     };
     setError(null);
-    const [s, t, r] = await Promise.all([get<QaSummary>("summary"), get<QaTrend>("trend", { group: trendGroup }), get<QaRecall>("recall")]);
+    const [s, t, r] = await Promise.all([
+      api.GET("/api/v1/qa/summary/", query(filters)).then(answer),
+      api.GET("/api/v1/qa/trend/", query({ ...filters, group: trendGroup })).then(answer),
+      api.GET("/api/v1/qa/recall/", query(filters)).then(answer),
+    ]);
     setSummary(s); setTrend(t); setRecall(r);
   }, [period, filters, trendGroup]);
   useEffect(() => { void load(); }, [load]);
