@@ -126,7 +126,9 @@ def cmd_train_classifier(args) -> None:
 
     weights = Path(args.weights_dir) / f"{MODEL_NAMES[args.task]}.pt"
     config = TrainConfig(data=Path(args.data), out=weights, task=args.task, epochs=args.epochs, batch=args.batch,
-                         learning_rate=args.learning_rate, seed=args.seed, max_minutes=args.max_minutes, threads=args.threads)
+                         learning_rate=args.learning_rate, seed=args.seed, max_minutes=args.max_minutes, threads=args.threads,
+                         device=args.device, input_scale=args.input_scale, sampling=args.sampling,
+                         logit_adjustment=args.logit_adjustment, mixup=args.mixup)
     summary = train(config)
     print(f"wrote {weights} and {card_write(cards_dir=Path(args.cards), weights=weights, summary=summary, config=config, version=args.version)}")
 
@@ -138,7 +140,7 @@ def cmd_evaluate_classifier(args) -> None:
 
     registry = Registry(args.cards)
     card = registry.card(MODEL_NAMES[args.task])
-    network = build(args.task, pretrained=False)
+    network = build(args.task, pretrained=False, input_scale=card.architecture["kwargs"].get("input_scale", 1.0))
     state = torch.load(registry.verify(card), map_location="cpu", weights_only=True)
     network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     body_region = None
@@ -228,11 +230,20 @@ def main(argv: list[str] | None = None) -> None:
     classifier.add_argument("--task", required=True, choices=["diagnosis", "diagnosis-location", "body-region"])
     classifier.add_argument("--data", required=True, help="folder with images/ and metadata.csv (split column)")
     classifier.add_argument("--weights-dir", default=str(DEFAULT_CARDS_DIR.parent / "weights"))
-    classifier.add_argument("--version", default="0.1.0")
-    classifier.add_argument("--epochs", type=int, default=10)
-    classifier.add_argument("--batch", type=int, default=32)
-    classifier.add_argument("--learning-rate", type=float, default=1e-3)
-    classifier.add_argument("--seed", type=int, default=2022)
+    classifier.add_argument("--version", default="0.2.0")
+    from .classification import SAMPLING, TrainConfig
+
+    defaults = TrainConfig.__dataclass_fields__
+    classifier.add_argument("--epochs", type=int, default=defaults["epochs"].default)
+    classifier.add_argument("--batch", type=int, default=defaults["batch"].default)
+    classifier.add_argument("--learning-rate", type=float, default=defaults["learning_rate"].default)
+    classifier.add_argument("--seed", type=int, default=defaults["seed"].default)
+    classifier.add_argument("--input-scale", type=float, default=defaults["input_scale"].default,
+                            help="the network enlarges its 200x150 input by this factor")
+    classifier.add_argument("--sampling", default=defaults["sampling"].default, choices=list(SAMPLING))
+    classifier.add_argument("--logit-adjustment", type=float, default=None, help="τ (default: the best on val of 0-2 by 0.5)")
+    classifier.add_argument("--mixup", type=float, default=defaults["mixup"].default, help="mixup α (0: none)")
+    classifier.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda")
     classifier.add_argument("--threads", type=int, default=None)
     classifier.add_argument("--max-minutes", type=float, default=None)
     classifier.set_defaults(run=cmd_train_classifier)

@@ -20,8 +20,7 @@ from scipy import ndimage
 
 from . import ham10000
 from .networks.lesion_unet import LesionUNet
-from .train import seed_everything
-from .training_loop import flips_and_colour, one_cycle_training, save_fp16, to_input
+from .training_loop import flips_and_colour, one_cycle_training, save_fp16, seed_everything, to_input
 
 WORKING_SIZE = (160, 120)  # width, height the network sees
 THRESHOLD = 0.5

@@ -6,7 +6,6 @@ from a clean checkout reproduces the shipped weights on the same hardware class.
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import torch
 from .datasets import Sample, load_folder
 from .networks.mednet import MEDNet, deep_supervision_loss
 from .preprocessing import normalise
+from .training_loop import seed_everything
 
 
 @dataclass(frozen=True)
@@ -35,13 +35,6 @@ class TrainConfig:
     seed: int = 20201
     threads: int | None = None
     max_minutes: float | None = None
-
-
-def seed_everything(seed: int) -> np.random.Generator:
-    random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    return np.random.default_rng(seed)
 
 
 def _crop(sample: Sample, patch: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:

@@ -1,0 +1,76 @@
+"""The pieces of the classifier recipe that the shipped numbers rest on: the random views keep the
+image's geometry (turns in square pixels, whatever the aspect), a seed gives the same views, and
+logit adjustment folded into the head's bias is exactly the post-hoc adjustment chosen on val."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from inference.classification import (Examples, adjusted_probabilities, build, classify, log_prior, network_predict,
+                                      sampling_prior, view_logits)
+from inference.training_loop import random_views
+
+
+def _disc(height: int = 150, width: int = 200, radius: int = 40) -> torch.Tensor:
+    y, x = np.mgrid[:height, :width]
+    bright = ((y - height / 2) ** 2 + (x - width / 2) ** 2) < radius ** 2
+    image = np.where(bright[..., None], 230, 30).astype(np.uint8).repeat(3, axis=2)
+    return torch.from_numpy(image).permute(2, 0, 1)[None].repeat(16, 1, 1, 1).contiguous()
+
+
+def test_random_views_turn_in_square_pixels_so_a_disc_stays_a_disc():
+    views = random_views(_disc(), np.random.default_rng(3), zoom=(1.0, 1.0), shift=0.0)
+    assert views.shape == (16, 3, 150, 200) and views.dtype == torch.float32
+    grey = views.mean(dim=1).numpy()
+    y, x = np.mgrid[:150, :200]
+    inside = (y - 75) ** 2 + (x - 100) ** 2 < 70 ** 2  # never reached by the mirrored borders of a turn
+    for view in grey:
+        bright = (view > view[inside].mean()) & inside
+        ys, xs = np.nonzero(bright)
+        # a 4:3 image turned in normalised coordinates would squash the disc into an ellipse
+        assert abs((ys.max() - ys.min()) - (xs.max() - xs.min())) <= 3
+        assert abs(bright.sum() - np.pi * 40 ** 2) < 0.05 * np.pi * 40 ** 2
+
+
+def test_random_views_follow_the_seed_and_change_between_draws():
+    images = _disc()
+    first = random_views(images, np.random.default_rng(7))
+    assert torch.equal(first, random_views(images, np.random.default_rng(7)))
+    rng = np.random.default_rng(7)
+    random_views(images, rng)
+    assert not torch.allclose(first, random_views(images, rng))
+    assert first.min() >= -1.0 and first.max() <= 1.0  # (x - 0.5) / 0.5 of values clamped to [0, 1]
+
+
+def test_sampling_prior_and_a_class_never_drawn():
+    counts = np.array([400.0, 100.0, 0.0, 25.0])
+    assert np.allclose(sampling_prior(counts, "sqrt"), np.array([20, 10, 0, 5]) / 35)
+    assert np.allclose(sampling_prior(counts, "balanced"), [1 / 3, 1 / 3, 0, 1 / 3])
+    assert np.isfinite(log_prior(sampling_prior(counts, "sqrt"))).all()
+    assert log_prior(sampling_prior(counts, "sqrt"))[2] == np.log(1 / 4)
+
+
+def test_logit_adjustment_folded_into_the_bias_is_the_adjustment_measured_on_val():
+    torch.manual_seed(0)
+    network = build("diagnosis-location", pretrained=False, input_scale=1.5).eval()
+    rng = np.random.default_rng(0)
+    data = Examples(images=rng.integers(0, 256, (5, 150, 200, 3), dtype=np.uint8), labels=np.arange(5),
+                    locations=np.array([0, 3, 7, 12, 14]), ids=[str(i) for i in range(5)])
+    prior = sampling_prior(np.array([300.0, 500, 1000, 80, 1100, 4700, 100]), "sqrt")
+    expected = adjusted_probabilities(view_logits(network, data), prior, 1.0)
+    with torch.no_grad():
+        network.head.bias -= torch.as_tensor(log_prior(prior), dtype=torch.float32)
+    folded = classify(network_predict(network), data.images, data.locations)
+    assert np.allclose(folded, expected, atol=1e-5)
+    assert not np.allclose(adjusted_probabilities(view_logits(network, data), prior, 0.0),
+                           adjusted_probabilities(view_logits(network, data), prior, 1.0), atol=1e-3)
+
+
+def test_the_network_enlarges_its_input_itself():
+    seen = []
+    network = build("diagnosis", pretrained=False, input_scale=1.5).eval()
+    network.backbone._conv_stem.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].shape))
+    with torch.no_grad():
+        network(torch.zeros(1, 3, 150, 200))
+    assert tuple(seen[0]) == (1, 3, 225, 300)
