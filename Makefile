@@ -87,10 +87,10 @@ train-lesion: $(INSTALLED)
 	$(PY) -m inference train-lesion --data $(HAM10000) --epochs 3 --threads 2
 	$(PY) -m inference export-onnx --name dermoscopy-lesion-segmentation
 
-## train-classifiers: diagnosis B (image + location), body region and diagnosis A (image) on HAM10000, ONNX exports, then A vs B on val (CPU: ~35 min each; a GPU: minutes)
+## train-classifiers: diagnosis B (image + location), body region and diagnosis A (image) on HAM10000, ONNX exports, then A vs B on val (this 2-core CPU: ~3.5 h each; an H100: minutes)
 train-classifiers: $(INSTALLED)
 	for task in diagnosis-location body-region diagnosis; do \
-	  $(PY) -m inference train-classifier --task $$task --data $(HAM10000) --threads 2 || exit 1; done
+	  $(PY) -m inference train-classifier --task $$task --data $(HAM10000) || exit 1; done
 	for name in dermoscopy-diagnosis-location body-region dermoscopy-diagnosis; do \
 	  $(PY) -m inference export-onnx --name $$name || exit 1; done
 	$(PY) -m inference compare-diagnosis --data $(HAM10000)

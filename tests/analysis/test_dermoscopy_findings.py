@@ -75,24 +75,25 @@ def test_diagnosis_uses_the_recorded_anatomic_site(clinic):
     assert "NOT FOR CLINICAL USE" in findings["disclaimer"]
 
 
-def test_without_a_site_b_runs_without_a_location_and_the_body_region_is_recorded_beside_it(clinic, settings):
+def test_without_a_site_b_takes_the_body_region_models_location_and_records_the_region(clinic, settings):
     site, tech, client = clinic
     case = make_case(site=site, actor=tech)
     case.lesion.anatom_site_general = ""
     case.lesion.save()
     image = upload(client, case, _dermoscopy(), name="d.jpg", kind="dermoscopy").json()
     location = _run(image["id"], "diagnosis").outputs["location"]
-    assert (location["location"], location["source"]) == ("unknown", "unknown")  # the default: it measured better
+    assert location["source"] == "body_region_model" and location["location"] in LOCATIONS  # the default, the paper's way
     assert location["region"] in ("arm", "leg", "feet", "hand", "head", "trunk", "other") and 0 < location["region_probability"] <= 1
-    assert location["region_model"]["name"] == "body-region" and "confirm" in location["note"]
+    assert location["region_model"]["name"] == "body-region"
 
-    settings.DERMRELAY_DIAGNOSIS_LOCATION_FALLBACK = "body_region_model"  # the paper's way, for a clinic that wants it
+    settings.DERMRELAY_DIAGNOSIS_LOCATION_FALLBACK = "unknown"  # a clinic that wants B to see no guessed location
     case2 = make_case(site=site, actor=tech)
     case2.lesion.anatom_site_general = ""
     case2.lesion.save()
     image2 = upload(client, case2, _dermoscopy(), name="d.jpg", kind="dermoscopy").json()
     location = _run(image2["id"], "diagnosis").outputs["location"]
-    assert location["source"] == "body_region_model" and location["location"] in LOCATIONS
+    assert (location["location"], location["source"]) == ("unknown", "unknown") and "confirm" in location["note"]
+    assert location["region_model"]["name"] == "body-region"
 
     ModelVersion.objects.filter(name="body-region").update(is_active=False)
     case3 = make_case(site=site, actor=tech)

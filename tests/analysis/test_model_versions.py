@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -53,3 +54,20 @@ def test_a_new_version_is_added_and_the_active_one_stays(copied_registry):
     assert model_versions_sync(registry=copied_registry).created == 1
     versions = dict(ModelVersion.objects.filter(name="rcm-quality-mednet").values_list("version", "is_active"))
     assert versions == {"0.1.0": True, "0.2.0": False}  # switching versions is an admin's decision
+
+
+def test_an_upgrade_that_replaces_the_weights_retires_the_old_version(copied_registry):
+    """The shipped weights of a name change (0.1.0 → 0.2.0, the old file gone): the old row can no
+    longer run, so it is marked and the new version takes over without an admin."""
+    model_versions_sync(registry=copied_registry)
+    path = copied_registry.cards_dir / "rcm-quality-mednet.json"
+    card = json.loads(path.read_text())
+    weights = copied_registry.card("rcm-quality-mednet").file("weights")
+    weights.write_bytes(weights.read_bytes() + b"\0")  # other weights under the same file name
+    card["version"], card["weights"]["sha256"] = "0.2.0", hashlib.sha256(weights.read_bytes()).hexdigest()
+    path.write_text(json.dumps(card))
+    model_versions_sync(registry=copied_registry)
+    rows = {row.version: row for row in ModelVersion.objects.filter(name="rcm-quality-mednet")}
+    assert (rows["0.1.0"].status, rows["0.1.0"].is_active) == (ModelStatus.ERROR, False)
+    assert "no longer shipped" in rows["0.1.0"].status_detail
+    assert (rows["0.2.0"].status, rows["0.2.0"].is_active) == (ModelStatus.READY, True)

@@ -124,7 +124,7 @@ def test_reader_reads_a_case_signs_the_report_and_downloads_its_pdf(page, live_w
     findings = page.get_by_test_id("findings-panel")
     expect(findings).to_contain_text("model B")
     expect(findings).to_contain_text("model A")
-    expect(findings).to_contain_text("dermoscopy-diagnosis-location 0.1.0")
+    expect(findings).to_contain_text("dermoscopy-diagnosis-location 0.2.0")
 
     # Claim, write, sign (a wrong password signs nothing), and the report freezes.
     page.get_by_role("button", name="Claim case").click()

@@ -14,8 +14,8 @@ from inference.datasets import shared_datasets
 from inference.registry import Registry
 
 HAM10000 = (shared_datasets() or __import__("pathlib").Path("../shared/datasets")) / "ham10000"
-# Well under each card's val accuracy (B 0.82, A 0.81, body region 0.65): 60 images is a small sample.
-MINIMUM_ACCURACY_ON_60 = {"diagnosis-location": 0.65, "diagnosis": 0.6, "body-region": 0.4}
+# Well under each card's val accuracy (B 0.80, A 0.72, body region 0.56): 60 images is a small sample.
+MINIMUM_ACCURACY_ON_60 = {"diagnosis-location": 0.65, "diagnosis": 0.55, "body-region": 0.4}
 
 
 @pytest.mark.parametrize("task", list(MODEL_NAMES))

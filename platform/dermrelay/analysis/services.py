@@ -80,11 +80,22 @@ class SyncReport:
 @transaction.atomic
 def model_versions_sync(*, registry: Registry | None = None) -> SyncReport:
     """One row per card (name, version, weights hash); weights are verified now, not at first use.
-    A new version of a name becomes active only when its weights verify and no version is active."""
+    A new version of a name becomes active only when its weights verify and no version is active.
+    A row whose weights no card of its name ships any more (an upgrade replaced them) is marked as
+    an error and stops being active, so that the shipped version of that name takes over."""
     registry = registry or Registry()
     created = updated = 0
     errors = []
-    for card in registry.cards():
+    cards = registry.cards()
+    shipped: dict[str, set[str]] = {}
+    for card in cards:
+        shipped.setdefault(card.name, set()).add(card.weights["sha256"])
+    for row in ModelVersion.objects.filter(name__in=shipped).exclude(status=ModelStatus.ERROR, is_active=False):
+        if row.weights_sha256 not in shipped[row.name]:
+            row.status, row.is_active = ModelStatus.ERROR, False
+            row.status_detail = "no longer shipped: no card of this name has these weights"
+            row.save(update_fields=["status", "is_active", "status_detail"])
+    for card in cards:
         try:
             registry.verify(card)
             if card.data.get("onnx"):
@@ -425,9 +436,8 @@ def _ranked(labels: list[str], probabilities: np.ndarray) -> list[dict]:
 
 def _diagnosis_location(image: Image, rgb_small: np.ndarray) -> dict:
     """Where the lesion is, for model B: its recorded anatomic site when that names a HAM10000
-    location. Otherwise the body-region model's answer on the same image is recorded, and given to B
-    only when DERMRELAY_DIAGNOSIS_LOCATION_FALLBACK says so (by default B is told "unknown", which
-    measured better; see settings)."""
+    location. Otherwise the body-region model's answer on the same image is recorded and given to B
+    as the paper does, unless DERMRELAY_DIAGNOSIS_LOCATION_FALLBACK is "unknown" (see settings)."""
     from django.conf import settings
 
     from inference import body_sites
@@ -450,7 +460,9 @@ def _diagnosis_location(image: Image, rgb_small: np.ndarray) -> dict:
     answer = {"region": region, "region_probability": round(float(probabilities.max()), 4),
               "region_model": _model_identity(region_model)}
     if settings.DERMRELAY_DIAGNOSIS_LOCATION_FALLBACK == "body_region_model":
-        return {"location": body_sites.location_from_region(region), "source": "body_region_model", **answer}
+        return {"location": body_sites.location_from_region(region), "source": "body_region_model", **answer,
+                "note": "No anatomic site is recorded: the diagnosis used the body-region model's answer as the "
+                        "location. Confirm or correct the site, which runs the diagnosis again."}
     return {"location": body_sites.UNKNOWN, "source": "unknown", **answer,
             "note": "No anatomic site is recorded: the diagnosis ran without a location. The body-region model's "
                     "answer is shown for a person to confirm as the site, which runs the diagnosis again."}
