@@ -36,6 +36,8 @@ function PatientStep({ sites, onChosen }: { sites: Site[]; onChosen: (patient: P
 
   const create = async (event: React.FormEvent) => {
     event.preventDefault();
+    // The patient belongs to a site: never send the form before the user's sites have loaded.
+    if (!form.site) return;
     const { data, error: failure } = await api.POST("/api/v1/patients/", {
       body: { ...form, birth_date: form.birth_date || null, sex: form.sex as Patient["sex"] } as never,
     });
@@ -43,7 +45,10 @@ function PatientStep({ sites, onChosen }: { sites: Site[]; onChosen: (patient: P
     else onChosen(data as Patient);
   };
   const field = (name: keyof typeof form) => ({
-    value: form[name], onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setForm({ ...form, [name]: e.target.value }),
+    value: form[name], onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
+      const value = e.target.value;
+      setForm((f) => ({ ...f, [name]: value }));
+    },
   });
 
   return (
@@ -71,7 +76,8 @@ function PatientStep({ sites, onChosen }: { sites: Site[]; onChosen: (patient: P
           <label>Sex <select {...field("sex")}>
             <option value="unknown">Unknown</option><option value="female">Female</option><option value="male">Male</option><option value="other">Other</option>
           </select></label>
-          <div className="actions"><button type="submit" className="primary">Register patient</button>
+          <div className="actions"><button type="submit" className="primary" disabled={!form.site}
+            title={form.site ? undefined : "Loading your sites…"}>Register patient</button>
             <button type="button" onClick={() => setCreating(false)}>Cancel</button></div>
           {error ? <p className="error" role="alert">{error}</p> : null}
         </form>
