@@ -126,8 +126,8 @@ def cmd_train_classifier(args) -> None:
 
     weights = Path(args.weights_dir) / f"{MODEL_NAMES[args.task]}.pt"
     config = TrainConfig(data=Path(args.data), out=weights, task=args.task, epochs=args.epochs, batch=args.batch,
-                         learning_rate=args.learning_rate, seed=args.seed, max_minutes=args.max_minutes, threads=args.threads,
-                         device=args.device, input_scale=args.input_scale, sampling=args.sampling,
+                         learning_rate=args.learning_rate, seed=args.seed, init_seed=args.init_seed, max_minutes=args.max_minutes,
+                         threads=args.threads, device=args.device, input_scale=args.input_scale, sampling=args.sampling,
                          logit_adjustment=args.logit_adjustment, mixup=args.mixup)
     summary = train(config)
     print(f"wrote {weights} and {card_write(cards_dir=Path(args.cards), weights=weights, summary=summary, config=config, version=args.version)}")
@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> None:
     classifier.add_argument("--epochs", type=int, default=defaults["epochs"].default)
     classifier.add_argument("--batch", type=int, default=defaults["batch"].default)
     classifier.add_argument("--learning-rate", type=float, default=defaults["learning_rate"].default)
-    classifier.add_argument("--seed", type=int, default=defaults["seed"].default)
+    classifier.add_argument("--seed", type=int, default=defaults["seed"].default, help="batches, random views, mixup")
+    classifier.add_argument("--init-seed", type=int, default=None,
+                            help="the head's starting weights (default: --seed); runs that share it can be averaged")
     classifier.add_argument("--input-scale", type=float, default=defaults["input_scale"].default,
                             help="the network enlarges its 200x150 input by this factor")
     classifier.add_argument("--sampling", default=defaults["sampling"].default, choices=list(SAMPLING))

@@ -129,7 +129,7 @@ def save_fp16(network: nn.Module, out: Path, fresh: nn.Module) -> nn.Module:
     on exactly what ships."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in network.state_dict().items()}, out)
+    torch.save({k: (v.half() if v.is_floating_point() else v).cpu() for k, v in network.state_dict().items()}, out)  # loads anywhere
     state = torch.load(out, weights_only=True)
     fresh.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     return fresh.eval()

@@ -4,11 +4,13 @@ logit adjustment folded into the head's bias is exactly the post-hoc adjustment 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
-from inference.classification import (Examples, adjusted_probabilities, build, classify, log_prior, network_predict,
-                                      sampling_prior, view_logits)
+from inference.classification import (Examples, TrainConfig, adjusted_probabilities, build, classify, log_prior,
+                                      network_predict, sampling_prior, starting_network, view_logits)
 from inference.training_loop import random_views
 
 
@@ -74,3 +76,15 @@ def test_the_network_enlarges_its_input_itself():
     with torch.no_grad():
         network(torch.zeros(1, 3, 150, 200))
     assert tuple(seen[0]) == (1, 3, 225, 300)
+
+
+def test_runs_that_share_an_init_seed_start_from_the_same_weights():
+    """--seed changes batches and views; --init-seed alone decides the head's random start."""
+    def start(**kwargs):
+        config = TrainConfig(data=Path("."), out=Path("x.pt"), task="diagnosis-location", **kwargs)
+        return starting_network(config, pretrained=False).state_dict()
+
+    same_a, same_b, other = start(seed=1, init_seed=7), start(seed=2, init_seed=7), start(seed=1, init_seed=8)
+    assert all(torch.equal(same_a[k], same_b[k]) for k in same_a)
+    assert not torch.equal(same_a["head.weight"], other["head.weight"])
+    assert torch.equal(start(seed=3)["head.weight"], start(seed=5, init_seed=3)["head.weight"])  # default: the seed
