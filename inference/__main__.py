@@ -133,6 +133,19 @@ def cmd_train_classifier(args) -> None:
     print(f"wrote {weights} and {card_write(cards_dir=Path(args.cards), weights=weights, summary=summary, config=config, version=args.version)}")
 
 
+def cmd_soup_classifier(args) -> None:
+    from .classification import MODEL_NAMES
+    from .weight_soup import MembersDoNotMix, soup
+
+    weights = Path(args.weights_dir) / f"{MODEL_NAMES[args.task]}.pt"
+    try:
+        soup(task=args.task, data=Path(args.data), members=[Path(m) for m in args.members], out=weights,
+             cards_dir=Path(args.cards), version=args.version, logit_adjustment=args.logit_adjustment, device=args.device)
+    except MembersDoNotMix as error:
+        sys.exit(f"soup-classifier: {error}")
+    print(f"wrote {weights} and its card in {args.cards}")
+
+
 def cmd_evaluate_classifier(args) -> None:
     import torch
 
@@ -249,6 +262,17 @@ def main(argv: list[str] | None = None) -> None:
     classifier.add_argument("--threads", type=int, default=None)
     classifier.add_argument("--max-minutes", type=float, default=None)
     classifier.set_defaults(run=cmd_train_classifier)
+
+    soup = commands.add_parser("soup-classifier",
+                               help="average the weights of train-classifier runs that differ only in --seed (a model soup)")
+    soup.add_argument("--task", required=True, choices=["diagnosis", "diagnosis-location", "body-region"])
+    soup.add_argument("--data", required=True, help="the runs' data: BatchNorm is recomputed on train, τ chosen on val")
+    soup.add_argument("--members", required=True, nargs="+", help="the runs' model cards (their weights beside, as ../weights/)")
+    soup.add_argument("--weights-dir", default=str(DEFAULT_CARDS_DIR.parent / "weights"))
+    soup.add_argument("--version", default="0.3.0")
+    soup.add_argument("--logit-adjustment", type=float, default=None, help="τ (default: the best on val of 0-2 by 0.5)")
+    soup.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda")
+    soup.set_defaults(run=cmd_soup_classifier)
 
     classifier_eval = commands.add_parser("evaluate-classifier",
                                           help="metrics JSON of a classifier on an image folder + CSV (image_id, dx, localization)")

@@ -107,6 +107,8 @@ def probabilities(network: LocationAwareClassifier, data: Examples, *, batch: in
 
 
 SAMPLING = ("sqrt", "natural", "balanced")
+SAMPLING_TEXT = {"sqrt": "class weights proportional to 1/sqrt(frequency)", "natural": "as the data come",
+                 "balanced": "every class equally often"}  # as the cards say it
 LOGIT_ADJUSTMENTS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 
@@ -170,6 +172,24 @@ def adjusted_probabilities(logits: np.ndarray, prior: np.ndarray, tau: float) ->
     shifted = logits - tau * log_prior(prior)
     shifted = np.exp(shifted - shifted.max(axis=-1, keepdims=True))
     return (shifted / shifted.sum(axis=-1, keepdims=True)).mean(axis=0)
+
+
+def choose_fold_and_save(trained: LocationAwareClassifier, *, task: str, prior: np.ndarray, val_data: Examples, out: Path,
+                         input_scale: float, logit_adjustment: float | None) -> tuple[float, dict, np.ndarray]:
+    """Choose the logit adjustment τ on val (unless given), fold it into the head's bias and write the
+    weights as fp16; returns τ, val balanced accuracy by τ and the val probabilities of exactly the
+    fp16 weights that ship. Trained runs and weight soups end alike."""
+    labels = TASKS[task]["labels"]
+    val_logits = view_logits(trained, val_data)
+    by_tau = {tau: classification_metrics.balanced_accuracy(classification_metrics.confusion(
+        val_data.labels, adjusted_probabilities(val_logits, prior, tau).argmax(axis=1), len(labels)))
+        for tau in LOGIT_ADJUSTMENTS}
+    tau = logit_adjustment if logit_adjustment is not None else max(by_tau, key=lambda t: (by_tau[t], -t))
+    bias = trained.head.bias
+    with torch.no_grad():
+        bias -= torch.as_tensor(tau * log_prior(prior), dtype=bias.dtype, device=bias.device)
+    fp16 = save_fp16(trained, out, build(task, pretrained=False, input_scale=input_scale)).to(bias.device)
+    return tau, by_tau, probabilities(fp16, val_data, batch=256)
 
 
 def starting_network(config: TrainConfig, *, pretrained: bool = True) -> LocationAwareClassifier:
@@ -236,17 +256,8 @@ def train(config: TrainConfig, *, log=print) -> dict:
                               started=started, max_minutes=config.max_minutes, log=log,
                               after_step=(lambda: average.update_parameters(network)) if average is not None else None)
     trained = (average.module if average is not None else network).eval()
-
-    val_logits = view_logits(trained, val_data)
-    by_tau = {tau: classification_metrics.balanced_accuracy(classification_metrics.confusion(
-        val_data.labels, adjusted_probabilities(val_logits, prior, tau).argmax(axis=1), len(spec["labels"])))
-        for tau in LOGIT_ADJUSTMENTS}
-    tau = config.logit_adjustment if config.logit_adjustment is not None else max(by_tau, key=lambda t: (by_tau[t], -t))
-    with torch.no_grad():
-        trained.head.bias -= torch.as_tensor(tau * log_prior(prior), dtype=trained.head.bias.dtype, device=device)
-    out = Path(config.out)
-    fp16 = save_fp16(trained, out, build(config.task, pretrained=False, input_scale=config.input_scale)).to(device)
-    found = probabilities(fp16, val_data, batch=256)
+    tau, by_tau, found = choose_fold_and_save(trained, task=config.task, prior=prior, val_data=val_data, out=Path(config.out),
+                                              input_scale=config.input_scale, logit_adjustment=config.logit_adjustment)
     summary = {
         "task": config.task, "device": str(device), "steps": loop.steps, "stopped_early": loop.stopped_early,
         "seconds": round(time.monotonic() - started), "first_loss": loop.first_loss, "last_loss": loop.last_loss,
@@ -255,6 +266,7 @@ def train(config: TrainConfig, *, log=print) -> dict:
                              "chosen": "given" if config.logit_adjustment is not None else "best on val"},
         "val": classification_metrics.report(val_data.labels, found, list(spec["labels"])),
     }
+    out = Path(config.out)
     np.save(out.with_suffix(".val-probabilities.npy"), found)
     out.with_suffix(".train.json").write_text(json.dumps(summary, indent=2) + "\n")
     log(json.dumps({k: summary["val"][k] for k in ("balanced_accuracy", "balanced_accuracy_ci95", "macro_auc")}))
@@ -310,8 +322,7 @@ def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainCo
                      "input_scale": config.input_scale,
                      "augmentation": "random turns (any angle), mirror images, zoom 0.8-1.25, shifts, saturation, contrast, "
                                      "brightness and white balance (inference.training_loop.random_views)",
-                     "sampling": {"sqrt": "class weights proportional to 1/sqrt(frequency)", "natural": "as the data come",
-                                  "balanced": "every class equally often"}[config.sampling],
+                     "sampling": SAMPLING_TEXT[config.sampling],
                      "loss": f"cross-entropy, label smoothing {config.label_smoothing}"
                              + (f", mixup α {config.mixup}" if config.mixup else ""),
                      "weight_average": f"exponential moving average, decay {config.ema_decay}" if config.ema_decay else "none",

@@ -1,0 +1,182 @@
+"""A weight soup of classifier runs: the uniform average of the weights of runs that differ only in
+their seed (Wortsman et al., ICML 2022), shipped as one network, so it costs no more at inference
+than any one run.
+
+Averaging is meaningful only between runs that started from the same weights (`--init-seed`) with
+the same recipe, so members are checked for that. Each run folded its own logit adjustment into
+the head's bias; it is taken out before averaging, and chosen again on val for the soup. The
+BatchNorm statistics are recomputed on the training images, because the average of the runs'
+running statistics does not fit the averaged weights (3 seeds of model B on val: balanced accuracy
+0.695 with the averaged statistics, 0.731 with recomputed ones).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import classification_metrics, ham10000
+from .classification import (MODEL_NAMES, SAMPLING_TEXT, TASKS, Examples, build, choose_fold_and_save, classify,
+                             examples, log_prior, network_predict, sampling_prior, training_device)
+from .registry import sha256_of
+from .training_loop import to_input
+
+# what members must share: everything in the recipe but the seed of batches, views and mixup
+SHARED_TRAINING = ("init_seed", "epochs", "batch", "optimiser", "frozen", "input_scale", "augmentation", "sampling",
+                   "loss", "weight_average", "location_dropout", "data_hashes")
+
+
+class MembersDoNotMix(ValueError):
+    """The runs cannot be averaged (another model, architecture, starting point or recipe)."""
+
+
+def member_cards(paths: list[Path]) -> list[dict]:
+    """The members' cards, each with `path`; raises MembersDoNotMix unless they can be averaged."""
+    cards = []
+    for path in paths:
+        card = json.loads(Path(path).read_text())
+        card["path"] = str(Path(path).resolve())
+        if card["training"].get("init_seed") is None:  # cards older than --init-seed: the seed drew the start too
+            card["training"]["init_seed"] = card["training"]["seed"]
+        cards.append(card)
+    if len(cards) < 2:
+        raise MembersDoNotMix("a soup needs at least two runs")
+    first = cards[0]
+    for card in cards[1:]:
+        if (card["name"], card["architecture"]) != (first["name"], first["architecture"]):
+            raise MembersDoNotMix(f"{card['path']} is {card['name']} {card['architecture']}, "
+                                  f"not {first['name']} {first['architecture']}")
+        for key in SHARED_TRAINING:
+            if card["training"].get(key) != first["training"].get(key):
+                raise MembersDoNotMix(f"{card['path']} differs from {first['path']} in training.{key}: "
+                                      f"{card['training'].get(key)!r} vs {first['training'].get(key)!r}")
+    for card in cards:
+        if card["training"].get("log", {}).get("stopped_early"):
+            raise MembersDoNotMix(f"{card['path']} stopped early: its schedule did not finish, so it is not the recipe")
+    seeds = [card["training"]["seed"] for card in cards]
+    if len(set(seeds)) != len(seeds):
+        raise MembersDoNotMix(f"two runs share a seed ({seeds}): they are the same run")
+    return cards
+
+
+def member_weights(card: dict) -> dict[str, torch.Tensor]:
+    """A member's weights as it ships (float32, its logit adjustment folded into the head's bias)."""
+    weights = Path(card["path"]).parent / card["weights"]["file"]
+    if sha256_of(weights) != card["weights"]["sha256"]:
+        raise MembersDoNotMix(f"{weights} does not match the sha256 in {card['path']}")
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def unfolded(state: dict[str, torch.Tensor], *, tau: float, prior: np.ndarray) -> dict[str, torch.Tensor]:
+    """The weights with the folded logit adjustment τ·log(prior) taken out of the head's bias again."""
+    return dict(state, **{"head.bias": state["head.bias"] + torch.as_tensor(tau * log_prior(prior), dtype=torch.float32)})
+
+
+def averaged(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The uniform average of floating-point tensors; counters (num_batches_tracked) from the first."""
+    return {k: torch.stack([s[k] for s in states]).mean(dim=0) if v.is_floating_point() else v.clone()
+            for k, v in states[0].items()}
+
+
+def recalibrate_batch_norm(network: nn.Module, data: Examples, *, batch: int = 128) -> None:
+    """Recompute every BatchNorm's running mean and variance as the average over batches of `data`
+    (the plain images, as the network sees them at test time)."""
+    norms = [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over all batches
+    device = next(network.parameters()).device
+    network.train()
+    with torch.no_grad():
+        for start in range(0, len(data.images), batch):
+            x = torch.from_numpy(to_input(data.images[start:start + batch])).to(device)
+            network(x, torch.from_numpy(data.locations[start:start + batch]).to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    network.eval()
+
+
+def soup(*, task: str, data: Path, members: list[Path], out: Path, cards_dir: Path, version: str,
+         logit_adjustment: float | None = None, device: str = "auto", log=print) -> dict:
+    """Average the members' weights, recompute BatchNorm on train, choose τ on val, write fp16
+    weights and a card; the summary also gives each member's and their ensemble's val figures."""
+    started = time.monotonic()
+    cards = member_cards(members)
+    if cards[0]["name"] != MODEL_NAMES[task]:
+        raise MembersDoNotMix(f"the runs are {cards[0]['name']}, not {MODEL_NAMES[task]}")
+    sampling = {text: key for key, text in SAMPLING_TEXT.items()}[cards[0]["training"]["sampling"]]
+    records = ham10000.read_metadata(Path(data) / "metadata.csv")
+    train_data = examples(data, [r for r in records if r.split == "train"], task)
+    val_data = examples(data, [r for r in records if r.split == "val"], task)
+    labels = list(TASKS[task]["labels"])
+    prior = sampling_prior(np.bincount(train_data.labels, minlength=len(labels)).astype(np.float64), sampling)
+    input_scale = cards[0]["architecture"]["kwargs"].get("input_scale", 1.0)
+    run_device = training_device(device)
+
+    states, member_found = [], []
+    for card in cards:  # each member as it shipped, for the comparison
+        network = build(task, pretrained=False, input_scale=input_scale)
+        network.load_state_dict(state := member_weights(card))
+        member_found.append(classify(network_predict(network.to(run_device)), val_data.images, val_data.locations, batch=256))
+        states.append(unfolded(state, tau=card["training"]["logit_adjustment"]["tau"], prior=prior))
+
+    network = build(task, pretrained=False, input_scale=input_scale)
+    network.load_state_dict(averaged(states))
+    network = network.to(run_device)
+    recalibrate_batch_norm(network, train_data)
+    tau, by_tau, found = choose_fold_and_save(network, task=task, prior=prior, val_data=val_data, out=Path(out),
+                                              input_scale=input_scale, logit_adjustment=logit_adjustment)
+
+    def balanced(probabilities: np.ndarray) -> float:
+        return round(classification_metrics.balanced_accuracy(classification_metrics.confusion(
+            val_data.labels, probabilities.argmax(axis=1), len(labels))), 4)
+
+    summary = {
+        "task": task, "device": str(run_device), "seconds": round(time.monotonic() - started),
+        "members": [{"card": card["path"], "seed": card["training"]["seed"], "weights_sha256": card["weights"]["sha256"],
+                     "val_balanced_accuracy": balanced(p)} for card, p in zip(cards, member_found)],
+        "ensemble_val_balanced_accuracy": balanced(np.mean(member_found, axis=0)),
+        "logit_adjustment": {"tau": tau, "val_balanced_accuracy_by_tau": {str(k): round(v, 4) for k, v in by_tau.items()},
+                             "chosen": "given" if logit_adjustment is not None else "best on val"},
+        "val": classification_metrics.report(val_data.labels, found, labels),
+    }
+    out = Path(out)
+    np.save(out.with_suffix(".val-probabilities.npy"), found)
+    out.with_suffix(".soup.json").write_text(json.dumps(summary, indent=2) + "\n")
+    card_path = soup_card_write(cards=cards, cards_dir=Path(cards_dir), weights=out, summary=summary, version=version)
+    log(json.dumps({"soup": summary["val"]["balanced_accuracy"], "members": [m["val_balanced_accuracy"] for m in summary["members"]],
+                    "ensemble": summary["ensemble_val_balanced_accuracy"], "card": str(card_path)}))
+    return summary
+
+
+def soup_card_write(*, cards: list[dict], cards_dir: Path, weights: Path, summary: dict, version: str) -> Path:
+    """The first member's card, made the soup's: its weights, seeds, τ and val metrics."""
+    card = copy.deepcopy({k: v for k, v in cards[0].items() if k != "path"})
+    card["version"] = version
+    card["weights"] = {"file": f"../weights/{Path(weights).name}", "sha256": sha256_of(weights), "dtype": "float16"}
+    training = card["training"]
+    training["seed"] = [c["training"]["seed"] for c in cards]
+    training["device"] = f"runs: {sorted({c['training']['device'] for c in cards})}; soup: {summary['device']}"
+    training["weight_average"] += (f"; then the uniform average of the {len(cards)} runs' weights (a model soup, "
+                                   "Wortsman et al. 2022), BatchNorm statistics recomputed on the train split")
+    training["logit_adjustment"] = summary["logit_adjustment"]
+    training["soup"] = {k: summary[k] for k in ("members", "ensemble_val_balanced_accuracy")}
+    training["soup"]["members"] = [{k: v for k, v in m.items() if k != "card"} for m in summary["members"]]
+    training["command"] = ("each run: " + cards[0]["training"]["command"] + f" --seed S --init-seed {training['init_seed']}; "
+                           "then: python -m inference " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    card["metrics"] = {"ham10000_val": dict(summary["val"], how=f"HAM10000 val split, fp16 weights of the soup, PyTorch in "
+                                                                  f"float32 on {summary['device']}, test-time flips")}
+    path = Path(cards_dir) / f"{card['name']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(card, indent=2) + "\n")
+    return path

@@ -1,0 +1,110 @@
+"""A weight soup averages runs that can be averaged and nothing else: the folded logit adjustment
+comes out before averaging, BatchNorm is recomputed on the images it is given, and the command
+writes weights and a card that say what went in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inference.__main__ import main
+from inference.classification import Examples, build, log_prior, sampling_prior
+from inference.registry import Registry
+from inference.training_loop import to_input
+from inference.weight_soup import MembersDoNotMix, averaged, member_cards, recalibrate_batch_norm, unfolded
+
+
+def test_the_folded_logit_adjustment_comes_out_before_averaging():
+    prior = sampling_prior(np.array([300.0, 500, 1000, 80, 1100, 4700, 100]), "sqrt")
+    torch.manual_seed(0)
+    raw = [build("diagnosis", pretrained=False).state_dict() for _ in range(2)]
+    taus = (0.5, 1.5)
+    folded = [dict(s, **{"head.bias": s["head.bias"] - torch.as_tensor(t * log_prior(prior), dtype=torch.float32)})
+              for s, t in zip(raw, taus)]
+    soup = averaged([unfolded(s, tau=t, prior=prior) for s, t in zip(folded, taus)])
+    assert torch.allclose(soup["head.bias"], (raw[0]["head.bias"] + raw[1]["head.bias"]) / 2, atol=1e-6)
+    assert torch.allclose(soup["head.weight"], (raw[0]["head.weight"] + raw[1]["head.weight"]) / 2)
+    assert soup["backbone._bn0.num_batches_tracked"].dtype == torch.int64  # counters are not averaged
+
+
+def test_batch_norm_is_recomputed_from_the_images_given():
+    torch.manual_seed(0)
+    network = build("diagnosis-location", pretrained=False).eval()
+    momentum = network.backbone._bn0.momentum
+    with torch.no_grad():  # statistics that fit nothing, as an average of runs' statistics may not
+        network.backbone._bn0.running_mean.fill_(5.0)
+        network.backbone._bn0.running_var.fill_(9.0)
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (12, 150, 200, 3), dtype=np.uint8)
+    data = Examples(images=images, labels=np.zeros(12, dtype=np.int64), locations=np.arange(12) % 5, ids=list("abcdefghijkl"))
+    recalibrate_batch_norm(network, data, batch=4)
+    with torch.no_grad():
+        stem = network.backbone._conv_stem(torch.from_numpy(to_input(images)))
+    assert torch.allclose(network.backbone._bn0.running_mean, stem.mean(dim=(0, 2, 3)), atol=1e-4)
+    assert not network.training and network.backbone._bn0.momentum == momentum  # left as it was found
+
+
+def _card(path: Path, **training) -> Path:
+    card = {"name": "dermoscopy-diagnosis", "architecture": {"class": "LocationAwareClassifier", "kwargs": {"classes": 7}},
+            "training": {"seed": 1, "init_seed": 2022, "epochs": 30, "sampling": "s", **training}}
+    path.write_text(json.dumps(card))
+    return path
+
+
+def test_runs_that_cannot_be_averaged_are_refused_with_the_reason(tmp_path):
+    first = _card(tmp_path / "a.json")
+    with pytest.raises(MembersDoNotMix, match="at least two"):
+        member_cards([first])
+    with pytest.raises(MembersDoNotMix, match="init_seed"):
+        member_cards([first, _card(tmp_path / "b.json", seed=2, init_seed=7)])
+    with pytest.raises(MembersDoNotMix, match="epochs"):
+        member_cards([first, _card(tmp_path / "c.json", seed=2, epochs=15)])
+    with pytest.raises(MembersDoNotMix, match="stopped early"):
+        member_cards([first, _card(tmp_path / "f.json", seed=2, log={"stopped_early": True})])
+    with pytest.raises(MembersDoNotMix, match="share a seed"):
+        member_cards([first, _card(tmp_path / "d.json")])
+    assert [c["training"]["seed"] for c in member_cards([first, _card(tmp_path / "e.json", seed=2)])] == [1, 2]
+    # a card from before --init-seed started where its seed led
+    older = _card(tmp_path / "g.json", seed=2022, init_seed=None)
+    assert [c["training"]["init_seed"] for c in member_cards([first, older])] == [2022, 2022]
+
+
+def test_two_runs_become_one_soup_through_the_command_line(subset, tmp_path):
+    def run(name: str, *flags: str) -> Path:
+        cards = tmp_path / name / "cards"
+        cards.mkdir(parents=True)
+        main(["--cards", str(cards), "train-classifier", "--task", "diagnosis-location", "--data", str(subset),
+              "--weights-dir", str(tmp_path / name / "weights"), "--epochs", "1", "--batch", "8", *flags])
+        return cards / "dermoscopy-diagnosis-location.json"
+
+    members = [run("one", "--seed", "1", "--init-seed", "5"), run("two", "--seed", "2", "--init-seed", "5")]
+    cards = tmp_path / "soup" / "cards"
+    main(["--cards", str(cards), "soup-classifier", "--task", "diagnosis-location", "--data", str(subset),
+          "--members", *map(str, members), "--weights-dir", str(tmp_path / "soup" / "weights"), "--device", "cpu"])
+
+    registry = Registry(cards)
+    card = registry.card("dermoscopy-diagnosis-location")
+    assert card.version == "0.3.0" and registry.load("dermoscopy-diagnosis-location", device="cpu").backend == "pytorch"
+    training = json.loads((cards / "dermoscopy-diagnosis-location.json").read_text())["training"]
+    assert training["seed"] == [1, 2] and training["init_seed"] == 5 and len(training["soup"]["members"]) == 2
+    assert card.metrics["ham10000_val"]["images"] == 8
+
+    def weights(path: Path) -> dict:
+        return torch.load(path, weights_only=True)
+
+    soup = weights(registry.verify(card))
+    runs = [weights(m.parent.parent / "weights" / "dermoscopy-diagnosis-location.pt") for m in members]
+    assert torch.allclose(soup["location.weight"].float(), (runs[0]["location.weight"].float() + runs[1]["location.weight"].float()) / 2,
+                          atol=2e-3)
+    averaged_statistics = (runs[0]["backbone._bn0.running_mean"].float() + runs[1]["backbone._bn0.running_mean"].float()) / 2
+    assert not torch.allclose(soup["backbone._bn0.running_mean"].float(), averaged_statistics, atol=1e-2)  # recomputed
+
+    with pytest.raises(SystemExit, match="init_seed"):
+        main(["--cards", str(tmp_path / "soup" / "cards"), "soup-classifier", "--task", "diagnosis-location",
+              "--data", str(subset), "--members", str(members[0]), str(run("three", "--seed", "3", "--init-seed", "6")),
+              "--weights-dir", str(tmp_path / "refused")])
+    assert not (tmp_path / "refused").exists()
