@@ -4,6 +4,11 @@
   python -m inference train-quality --data DIR [--steps N] [--max-minutes M]
   python -m inference evaluate-quality --data DIR --out metrics.json [--split NAME --update-card]
   python -m inference export-onnx [--name rcm-quality-mednet]
+  python -m inference train-lesion --data HAM10000 / evaluate-lesion --data FOLDER --out metrics.json
+  python -m inference train-classifier --task diagnosis-location --data HAM10000 [--seed S --init-seed I]
+  python -m inference soup-classifier --task diagnosis-location --data HAM10000 --members CARD CARD...
+  python -m inference evaluate-classifier --task diagnosis-location --images FOLDER --csv FILE --out metrics.json
+  python -m inference compare-diagnosis --data HAM10000
 """
 
 from __future__ import annotations
