@@ -59,6 +59,39 @@ def _missing_browser(item) -> list[str]:
     return missing
 
 
+def pytest_configure(config):
+    _retry_teardown_flush_on_deadlock()
+
+
+def _retry_teardown_flush_on_deadlock() -> None:
+    """A test on the transactional database ends with a flush (one TRUNCATE of every table). The
+    real worker outlives the test, and its reconciler, reading the job tables every second, can hold
+    a lock that TRUNCATE needs while waiting for one TRUNCATE took: PostgreSQL then aborts one of
+    the two, and when it picks the flush the test errors at teardown (seen in CI)."""
+    from django.test import TransactionTestCase
+
+    TransactionTestCase._fixture_teardown = retrying_deadlocked_flush(TransactionTestCase._fixture_teardown)
+
+
+def retrying_deadlocked_flush(teardown, attempts: int = 5):
+    """`teardown` tried again when its flush was the victim of a deadlock: the flush runs in one
+    transaction, so a deadlocked one left nothing half-done. Any other error is raised at once."""
+    from django.core.management.base import CommandError
+    from django.db import OperationalError
+
+    def retried(*args, **kwargs):
+        for attempt in range(attempts):
+            try:
+                return teardown(*args, **kwargs)
+            except CommandError as error:
+                deadlock = isinstance(error.__cause__, OperationalError) and "deadlock detected" in str(error.__cause__)
+                if not deadlock or attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    return retried
+
+
 def pytest_runtest_setup(item):
     services, browser = _missing_services(item), _missing_browser(item)
     missing = services + browser
