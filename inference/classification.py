@@ -59,6 +59,11 @@ def examples(root: Path, records, task: str) -> Examples:
     )
 
 
+def train_and_val(data: Path, task: str) -> tuple[Examples, Examples]:
+    """The task's examples of the data set's train and val splits (metadata.csv's split column)."""
+    records = ham10000.read_metadata(Path(data) / "metadata.csv")
+    return tuple(examples(data, [r for r in records if r.split == split], task) for split in ("train", "val"))
+
 def build(task: str, *, pretrained: bool, input_scale: float = 1.0) -> LocationAwareClassifier:
     spec = TASKS[task]
     return LocationAwareClassifier(classes=len(spec["labels"]), locations=len(LOCATIONS) - 1 if spec["locations"] else 0,
@@ -212,10 +217,8 @@ def train(config: TrainConfig, *, log=print) -> dict:
         torch.use_deterministic_algorithms(False)
         torch.backends.cudnn.benchmark = True
     spec = TASKS[config.task]
-    records = ham10000.read_metadata(Path(config.data) / "metadata.csv")
     started = time.monotonic()
-    train_data = examples(config.data, [r for r in records if r.split == "train"], config.task)
-    val_data = examples(config.data, [r for r in records if r.split == "val"], config.task)
+    train_data, val_data = train_and_val(config.data, config.task)
     log(f"{config.task}: {len(train_data.labels)} training and {len(val_data.labels)} validation images on {device} "
         f"({time.monotonic() - started:.0f} s)")
     counts = np.bincount(train_data.labels, minlength=len(spec["labels"])).astype(np.float64)

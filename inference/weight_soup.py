@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import classification_metrics, ham10000
+from . import classification_metrics
 from .classification import (MODEL_NAMES, SAMPLING_TEXT, TASKS, Examples, build, choose_fold_and_save, classify,
-                             examples, log_prior, network_predict, sampling_prior, training_device)
+                             log_prior, network_predict, sampling_prior, train_and_val, training_device)
 from .registry import sha256_of
 from .training_loop import to_input
 
@@ -115,9 +115,7 @@ def soup(*, task: str, data: Path, members: list[Path], out: Path, cards_dir: Pa
     if cards[0]["name"] != MODEL_NAMES[task]:
         raise MembersDoNotMix(f"the runs are {cards[0]['name']}, not {MODEL_NAMES[task]}")
     sampling = {text: key for key, text in SAMPLING_TEXT.items()}[cards[0]["training"]["sampling"]]
-    records = ham10000.read_metadata(Path(data) / "metadata.csv")
-    train_data = examples(data, [r for r in records if r.split == "train"], task)
-    val_data = examples(data, [r for r in records if r.split == "val"], task)
+    train_data, val_data = train_and_val(data, task)
     labels = list(TASKS[task]["labels"])
     prior = sampling_prior(np.bincount(train_data.labels, minlength=len(labels)).astype(np.float64), sampling)
     input_scale = cards[0]["architecture"]["kwargs"].get("input_scale", 1.0)
