@@ -20,6 +20,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from .ham10000 import DataInvalid
 from .registry import DEFAULT_CARDS_DIR, Registry, sha256_of
 
 QUALITY_MODEL = "rcm-quality-mednet"
@@ -297,7 +298,10 @@ def main(argv: list[str] | None = None) -> None:
     export.set_defaults(run=cmd_export)
 
     args = parser.parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except DataInvalid as error:  # the data given cannot be used: say why, without a traceback
+        sys.exit(f"{args.command}: {error}")
 
 
 if __name__ == "__main__":

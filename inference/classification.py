@@ -51,8 +51,11 @@ def examples(root: Path, records, task: str) -> Examples:
     """The records that carry the task's label, loaded at IMAGE_SIZE."""
     spec = TASKS[task]
     kept = [r for r in records if getattr(r, spec["field"]) in spec["labels"]]
+    if not kept:
+        raise ham10000.DataInvalid(f"none of the {len(records)} rows has a {spec['field']} among {', '.join(spec['labels'])}")
+    paths = ham10000.find_images(root, [r.image_id for r in kept])
     return Examples(
-        images=np.stack([ham10000.load_rgb(ham10000.image_path(root, r.image_id), IMAGE_SIZE) for r in kept]),
+        images=np.stack([ham10000.load_rgb(paths[r.image_id], IMAGE_SIZE) for r in kept]),
         labels=np.array([spec["labels"].index(getattr(r, spec["field"])) for r in kept], dtype=np.int64),
         locations=np.array([location_index(r.localization) for r in kept], dtype=np.int64),
         ids=[r.image_id for r in kept],
@@ -365,6 +368,7 @@ def evaluate_folder(*, network: LocationAwareClassifier, task: str, images: Path
         sources["unknown"] = int((locations == 0).sum())
         data = Examples(images=data.images, labels=data.labels, locations=locations, ids=data.ids)
     found = classification_metrics.report(data.labels, probabilities(network, data), list(TASKS[task]["labels"]))
+    found["rows_left_out"] = {f"no {TASKS[task]['field']} among the model's classes": len(records) - len(data.labels)}
     if TASKS[task]["locations"]:
         found["location_sources"] = sources
     return found

@@ -38,13 +38,52 @@ class Record:
     lesion_id: str = ""
 
 
+class DataInvalid(ValueError):
+    """An image folder or CSV that cannot be read as asked, with what is wrong and where: others run
+    the evaluation commands on data this project has never seen, so the message must say what to fix."""
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+# The ISIC 2018 task 3 ground-truth files give the diagnosis one-hot: image, MEL, NV, BCC, AKIEC, BKL, DF, VASC.
+_ONE_HOT = {name.upper(): name for name in DX_CLASSES}
+
+
 def read_metadata(csv_path: Path) -> list[Record]:
-    with open(csv_path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return [Record(image_id=row["image_id"], dx=row.get("dx", ""), localization=row.get("localization", ""),
-                   region7=row["region7"] if "region7" in row else REGION7_OF_LOCALIZATION.get(row.get("localization", ""), ""),
-                   split=row.get("split", ""), lesion_id=row.get("lesion_id", ""))
-            for row in rows]
+    """Rows of a HAM10000-style CSV (image_id, dx, localization; region7 and split when present), or
+    of an ISIC 2018 one-hot ground-truth file. Column names and values are read without surrounding
+    blanks, dx and localization in lower case; a byte-order mark is ignored."""
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = [(name or "").strip() for name in reader.fieldnames or []]
+            rows = [{column: (value or "").strip() for column, value in zip(columns, row.values())} for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataInvalid(f"{Path(csv_path).name}: not a readable CSV ({error})") from error
+    if "image_id" not in columns and "image" in columns and set(_ONE_HOT) <= set(columns):
+        rows = [{**row, "image_id": row["image"], "dx": _one_hot_dx(row, csv_path)} for row in rows]
+    elif "image_id" not in columns:
+        raise DataInvalid(f"{Path(csv_path).name}: no image_id column (found {', '.join(columns) or 'none'}); "
+                          "expected image_id, dx, localization")
+    ids = [row["image_id"] for row in rows]
+    if "" in ids:
+        raise DataInvalid(f"{Path(csv_path).name}: row {ids.index('') + 2} has no image_id")
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise DataInvalid(f"{Path(csv_path).name}: {len(twice)} image_id(s) appear more than once, e.g. {twice[0]}")
+    records = []
+    for row in rows:
+        localization = row.get("localization", "").lower()
+        region7 = row["region7"].lower() if "region7" in row else REGION7_OF_LOCALIZATION.get(localization, "")
+        records.append(Record(image_id=row["image_id"], dx=row.get("dx", "").lower(), localization=localization,
+                              region7=region7, split=row.get("split", ""), lesion_id=row.get("lesion_id", "")))
+    return records
+
+
+def _one_hot_dx(row: dict, csv_path: Path) -> str:
+    hot = [name for column, name in _ONE_HOT.items() if row[column] not in ("", "0", "0.0")]
+    if len(hot) != 1:
+        raise DataInvalid(f"{Path(csv_path).name}: image {row['image']} has {len(hot)} diagnoses marked, not one")
+    return hot[0]
 
 
 def image_path(root: Path, image_id: str) -> Path:
@@ -53,25 +92,69 @@ def image_path(root: Path, image_id: str) -> Path:
     return nested if nested.exists() or not (Path(root) / f"{image_id}.jpg").exists() else Path(root) / f"{image_id}.jpg"
 
 
+def find_images(root: Path, image_ids: list[str]) -> dict[str, Path]:
+    """Where each image is: root/images/<id>.jpg or root/<id>.jpg, else any .jpg, .jpeg or .png (in
+    any case) named <id> anywhere below root, as in HAM10000's own download, which comes in two part
+    folders. Raises DataInvalid naming the images that are missing or found twice."""
+    return _find_below(root, {i: i for i in image_ids}, lambda i: image_path(root, i), "images")
+
+
+def find_masks(root: Path, image_ids: list[str]) -> dict[str, Path]:
+    """Each image's lesion mask: root/masks/<id>_segmentation.png, else <id>_segmentation.png
+    anywhere below root (as in the ISIC 2018 task 1 ground-truth folder)."""
+    return _find_below(root, {f"{i}_segmentation": i for i in image_ids}, lambda i: mask_path(root, i), "masks")
+
+
+def _find_below(root: Path, wanted: dict[str, str], first_look, what: str) -> dict[str, Path]:
+    """wanted: file stem → image_id. The file at first_look(image_id) when it is there, else the one
+    file below root with that stem and an image suffix."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataInvalid(f"{root}: no such folder of {what}")
+    found = {i: first_look(i) for i in wanted.values()}
+    unplaced = {stem for stem, i in wanted.items() if not found[i].is_file()}
+    if not unplaced:
+        return found
+    below: dict[str, list[Path]] = {}
+    for path in sorted(root.rglob("*")):
+        if path.stem in unplaced and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            below.setdefault(path.stem, []).append(path)
+    twice = sorted(stem for stem, paths in below.items() if len(paths) > 1)
+    if twice:
+        raise DataInvalid(f"{len(twice)} of the {what} are found more than once below {root}, e.g. "
+                          f"{' and '.join(str(p.relative_to(root)) for p in below[twice[0]])}")
+    missing = sorted(unplaced - set(below))
+    if missing:
+        raise DataInvalid(f"{len(missing)} of {len(wanted)} {what} are not in {root} (looked for "
+                          f"{', '.join(IMAGE_SUFFIXES)} files below it), e.g. {', '.join(missing[:3])}")
+    return found | {wanted[stem]: paths[0] for stem, paths in below.items()}
+
+
 def mask_path(root: Path, image_id: str) -> Path:
     return Path(root) / "masks" / f"{image_id}_segmentation.png"
 
 
 def load_rgb(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """uint8 H x W x 3, resized (bilinear) to `size` = (width, height) when given."""
-    with PILImage.open(path) as image:
-        image = image.convert("RGB")
-        if size is not None and image.size != size:
-            image = image.resize(size, PILImage.BILINEAR)
-        return np.asarray(image, dtype=np.uint8)
+    try:
+        with PILImage.open(path) as image:
+            image = image.convert("RGB")
+            if size is not None and image.size != size:
+                image = image.resize(size, PILImage.BILINEAR)
+            return np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError, PILImage.DecompressionBombError) as error:  # truncated, corrupt, not an image
+        raise DataInvalid(f"{Path(path).name}: not a readable image ({error})") from error
 
 
 def load_mask(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    with PILImage.open(path) as mask:
-        mask = mask.convert("L")
-        if size is not None and mask.size != size:
-            mask = mask.resize(size, PILImage.NEAREST)
-        return np.asarray(mask) > 127
+    try:
+        with PILImage.open(path) as mask:
+            mask = mask.convert("L")
+            if size is not None and mask.size != size:
+                mask = mask.resize(size, PILImage.NEAREST)
+            return np.asarray(mask) > 127
+    except (OSError, ValueError, PILImage.DecompressionBombError) as error:  # missing, truncated, not an image
+        raise DataInvalid(f"{Path(path).name}: not a readable mask ({error})") from error
 
 
 def file_hashes(root: Path, records: list[Record], *, masks: bool = True) -> dict[str, str]:

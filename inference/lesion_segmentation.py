@@ -100,10 +100,14 @@ def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def evaluate(predict, root: Path, records) -> dict:
     """Per-image Jaccard of `segment` against the image's mask, at the mask's own size."""
+    if not records:
+        raise ham10000.DataInvalid("no rows to measure (is --split right?)")
+    ids = [r.image_id for r in records]
+    images, masks = ham10000.find_images(root, ids), ham10000.find_masks(root, ids)
     jaccards = []
     for record in records:
-        rgb = ham10000.load_rgb(ham10000.image_path(root, record.image_id))
-        expected = ham10000.load_mask(ham10000.mask_path(root, record.image_id), (rgb.shape[1], rgb.shape[0]))
+        rgb = ham10000.load_rgb(images[record.image_id])
+        expected = ham10000.load_mask(masks[record.image_id], (rgb.shape[1], rgb.shape[0]))
         predicted, _ = segment(predict, rgb)
         jaccards.append(jaccard(predicted, expected))
     return scores(jaccards)
