@@ -8,7 +8,7 @@
   python -m inference train-classifier --task diagnosis-location --data HAM10000 [--seed S --init-seed I]
   python -m inference soup-classifier --task diagnosis-location --data HAM10000 --members CARD CARD...
   python -m inference evaluate-classifier --task diagnosis-location --images FOLDER --csv FILE --out metrics.json
-  python -m inference compare-diagnosis --data HAM10000
+  python -m inference compare-diagnosis --data HAM10000 | --images FOLDER --csv FILE [--out comparison.json]
 """
 
 from __future__ import annotations
@@ -173,9 +173,18 @@ def cmd_evaluate_classifier(args) -> None:
 
 
 def cmd_compare_diagnosis(args) -> None:
-    from .classification import compare_diagnosis
+    from .classification import compare_diagnosis_on_folder, compare_diagnosis_on_val
 
-    print(json.dumps(compare_diagnosis(registry=Registry(args.cards), data=Path(args.data)), indent=2))
+    if args.images and not args.csv:
+        sys.exit("compare-diagnosis: --images needs --csv (image_id, dx, localization)")
+    registry = Registry(args.cards)
+    if args.data:
+        comparison = compare_diagnosis_on_val(registry=registry, data=Path(args.data))
+    else:
+        comparison = compare_diagnosis_on_folder(registry=registry, images=Path(args.images), csv_path=Path(args.csv))
+    if args.out:
+        Path(args.out).write_text(json.dumps(comparison, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in comparison.items() if k != "per_image"}, indent=2))
 
 
 def cmd_export(args) -> None:
@@ -289,8 +298,13 @@ def main(argv: list[str] | None = None) -> None:
     classifier_eval.set_defaults(run=cmd_evaluate_classifier)
 
     compare = commands.add_parser("compare-diagnosis",
-                                  help="diagnosis A vs B on HAM10000 val (McNemar), written into model B's card")
-    compare.add_argument("--data", required=True)
+                                  help="diagnosis A vs B (McNemar, paired bootstrap): on HAM10000 val, written into "
+                                       "model B's card, or on any image folder and CSV")
+    where = compare.add_mutually_exclusive_group(required=True)
+    where.add_argument("--data", help="HAM10000 folder: its val split, the result written into model B's card")
+    where.add_argument("--images", help="any image folder, with --csv (image_id, dx, localization), as evaluate-classifier")
+    compare.add_argument("--csv")
+    compare.add_argument("--out", help="the comparison JSON (with each image's answers when --images is given)")
     compare.set_defaults(run=cmd_compare_diagnosis)
 
     export = commands.add_parser("export-onnx", help="write the ONNX file next to the weights and into the card")

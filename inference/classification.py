@@ -374,43 +374,69 @@ def evaluate_folder(*, network: LocationAwareClassifier, task: str, images: Path
     return found
 
 
-def compare_diagnosis(*, registry, data: Path) -> dict:
-    """Model A against model B on HAM10000 val, as shipped (the card's backend, test-time flips):
-    B with the recorded location, B with the location the body-region model gives instead, and B
-    with none; McNemar's exact test of A vs B for both. Written into model B's card."""
+def compare_diagnosis(*, registry, data: Examples, how: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Model A against model B as shipped (the card's backend, test-time flips) on the same images:
+    B with the recorded location, with the recorded location else the body-region model's (as the
+    platform runs it), with the body-region model's for all, and with none; McNemar's exact test and
+    the paired bootstrap of the balanced-accuracy difference, A vs each B that has a location.
+    Returns the comparison and each model's predicted classes."""
     from . import body_sites
 
-    records = [r for r in ham10000.read_metadata(Path(data) / "metadata.csv") if r.split == "val"]
-    val = examples(data, records, "diagnosis-location")
     model_a = registry.load(MODEL_NAMES["diagnosis"])
     model_b = registry.load(MODEL_NAMES["diagnosis-location"])
     body_region = registry.load(MODEL_NAMES["body-region"])
-    regions = classify(body_region.predict, val.images).argmax(axis=1)
+    regions = classify(body_region.predict, data.images).argmax(axis=1)
     region_locations = np.array([location_index(body_sites.location_from_region(ham10000.REGION7[k])) for k in regions])
     found = {
-        "a_image_only": classify(model_a.predict, val.images),
-        "b_recorded_location": classify(model_b.predict, val.images, val.locations),
-        "b_location_from_body_region_model": classify(model_b.predict, val.images, region_locations),
-        "b_no_location": classify(model_b.predict, val.images, np.zeros_like(val.locations)),
+        "a_image_only": classify(model_a.predict, data.images),
+        "b_recorded_location": classify(model_b.predict, data.images, data.locations),
+        "b_recorded_else_body_region_model": classify(model_b.predict, data.images,
+                                                      np.where(data.locations > 0, data.locations, region_locations)),
+        "b_location_from_body_region_model": classify(model_b.predict, data.images, region_locations),
+        "b_no_location": classify(model_b.predict, data.images, np.zeros_like(data.locations)),
     }
-    labels = list(ham10000.DX_CLASSES)
+    classes = len(ham10000.DX_CLASSES)
     predicted = {name: p.argmax(axis=1) for name, p in found.items()}
+    compared = ("b_recorded_location", "b_recorded_else_body_region_model", "b_location_from_body_region_model")
     comparison = {
-        "images": int(len(val.labels)),
-        "how": "HAM10000 val split; shipped weights with the card's CPU backend; test-time flips; "
-               "McNemar's exact test on the images A and B classify differently right",
+        "images": int(len(data.labels)),
+        "how": how + "; shipped weights with the card's CPU backend; test-time flips; McNemar's exact test on the "
+                     "images A and B classify differently right; balanced-accuracy difference with a paired "
+                     "bootstrap (1,000 resamples of the images)",
         "models": {name: f"{m.card.name} {m.card.version} ({m.backend})" for name, m in
                    (("a", model_a), ("b", model_b), ("body_region", body_region))},
         "balanced_accuracy": {name: round(classification_metrics.balanced_accuracy(
-            classification_metrics.confusion(val.labels, p.argmax(axis=1), len(labels))), 4) for name, p in found.items()},
-        "macro_auc": {name: round(classification_metrics.macro_auc(p, val.labels), 4) for name, p in found.items()},
-        "mcnemar_a_vs_b_recorded_location": classification_metrics.mcnemar(
-            val.labels, predicted["a_image_only"], predicted["b_recorded_location"]),
-        "mcnemar_a_vs_b_location_from_body_region_model": classification_metrics.mcnemar(
-            val.labels, predicted["a_image_only"], predicted["b_location_from_body_region_model"]),
+            classification_metrics.confusion(data.labels, p, classes)), 4) for name, p in predicted.items()},
+        "macro_auc": {name: round(classification_metrics.macro_auc(p, data.labels), 4) for name, p in found.items()},
+        **{f"mcnemar_a_vs_{name}": classification_metrics.mcnemar(data.labels, predicted["a_image_only"], predicted[name])
+           for name in compared},
+        **{f"balanced_accuracy_a_vs_{name}": classification_metrics.balanced_accuracy_difference(
+            data.labels, predicted["a_image_only"], predicted[name], classes) for name in compared},
     }
-    card_path = model_b.card.path
+    return comparison, predicted
+
+
+def compare_diagnosis_on_val(*, registry, data: Path) -> dict:
+    """compare_diagnosis on HAM10000 val, written into model B's card."""
+    records = [r for r in ham10000.read_metadata(Path(data) / "metadata.csv") if r.split == "val"]
+    comparison, _ = compare_diagnosis(registry=registry, data=examples(data, records, "diagnosis-location"),
+                                      how="HAM10000 val split")
+    card_path = registry.card(MODEL_NAMES["diagnosis-location"]).path
     card = json.loads(card_path.read_text())
     card["metrics"]["ham10000_val_versus_model_a"] = comparison
     card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return comparison
+
+
+def compare_diagnosis_on_folder(*, registry, images: Path, csv_path: Path) -> dict:
+    """compare_diagnosis on anyone's folder and CSV (what evaluate-classifier reads), with each
+    image's truth and A's and B's answers so that any other paired test can be run on them."""
+    records = ham10000.read_metadata(csv_path)
+    data = examples(Path(images), records, "diagnosis-location")
+    comparison, predicted = compare_diagnosis(registry=registry, data=data, how=f"{len(data.labels)} images of {images}")
+    labels = ham10000.DX_CLASSES
+    comparison["rows_left_out"] = {"no dx among the model's classes": len(records) - len(data.labels)}
+    comparison["per_image"] = [
+        {"image_id": image_id, "dx": labels[truth], "a": labels[a], "b": labels[b]} for image_id, truth, a, b in
+        zip(data.ids, data.labels, predicted["a_image_only"], predicted["b_recorded_else_body_region_model"])]
     return comparison

@@ -89,6 +89,27 @@ def bootstrap_intervals(truth: np.ndarray, predicted: np.ndarray, classes: int, 
             "macro_precision": interval(macro_precision)}
 
 
+def balanced_accuracy_difference(truth: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray, classes: int, *,
+                                 rounds: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """B's balanced accuracy minus A's with a paired bootstrap interval (the same resampled images for
+    both): McNemar says whether B is right on more images, this says whether it is better on the
+    measure the goal is set in, where the rare classes weigh as much as nv."""
+    truth, predicted_a, predicted_b = (np.asarray(v) for v in (truth, predicted_a, predicted_b))
+    rng = np.random.default_rng(seed)
+    n = len(truth)
+
+    def difference(sample) -> float:
+        return balanced_accuracy(confusion(truth[sample], predicted_b[sample], classes)) - \
+            balanced_accuracy(confusion(truth[sample], predicted_a[sample], classes))
+
+    with warnings.catch_warnings():  # a resample without some class: it is left out of both means
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rounds_found = np.array([difference(rng.integers(0, n, n)) for _ in range(rounds)])
+    low, high = np.percentile(rounds_found, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return {"b_minus_a": round(difference(np.arange(n)), 4), "ci95": [round(float(low), 4), round(float(high), 4)],
+            "b_better_in_share_of_resamples": round(float((rounds_found > 0).mean()), 3)}
+
+
 def mcnemar(truth: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray) -> dict:
     """McNemar's exact test: b = A right and B wrong, c = A wrong and B right; two-sided binomial
     p-value of min(b, c) among b + c discordant images at p = 1/2."""

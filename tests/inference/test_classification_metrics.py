@@ -65,3 +65,20 @@ def test_report_has_intervals_around_the_point_estimates_and_is_seeded():
         assert entry["sensitivity_ci95"][0] <= entry["sensitivity"] <= entry["sensitivity_ci95"][1]
     assert 0.5 < first["macro_auc"] <= 1.0
     assert sum(map(sum, first["confusion_matrix"]["rows_true_columns_predicted"])) == 300
+
+
+def test_balanced_accuracy_difference_is_paired_and_its_interval_excludes_zero_only_for_a_real_gain():
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 4, 400)
+    a = np.where(rng.random(400) < 0.6, truth, (truth + 1) % 4)
+    better = np.where(rng.random(400) < 0.5, truth, a)  # right wherever A is, and on half of the rest
+    found = cm.balanced_accuracy_difference(truth, a, better, 4, rounds=300)
+    expected = cm.balanced_accuracy(cm.confusion(truth, better, 4)) - cm.balanced_accuracy(cm.confusion(truth, a, 4))
+    assert found["b_minus_a"] == pytest.approx(expected, abs=1e-4) and found["ci95"][0] > 0
+    assert found["b_better_in_share_of_resamples"] == 1.0
+    same = cm.balanced_accuracy_difference(truth, a, a, 4, rounds=50)
+    assert same["b_minus_a"] == 0 and same["ci95"] == [0, 0]
+    shuffled = cm.balanced_accuracy_difference(truth, a, np.where(rng.random(400) < 0.6, truth, (truth + 2) % 4), 4, rounds=300)
+    assert shuffled["ci95"][0] < 0 < shuffled["ci95"][1]  # two models of equal skill: no difference claimed
+    assert cm.balanced_accuracy_difference(truth, a, better, 4, rounds=100, seed=1) == \
+        cm.balanced_accuracy_difference(truth, a, better, 4, rounds=100, seed=1)

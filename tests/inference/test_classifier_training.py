@@ -73,6 +73,10 @@ def test_the_three_classifiers_export_to_onnx_and_compare_a_with_b(subset, tmp_p
     main(["--cards", str(cards), "compare-diagnosis", "--data", str(subset)])
     comparison = registry.card("dermoscopy-diagnosis-location").metrics["ham10000_val_versus_model_a"]
     assert comparison["images"] == 8 and set(comparison["balanced_accuracy"]) == {
-        "a_image_only", "b_recorded_location", "b_location_from_body_region_model", "b_no_location"}
+        "a_image_only", "b_recorded_location", "b_recorded_else_body_region_model", "b_location_from_body_region_model",
+        "b_no_location"}
+    difference = comparison["balanced_accuracy_a_vs_b_recorded_location"]
+    assert difference["b_minus_a"] == pytest.approx(comparison["balanced_accuracy"]["b_recorded_location"]
+                                                    - comparison["balanced_accuracy"]["a_image_only"], abs=2e-4)
     test = comparison["mcnemar_a_vs_b_recorded_location"]
     assert 0 <= test["p_value"] <= 1 and test["a_only_right"] + test["b_only_right"] <= 8

@@ -134,3 +134,18 @@ def test_data_that_cannot_be_measured_ends_with_the_reason_and_writes_nothing(do
               "--out", str(out)])
     assert str(ended.value.code).startswith("evaluate-classifier: ") and message in str(ended.value.code)
     assert not out.exists()
+
+
+def test_a_versus_b_is_compared_on_a_download_layout_with_each_images_answers(download_layout, tmp_path):
+    out = tmp_path / "comparison.json"
+    main(["compare-diagnosis", "--images", str(download_layout), "--csv", str(download_layout / "HAM10000_metadata.csv"),
+          "--out", str(out)])
+    found = json.loads(out.read_text())
+    assert found["images"] == 24 and found["rows_left_out"] == {"no dx among the model's classes": 1}
+    answers = found["per_image"]
+    assert len(answers) == 24 and {a["dx"] for a in answers} <= set(ham10000.DX_CLASSES)
+    test = found["mcnemar_a_vs_b_recorded_else_body_region_model"]
+    assert test["a_only_right"] == sum(a["a"] == a["dx"] != a["b"] for a in answers)
+    assert test["b_only_right"] == sum(a["b"] == a["dx"] != a["a"] for a in answers)
+    with pytest.raises(SystemExit, match="needs --csv"):
+        main(["compare-diagnosis", "--images", str(download_layout)])
