@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def read_metadata(csv_path: Path) -> list[Record]:
     if "" in ids:
         raise DataInvalid(f"{Path(csv_path).name}: row {ids.index('') + 2} has no image_id")
     if len(set(ids)) != len(ids):
-        twice = sorted({i for i in ids if ids.count(i) > 1})
+        twice = sorted(i for i, count in Counter(ids).items() if count > 1)
         raise DataInvalid(f"{Path(csv_path).name}: {len(twice)} image_id(s) appear more than once, e.g. {twice[0]}")
     records = []
     for row in rows:
@@ -136,25 +137,22 @@ def mask_path(root: Path, image_id: str) -> Path:
 
 def load_rgb(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """uint8 H x W x 3, resized (bilinear) to `size` = (width, height) when given."""
-    try:
-        with PILImage.open(path) as image:
-            image = image.convert("RGB")
-            if size is not None and image.size != size:
-                image = image.resize(size, PILImage.BILINEAR)
-            return np.asarray(image, dtype=np.uint8)
-    except (OSError, ValueError, PILImage.DecompressionBombError) as error:  # truncated, corrupt, not an image
-        raise DataInvalid(f"{Path(path).name}: not a readable image ({error})") from error
+    return _read(path, mode="RGB", size=size, resample=PILImage.BILINEAR, what="image")
 
 
 def load_mask(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    return _read(path, mode="L", size=size, resample=PILImage.NEAREST, what="mask") > 127
+
+
+def _read(path: Path, *, mode: str, size: tuple[int, int] | None, resample, what: str) -> np.ndarray:
     try:
-        with PILImage.open(path) as mask:
-            mask = mask.convert("L")
-            if size is not None and mask.size != size:
-                mask = mask.resize(size, PILImage.NEAREST)
-            return np.asarray(mask) > 127
+        with PILImage.open(path) as image:
+            image = image.convert(mode)
+            if size is not None and image.size != size:
+                image = image.resize(size, resample)
+            return np.asarray(image, dtype=np.uint8)
     except (OSError, ValueError, PILImage.DecompressionBombError) as error:  # missing, truncated, not an image
-        raise DataInvalid(f"{Path(path).name}: not a readable mask ({error})") from error
+        raise DataInvalid(f"{Path(path).name}: not a readable {what} ({error})") from error
 
 
 def file_hashes(root: Path, records: list[Record], *, masks: bool = True) -> dict[str, str]:
