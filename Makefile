@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check schema frontend api-client bench bench-ingest bench-upload bench-tiles bench-quality bench-e2e bench-dermoscopy train-quality train-lesion train-classifiers clean
+.PHONY: run test check schema frontend api-client bench bench-ingest bench-upload bench-tiles bench-quality bench-e2e bench-dermoscopy train-quality train-lesion train-classifiers evaluate-dermoscopy clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -94,6 +94,12 @@ train-classifiers: $(INSTALLED)
 	for name in dermoscopy-diagnosis-location body-region dermoscopy-diagnosis; do \
 	  $(PY) -m inference export-onnx --name $$name || exit 1; done
 	$(PY) -m inference compare-diagnosis --data $(HAM10000)
+
+## evaluate-dermoscopy: every shipped dermoscopy model on IMAGES (masks below it, if any) and CSV (image_id, dx, localization), goals checked in OUT/summary.json (~5 min per 1,000 images on this CPU)
+OUT ?= var/evaluation
+evaluate-dermoscopy: $(INSTALLED)
+	@test -n "$(IMAGES)" -a -n "$(CSV)" || { echo "usage: make evaluate-dermoscopy IMAGES=FOLDER CSV=FILE [OUT=var/evaluation]"; exit 2; }
+	$(PY) -m inference evaluate-dermoscopy --images $(IMAGES) --csv $(CSV) --out $(OUT)
 
 ## schema: write the OpenAPI 3 schema to var/openapi.yaml
 schema: $(INSTALLED)

@@ -9,6 +9,7 @@
   python -m inference soup-classifier --task diagnosis-location --data HAM10000 --members CARD CARD...
   python -m inference evaluate-classifier --task diagnosis-location --images FOLDER --csv FILE --out metrics.json
   python -m inference compare-diagnosis --data HAM10000 | --images FOLDER --csv FILE [--out comparison.json]
+  python -m inference evaluate-dermoscopy --images FOLDER --csv FILE --out DIR   (all of the above on outside data)
 """
 
 from __future__ import annotations
@@ -113,16 +114,13 @@ def cmd_train_lesion(args) -> None:
 
 def cmd_evaluate_lesion(args) -> None:
     from . import ham10000
-    from .lesion_segmentation import MODEL_NAME, evaluate
+    from .lesion_segmentation import evaluate_shipped
 
-    registry = Registry(args.cards)
-    model = registry.load(args.name or MODEL_NAME, backend=args.backend)
     records = ham10000.read_metadata(Path(args.csv) if args.csv else Path(args.data) / "metadata.csv")
     if args.split:
         records = [r for r in records if r.split == args.split]
-    found = evaluate(model.predict, Path(args.data), records)
-    found["measured_with"] = {"backend": model.backend, "device": model.device, "data": str(args.data),
-                              "model": f"{model.card.name} {model.card.version}"}
+    found = evaluate_shipped(Registry(args.cards), data=Path(args.data), records=records, name=args.name,
+                             backend=args.backend)
     Path(args.out).write_text(json.dumps(found, indent=2) + "\n")
     print(json.dumps(found, indent=2))
 
@@ -153,23 +151,18 @@ def cmd_soup_classifier(args) -> None:
 
 
 def cmd_evaluate_classifier(args) -> None:
-    import torch
+    from .classification import evaluate_shipped
 
-    from .classification import MODEL_NAMES, build, evaluate_folder
-
-    registry = Registry(args.cards)
-    card = registry.card(MODEL_NAMES[args.task])
-    network = build(args.task, pretrained=False, input_scale=card.architecture["kwargs"].get("input_scale", 1.0))
-    state = torch.load(registry.verify(card), map_location="cpu", weights_only=True)
-    network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    body_region = None
-    if args.task == "diagnosis-location" and (registry.cards_dir / f"{MODEL_NAMES['body-region']}.json").exists():
-        body_region = registry.load(MODEL_NAMES["body-region"], device="cpu")
-    found = evaluate_folder(network=network, task=args.task, images=Path(args.images), csv_path=Path(args.csv),
-                            body_region=body_region)
-    found["measured_with"] = {"model": f"{card.name} {card.version}", "images": str(args.images), "csv": str(args.csv)}
+    found = evaluate_shipped(Registry(args.cards), task=args.task, images=Path(args.images), csv_path=Path(args.csv))
     Path(args.out).write_text(json.dumps(found, indent=2) + "\n")
     print(json.dumps({k: found[k] for k in ("images", "balanced_accuracy", "balanced_accuracy_ci95", "macro_auc")}, indent=2))
+
+
+def cmd_evaluate_dermoscopy(args) -> None:
+    from .dermoscopy_evaluation import evaluate_all
+
+    summary = evaluate_all(registry=Registry(args.cards), images=Path(args.images), csv_path=Path(args.csv), out=Path(args.out))
+    print(json.dumps(summary, indent=2))
 
 
 def cmd_compare_diagnosis(args) -> None:
@@ -292,10 +285,17 @@ def main(argv: list[str] | None = None) -> None:
     classifier_eval = commands.add_parser("evaluate-classifier",
                                           help="metrics JSON of a classifier on an image folder + CSV (image_id, dx, localization)")
     classifier_eval.add_argument("--task", required=True, choices=["diagnosis", "diagnosis-location", "body-region"])
-    classifier_eval.add_argument("--images", required=True, help="folder of <image_id>.jpg (or with an images/ subfolder)")
+    classifier_eval.add_argument("--images", required=True, help="folder with the images anywhere below it (<image_id>.jpg/.png)")
     classifier_eval.add_argument("--csv", required=True)
     classifier_eval.add_argument("--out", required=True)
     classifier_eval.set_defaults(run=cmd_evaluate_classifier)
+
+    everything = commands.add_parser("evaluate-dermoscopy",
+                                     help="every shipped dermoscopy model on one folder + CSV, and the issue's goals checked")
+    everything.add_argument("--images", required=True, help="folder with the images (and lesion masks, if any) below it")
+    everything.add_argument("--csv", required=True, help="image_id, dx, localization")
+    everything.add_argument("--out", required=True, help="folder for the metrics JSONs and summary.json")
+    everything.set_defaults(run=cmd_evaluate_dermoscopy)
 
     compare = commands.add_parser("compare-diagnosis",
                                   help="diagnosis A vs B (McNemar, paired bootstrap): on HAM10000 val, written into "

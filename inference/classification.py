@@ -374,6 +374,21 @@ def evaluate_folder(*, network: LocationAwareClassifier, task: str, images: Path
     return found
 
 
+def evaluate_shipped(registry, *, task: str, images: Path, csv_path: Path) -> dict:
+    """evaluate_folder with the registered fp16 weights of the task's model (PyTorch on CPU); model
+    B gets the body-region model's location where none is recorded, as in the platform."""
+    card = registry.card(MODEL_NAMES[task])
+    network = build(task, pretrained=False, input_scale=card.architecture["kwargs"].get("input_scale", 1.0))
+    state = torch.load(registry.verify(card), map_location="cpu", weights_only=True)
+    network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    body_region = None
+    if task == "diagnosis-location" and (registry.cards_dir / f"{MODEL_NAMES['body-region']}.json").exists():
+        body_region = registry.load(MODEL_NAMES["body-region"], device="cpu")
+    found = evaluate_folder(network=network, task=task, images=Path(images), csv_path=Path(csv_path), body_region=body_region)
+    found["measured_with"] = {"model": f"{card.name} {card.version}", "images": str(images), "csv": str(csv_path)}
+    return found
+
+
 def compare_diagnosis(*, registry, data: Examples, how: str) -> tuple[dict, dict[str, np.ndarray]]:
     """Model A against model B as shipped (the card's backend, test-time flips) on the same images:
     B with the recorded location, with the recorded location else the body-region model's (as the

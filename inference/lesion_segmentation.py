@@ -113,6 +113,15 @@ def evaluate(predict, root: Path, records) -> dict:
     return scores(jaccards)
 
 
+def evaluate_shipped(registry, *, data: Path, records, name: str | None = None, backend: str = "auto") -> dict:
+    """evaluate() with the registered model, saying which model, backend and data were measured."""
+    model = registry.load(name or MODEL_NAME, backend=backend)
+    found = evaluate(model.predict, Path(data), records)
+    found["measured_with"] = {"backend": model.backend, "device": model.device, "data": str(data),
+                              "model": f"{model.card.name} {model.card.version}"}
+    return found
+
+
 def network_predict(network: LesionUNet):
     def predict(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

@@ -84,6 +84,8 @@ def download_layout(subset, tmp_path):
         shutil.copy(ham10000.mask_path(HAM10000, row["image_id"]), masks)
     lines = ["image_id,dx,localization"] + [f"{r['image_id']},{r['dx'].upper()},{r['localization']}" for r in rows]
     lines.append("ISIC_9999999,scc,back")  # a class the models do not know: left out, and counted
+    shutil.copy(subset / "images" / f"{rows[0]['image_id']}.jpg", root / "HAM10000_images_part_2" / "ISIC_9999999.jpg")
+    shutil.copy(ham10000.mask_path(HAM10000, rows[0]["image_id"]), masks / "ISIC_9999999_segmentation.png")
     _write(root / "HAM10000_metadata.csv", "\r\n".join(lines) + "\r\n", encoding="utf-8-sig")
     return root
 
@@ -149,3 +151,36 @@ def test_a_versus_b_is_compared_on_a_download_layout_with_each_images_answers(do
     assert test["b_only_right"] == sum(a["b"] == a["dx"] != a["a"] for a in answers)
     with pytest.raises(SystemExit, match="needs --csv"):
         main(["compare-diagnosis", "--images", str(download_layout)])
+
+
+def test_one_command_measures_every_dermoscopy_model_and_checks_the_goals(download_layout, tmp_path):
+    out = tmp_path / "evaluation"
+    main(["evaluate-dermoscopy", "--images", str(download_layout), "--csv", str(download_layout / "HAM10000_metadata.csv"),
+          "--out", str(out)])
+    assert sorted(p.name for p in out.iterdir()) == [
+        "body-region.json", "comparison.json", "diagnosis-location.json", "diagnosis.json", "lesion-segmentation.json",
+        "summary.json"]
+    summary = json.loads((out / "summary.json").read_text())
+    b = json.loads((out / "diagnosis-location.json").read_text())
+    assert summary["images"] == 24 and summary["diagnosis_b_balanced_accuracy"]["value"] == b["balanced_accuracy"]
+    assert summary["diagnosis_b_balanced_accuracy"]["met"] == (b["balanced_accuracy"] >= 0.75)
+    lesion = json.loads((out / "lesion-segmentation.json").read_text())
+    assert summary["lesion_jaccard"]["mean"] == lesion["jaccard_mean"] and lesion["images"] == 25
+    better = summary["diagnosis_b_better_than_a"]
+    assert better["met_by_balanced_accuracy"] == (better["balanced_accuracy_b_minus_a"]["ci95"][0] > 0)
+    assert summary["body_region"]["images"] == json.loads((out / "body-region.json").read_text())["images"]
+
+
+def test_without_masks_the_lesion_model_is_reported_as_not_measured_and_a_failed_run_writes_nothing(
+        download_layout, tmp_path):
+    shutil.rmtree(download_layout / "HAM10000_segmentations_lesion_tschandl")
+    out = tmp_path / "evaluation"
+    main(["evaluate-dermoscopy", "--images", str(download_layout), "--csv", str(download_layout / "HAM10000_metadata.csv"),
+          "--out", str(out)])
+    assert "25 of 25 masks are not in" in json.loads((out / "summary.json").read_text())["lesion_jaccard"]["not_measured"]
+
+    next(download_layout.glob("HAM10000_images_part_2/*.jpg")).write_bytes(b"\xff\xd8 truncated")
+    with pytest.raises(SystemExit, match="evaluate-dermoscopy: .*not a readable image"):
+        main(["evaluate-dermoscopy", "--images", str(download_layout), "--csv",
+              str(download_layout / "HAM10000_metadata.csv"), "--out", str(tmp_path / "second")])
+    assert not (tmp_path / "second").exists()
