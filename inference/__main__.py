@@ -238,8 +238,8 @@ def main(argv: list[str] | None = None) -> None:
     lesion.add_argument("--max-minutes", type=float, default=None)
     lesion.set_defaults(run=cmd_train_lesion)
 
-    lesion_eval = commands.add_parser("evaluate-lesion", help="Jaccard/Dice JSON of the lesion model on images/ + masks/")
-    lesion_eval.add_argument("--data", required=True, help="folder with images/<id>.jpg and masks/<id>_segmentation.png")
+    lesion_eval = commands.add_parser("evaluate-lesion", help="Jaccard/Dice JSON of the lesion model on images + masks")
+    lesion_eval.add_argument("--data", required=True, help="folder with the images and <id>_segmentation.png masks below it")
     lesion_eval.add_argument("--csv", default=None, help="CSV with an image_id column (default: DATA/metadata.csv)")
     lesion_eval.add_argument("--split", default=None, help="only rows whose split column has this value")
     lesion_eval.add_argument("--out", required=True)
