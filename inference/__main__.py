@@ -7,6 +7,7 @@
   python -m inference train-lesion --data HAM10000 / evaluate-lesion --data FOLDER --out metrics.json
   python -m inference train-classifier --task diagnosis-location --data HAM10000 [--seed S --init-seed I]
   python -m inference soup-classifier --task diagnosis-location --data HAM10000 --members CARD CARD...
+  python -m inference recalibrate-classifier --task diagnosis-location --data HAM10000 [--version V]
   python -m inference evaluate-classifier --task diagnosis-location --images FOLDER --csv FILE --out metrics.json
   python -m inference compare-diagnosis --data HAM10000 | --images FOLDER --csv FILE [--out comparison.json]
   python -m inference evaluate-dermoscopy --images FOLDER --csv FILE --out DIR   (all of the above on outside data)
@@ -150,6 +151,24 @@ def cmd_soup_classifier(args) -> None:
     print(f"wrote {weights} and its card in {args.cards}")
 
 
+def cmd_recalibrate_classifier(args) -> None:
+    """A soup of one: the registered run's BatchNorm statistics and τ chosen again on val, its weights
+    and card rewritten in place."""
+    from .classification import MODEL_NAMES
+    from .weight_soup import MembersDoNotMix, soup
+
+    card_path = Path(args.cards) / f"{MODEL_NAMES[args.task]}.json"
+    if not card_path.is_file():
+        sys.exit(f"recalibrate-classifier: no card {card_path}")
+    weights = card_path.parent / json.loads(card_path.read_text())["weights"]["file"]
+    try:
+        soup(task=args.task, data=Path(args.data), members=[card_path], out=weights, cards_dir=Path(args.cards),
+             version=args.version, logit_adjustment=args.logit_adjustment, device=args.device, minimum=1)
+    except MembersDoNotMix as error:
+        sys.exit(f"recalibrate-classifier: {error}")
+    print(f"wrote {weights} and {card_path}; run export-onnx --name {MODEL_NAMES[args.task]} next")
+
+
 def cmd_evaluate_classifier(args) -> None:
     from .classification import evaluate_shipped
 
@@ -166,7 +185,8 @@ def cmd_evaluate_dermoscopy(args) -> None:
 
 
 def cmd_compare_diagnosis(args) -> None:
-    from .classification import compare_diagnosis_on_folder, compare_diagnosis_on_val
+    from .classification import compare_diagnosis_on_folder, compare_diagnosis_on_val, examples
+    from .ham10000 import read_metadata
 
     if args.images and not args.csv:
         sys.exit("compare-diagnosis: --images needs --csv (image_id, dx, localization)")
@@ -174,7 +194,9 @@ def cmd_compare_diagnosis(args) -> None:
     if args.data:
         comparison = compare_diagnosis_on_val(registry=registry, data=Path(args.data))
     else:
-        comparison = compare_diagnosis_on_folder(registry=registry, images=Path(args.images), csv_path=Path(args.csv))
+        records = read_metadata(Path(args.csv))
+        comparison, _ = compare_diagnosis_on_folder(registry=registry, images=Path(args.images), records=records,
+                                                    data=examples(Path(args.images), records, "diagnosis-location"))
     if args.out:
         Path(args.out).write_text(json.dumps(comparison, indent=2) + "\n")
     print(json.dumps({k: v for k, v in comparison.items() if k != "per_image"}, indent=2))
@@ -281,6 +303,15 @@ def main(argv: list[str] | None = None) -> None:
     soup.add_argument("--logit-adjustment", type=float, default=None, help="τ (default: the best on val of 0-2 by 0.5)")
     soup.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda")
     soup.set_defaults(run=cmd_soup_classifier)
+
+    recalibrate = commands.add_parser("recalibrate-classifier",
+                                      help="choose a registered classifier's BatchNorm statistics and τ again on val")
+    recalibrate.add_argument("--task", required=True, choices=["diagnosis", "diagnosis-location", "body-region"])
+    recalibrate.add_argument("--data", required=True, help="the run's data: BatchNorm recomputed on train, chosen on val")
+    recalibrate.add_argument("--version", required=True, help="the recalibrated model's version (its weights change)")
+    recalibrate.add_argument("--logit-adjustment", type=float, default=None, help="τ (default: the best on val of 0-2 by 0.5)")
+    recalibrate.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda")
+    recalibrate.set_defaults(run=cmd_recalibrate_classifier)
 
     classifier_eval = commands.add_parser("evaluate-classifier",
                                           help="metrics JSON of a classifier on an image folder + CSV (image_id, dx, localization)")

@@ -11,6 +11,7 @@ Metrics: inference.classification_metrics.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from . import classification_metrics, ham10000
 from .networks.classifier import LocationAwareClassifier
@@ -182,22 +184,70 @@ def adjusted_probabilities(logits: np.ndarray, prior: np.ndarray, tau: float) ->
     return (shifted / shifted.sum(axis=-1, keepdims=True)).mean(axis=0)
 
 
-def choose_fold_and_save(trained: LocationAwareClassifier, *, task: str, prior: np.ndarray, val_data: Examples, out: Path,
-                         input_scale: float, logit_adjustment: float | None) -> tuple[float, dict, np.ndarray]:
-    """Choose the logit adjustment τ on val (unless given), fold it into the head's bias and write the
-    weights as fp16; returns τ, val balanced accuracy by τ and the val probabilities of exactly the
-    fp16 weights that ship. Trained runs and weight soups end alike."""
+# where each BatchNorm's mean and variance come from; the candidates are chosen between on val
+BATCH_NORM = {
+    "kept": "the moving average over the training batches (random views, mixup), as trained",
+    "recomputed": "recomputed as the average over the plain train images, as the network sees images at test time",
+}
+
+
+def recalibrate_batch_norm(network: nn.Module, data: Examples, *, batch: int = 128) -> None:
+    """Recompute every BatchNorm's running mean and variance as the average over batches of `data`
+    (the plain images, as the network sees them at test time): the statistics gathered during
+    training describe augmented, mixed-up images, and an average of several runs' statistics fits
+    none of them."""
+    norms = [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over all batches
+    device = next(network.parameters()).device
+    network.train()
+    with torch.no_grad():
+        for start in range(0, len(data.images), batch):
+            x = torch.from_numpy(to_input(data.images[start:start + batch])).to(device)
+            network(x, torch.from_numpy(data.locations[start:start + batch]).to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    network.eval()
+
+
+def with_batch_norm_recomputed(network: LocationAwareClassifier, data: Examples) -> LocationAwareClassifier:
+    """A copy of the network with its BatchNorm statistics recomputed on `data` (the original is left alone)."""
+    recomputed = copy.deepcopy(network)
+    recalibrate_batch_norm(recomputed, data)
+    return recomputed
+
+
+def choose_fold_and_save(candidates: dict[str, LocationAwareClassifier], *, task: str, prior: np.ndarray,
+                         val_data: Examples, out: Path, input_scale: float,
+                         logit_adjustment: float | None) -> tuple[dict, np.ndarray]:
+    """Choose the BatchNorm statistics (the candidates, keyed as BATCH_NORM) and the logit adjustment
+    τ (unless given) together, by val balanced accuracy, fold τ into the head's bias and write the
+    weights as fp16. Returns the choice with every candidate's val balanced accuracy by τ, and the
+    val probabilities of exactly the fp16 weights that ship. Trained runs and weight soups end alike."""
     labels = TASKS[task]["labels"]
-    val_logits = view_logits(trained, val_data)
-    by_tau = {tau: classification_metrics.balanced_accuracy(classification_metrics.confusion(
-        val_data.labels, adjusted_probabilities(val_logits, prior, tau).argmax(axis=1), len(labels)))
-        for tau in LOGIT_ADJUSTMENTS}
-    tau = logit_adjustment if logit_adjustment is not None else max(by_tau, key=lambda t: (by_tau[t], -t))
-    bias = trained.head.bias
+    taus = LOGIT_ADJUSTMENTS if logit_adjustment is None else (logit_adjustment,)
+    by_tau = {}
+    for name, network in candidates.items():
+        val_logits = view_logits(network, val_data)
+        by_tau[name] = {tau: classification_metrics.balanced_accuracy(classification_metrics.confusion(
+            val_data.labels, adjusted_probabilities(val_logits, prior, tau).argmax(axis=1), len(labels))) for tau in taus}
+    # ties go to the first candidate (the statistics as trained) and the smaller τ
+    batch_norm, tau = max(((name, tau) for name in by_tau for tau in taus), key=lambda c: (by_tau[c[0]][c[1]], -c[1]))
+    chosen = candidates[batch_norm]
+    bias = chosen.head.bias
     with torch.no_grad():
         bias -= torch.as_tensor(tau * log_prior(prior), dtype=bias.dtype, device=bias.device)
-    fp16 = save_fp16(trained, out, build(task, pretrained=False, input_scale=input_scale)).to(bias.device)
-    return tau, by_tau, probabilities(fp16, val_data, batch=256)
+    fp16 = save_fp16(chosen, out, build(task, pretrained=False, input_scale=input_scale)).to(bias.device)
+    choice = {
+        "logit_adjustment": {"tau": tau, "val_balanced_accuracy_by_tau": {str(t): round(v, 4) for t, v in by_tau[batch_norm].items()},
+                             "chosen": "given" if logit_adjustment is not None else "best on val"},
+        "batch_norm": {"statistics": BATCH_NORM[batch_norm], "chosen": batch_norm if len(candidates) > 1 else "the only candidate",
+                       "val_balanced_accuracy_by_tau": {name: {str(t): round(v, 4) for t, v in found.items()}
+                                                        for name, found in by_tau.items()}},
+    }
+    return choice, probabilities(fp16, val_data, batch=256)
 
 
 def starting_network(config: TrainConfig, *, pretrained: bool = True) -> LocationAwareClassifier:
@@ -210,8 +260,9 @@ def starting_network(config: TrainConfig, *, pretrained: bool = True) -> Locatio
 def train(config: TrainConfig, *, log=print) -> dict:
     """Fine-tune the whole network from ImageNet weights: seeded batches of random views (turns,
     mirrors, zoom, colour) on the training device, one-cycle AdamW, label smoothing and a moving
-    average of the weights. Then the logit adjustment τ is chosen on val and folded into the head's
-    bias, the weights are written as fp16, and those are what val is measured on."""
+    average of the weights. Then the BatchNorm statistics (as trained, or recomputed on the plain
+    train images) and the logit adjustment τ are chosen on val, τ is folded into the head's bias, the
+    weights are written as fp16, and those are what val is measured on."""
     rng = seed_everything(config.seed)
     device = training_device(config.device)
     if config.threads:
@@ -262,14 +313,14 @@ def train(config: TrainConfig, *, log=print) -> dict:
                               started=started, max_minutes=config.max_minutes, log=log,
                               after_step=(lambda: average.update_parameters(network)) if average is not None else None)
     trained = (average.module if average is not None else network).eval()
-    tau, by_tau, found = choose_fold_and_save(trained, task=config.task, prior=prior, val_data=val_data, out=Path(config.out),
-                                              input_scale=config.input_scale, logit_adjustment=config.logit_adjustment)
+    candidates = {"kept": trained, "recomputed": with_batch_norm_recomputed(trained, train_data)}
+    choice, found = choose_fold_and_save(candidates, task=config.task, prior=prior, val_data=val_data, out=Path(config.out),
+                                         input_scale=config.input_scale, logit_adjustment=config.logit_adjustment)
     summary = {
         "task": config.task, "device": str(device), "steps": loop.steps, "stopped_early": loop.stopped_early,
         "seconds": round(time.monotonic() - started), "first_loss": loop.first_loss, "last_loss": loop.last_loss,
         "train_images": int(len(train_data.labels)), "sampling_prior": [round(float(v), 4) for v in prior],
-        "logit_adjustment": {"tau": tau, "val_balanced_accuracy_by_tau": {str(k): round(v, 4) for k, v in by_tau.items()},
-                             "chosen": "given" if config.logit_adjustment is not None else "best on val"},
+        **choice,
         "val": classification_metrics.report(val_data.labels, found, list(spec["labels"])),
     }
     out = Path(config.out)
@@ -334,6 +385,7 @@ def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainCo
                      "weight_average": f"exponential moving average, decay {config.ema_decay}" if config.ema_decay else "none",
                      "location_dropout": config.location_dropout if spec["locations"] else None,
                      "logit_adjustment": summary["logit_adjustment"],
+                     "batch_norm": summary["batch_norm"],
                      "data_hashes": ham10000.file_hashes(config.data, [r for r in ham10000.read_metadata(Path(config.data) / "metadata.csv")], masks=False),
                      "log": {k: summary[k] for k in ("steps", "seconds", "first_loss", "last_loss", "stopped_early")},
                      "command": f"python -m inference train-classifier --task {config.task} --data ../shared/datasets/ham10000"},
@@ -348,44 +400,51 @@ def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainCo
     return path
 
 
-def evaluate_folder(*, network: LocationAwareClassifier, task: str, images: Path, csv_path: Path,
-                    body_region=None) -> dict:
-    """Metrics on any folder of <image_id>.jpg and a CSV with image_id, dx, localization (region7
-    follows from localization when absent): what others run on data this project does not have.
-    For model B, an unknown localization is replaced, as the platform does, by the location of the
-    `body_region` model's answer (a LoadedModel) when one is given."""
+def region_locations(body_region, images: np.ndarray) -> np.ndarray:
+    """The location (index into LOCATIONS) of the body-region model's answer for each image."""
     from . import body_sites
 
-    records = ham10000.read_metadata(csv_path)
-    data = examples(Path(images), records, task)
-    sources = {"recorded": int((data.locations > 0).sum()), "body_region_model": 0, "unknown": int((data.locations == 0).sum())}
-    if TASKS[task]["locations"] and body_region is not None and (data.locations == 0).any():
-        missing = np.flatnonzero(data.locations == 0)
-        regions = classify(body_region.predict, data.images[missing]).argmax(axis=1)
-        locations = data.locations.copy()
-        locations[missing] = [location_index(body_sites.location_from_region(ham10000.REGION7[k])) for k in regions]
-        sources["body_region_model"] = int((locations[missing] > 0).sum())
-        sources["unknown"] = int((locations == 0).sum())
-        data = Examples(images=data.images, labels=data.labels, locations=locations, ids=data.ids)
-    found = classification_metrics.report(data.labels, probabilities(network, data), list(TASKS[task]["labels"]))
-    found["rows_left_out"] = {f"no {TASKS[task]['field']} among the model's classes": len(records) - len(data.labels)}
-    if TASKS[task]["locations"]:
-        found["location_sources"] = sources
-    return found
+    regions = classify(body_region.predict, images).argmax(axis=1)
+    return np.array([location_index(body_sites.location_from_region(ham10000.REGION7[k])) for k in regions], dtype=np.int64)
+
+
+def recorded_else(recorded: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Model B's locations as the platform gives them: the recorded site, else the fallback (the
+    body-region model's); with how many came from where."""
+    locations = np.where(recorded > 0, recorded, fallback)
+    return locations, {"recorded": int((recorded > 0).sum()), "body_region_model": int(((recorded == 0) & (fallback > 0)).sum()),
+                       "unknown": int((locations == 0).sum())}
+
+
+def folder_report(data: Examples, found: np.ndarray, *, task: str, rows: int, sources: dict | None = None) -> dict:
+    """The metrics of one model's probabilities on a folder's examples, with the CSV rows it left out."""
+    report = classification_metrics.report(data.labels, found, list(TASKS[task]["labels"]))
+    report["rows_left_out"] = {f"no {TASKS[task]['field']} among the model's classes": rows - len(data.labels)}
+    if sources is not None:
+        report["location_sources"] = sources
+    return report
 
 
 def evaluate_shipped(registry, *, task: str, images: Path, csv_path: Path) -> dict:
-    """evaluate_folder with the registered fp16 weights of the task's model (PyTorch on CPU); model
-    B gets the body-region model's location where none is recorded, as in the platform."""
-    card = registry.card(MODEL_NAMES[task])
-    network = build(task, pretrained=False, input_scale=card.architecture["kwargs"].get("input_scale", 1.0))
-    state = torch.load(registry.verify(card), map_location="cpu", weights_only=True)
-    network.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    body_region = None
-    if task == "diagnosis-location" and (registry.cards_dir / f"{MODEL_NAMES['body-region']}.json").exists():
-        body_region = registry.load(MODEL_NAMES["body-region"], device="cpu")
-    found = evaluate_folder(network=network, task=task, images=Path(images), csv_path=Path(csv_path), body_region=body_region)
-    found["measured_with"] = {"model": f"{card.name} {card.version}", "images": str(images), "csv": str(csv_path)}
+    """Metrics of the registered model, run as the platform runs it (the card's CPU backend, test-time
+    flips), on any folder of images and a CSV with image_id, dx, localization (region7 follows from
+    localization when absent): what others run on data this project does not have. Model B gets the
+    body-region model's location where none is recorded, as in the platform."""
+    records = ham10000.read_metadata(csv_path)
+    data = examples(Path(images), records, task)
+    model = registry.load(MODEL_NAMES[task])
+    sources = None
+    if TASKS[task]["locations"]:
+        fallback = np.zeros_like(data.locations)
+        missing = np.flatnonzero(data.locations == 0)
+        if len(missing) and (registry.cards_dir / f"{MODEL_NAMES['body-region']}.json").exists():
+            fallback[missing] = region_locations(registry.load(MODEL_NAMES["body-region"]), data.images[missing])
+        locations, sources = recorded_else(data.locations, fallback)
+        data = Examples(images=data.images, labels=data.labels, locations=locations, ids=data.ids)
+    found = folder_report(data, classify(model.predict, data.images, data.locations), task=task, rows=len(records),
+                          sources=sources)
+    found["measured_with"] = {"model": f"{model.card.name} {model.card.version} ({model.backend})", "images": str(images),
+                              "csv": str(csv_path)}
     return found
 
 
@@ -394,20 +453,17 @@ def compare_diagnosis(*, registry, data: Examples, how: str) -> tuple[dict, dict
     B with the recorded location, with the recorded location else the body-region model's (as the
     platform runs it), with the body-region model's for all, and with none; McNemar's exact test and
     the paired bootstrap of the balanced-accuracy difference, A vs each B that has a location.
-    Returns the comparison and each model's predicted classes."""
-    from . import body_sites
-
+    Returns the comparison and each model's probabilities."""
     model_a = registry.load(MODEL_NAMES["diagnosis"])
     model_b = registry.load(MODEL_NAMES["diagnosis-location"])
     body_region = registry.load(MODEL_NAMES["body-region"])
-    regions = classify(body_region.predict, data.images).argmax(axis=1)
-    region_locations = np.array([location_index(body_sites.location_from_region(ham10000.REGION7[k])) for k in regions])
+    from_region = region_locations(body_region, data.images)
+    platform_locations, sources = recorded_else(data.locations, from_region)
     found = {
         "a_image_only": classify(model_a.predict, data.images),
         "b_recorded_location": classify(model_b.predict, data.images, data.locations),
-        "b_recorded_else_body_region_model": classify(model_b.predict, data.images,
-                                                      np.where(data.locations > 0, data.locations, region_locations)),
-        "b_location_from_body_region_model": classify(model_b.predict, data.images, region_locations),
+        "b_recorded_else_body_region_model": classify(model_b.predict, data.images, platform_locations),
+        "b_location_from_body_region_model": classify(model_b.predict, data.images, from_region),
         "b_no_location": classify(model_b.predict, data.images, np.zeros_like(data.locations)),
     }
     classes = len(ham10000.DX_CLASSES)
@@ -420,6 +476,7 @@ def compare_diagnosis(*, registry, data: Examples, how: str) -> tuple[dict, dict
                      "bootstrap (1,000 resamples of the images)",
         "models": {name: f"{m.card.name} {m.card.version} ({m.backend})" for name, m in
                    (("a", model_a), ("b", model_b), ("body_region", body_region))},
+        "location_sources_b_recorded_else_body_region_model": sources,
         "balanced_accuracy": {name: round(classification_metrics.balanced_accuracy(
             classification_metrics.confusion(data.labels, p, classes)), 4) for name, p in predicted.items()},
         "macro_auc": {name: round(classification_metrics.macro_auc(p, data.labels), 4) for name, p in found.items()},
@@ -428,7 +485,7 @@ def compare_diagnosis(*, registry, data: Examples, how: str) -> tuple[dict, dict
         **{f"balanced_accuracy_a_vs_{name}": classification_metrics.balanced_accuracy_difference(
             data.labels, predicted["a_image_only"], predicted[name], classes) for name in compared},
     }
-    return comparison, predicted
+    return comparison, found
 
 
 def compare_diagnosis_on_val(*, registry, data: Path) -> dict:
@@ -443,15 +500,14 @@ def compare_diagnosis_on_val(*, registry, data: Path) -> dict:
     return comparison
 
 
-def compare_diagnosis_on_folder(*, registry, images: Path, csv_path: Path) -> dict:
-    """compare_diagnosis on anyone's folder and CSV (what evaluate-classifier reads), with each
-    image's truth and A's and B's answers so that any other paired test can be run on them."""
-    records = ham10000.read_metadata(csv_path)
-    data = examples(Path(images), records, "diagnosis-location")
-    comparison, predicted = compare_diagnosis(registry=registry, data=data, how=f"{len(data.labels)} images of {images}")
+def compare_diagnosis_on_folder(*, registry, images: Path, records: list, data: Examples) -> tuple[dict, dict[str, np.ndarray]]:
+    """compare_diagnosis on anyone's folder and CSV rows (what evaluate-classifier reads) and their
+    examples, with each image's truth and A's and B's answers so that any other paired test can be
+    run on them; returns the comparison and each model's probabilities."""
+    comparison, found = compare_diagnosis(registry=registry, data=data, how=f"{len(data.labels)} images of {images}")
     labels = ham10000.DX_CLASSES
     comparison["rows_left_out"] = {"no dx among the model's classes": len(records) - len(data.labels)}
     comparison["per_image"] = [
         {"image_id": image_id, "dx": labels[truth], "a": labels[a], "b": labels[b]} for image_id, truth, a, b in
-        zip(data.ids, data.labels, predicted["a_image_only"], predicted["b_recorded_else_body_region_model"])]
-    return comparison
+        zip(data.ids, data.labels, found["a_image_only"].argmax(axis=1), found["b_recorded_else_body_region_model"].argmax(axis=1))]
+    return comparison, found

@@ -25,11 +25,19 @@ def evaluate_all(*, registry, images: Path, csv_path: Path, out: Path) -> dict:
     """Writes out/<model>.json for each model, out/comparison.json (A vs B, with each image's
     answers) and out/summary.json; returns the summary."""
     records = ham10000.read_metadata(csv_path)
-    results = {task: classification.evaluate_shipped(registry, task=task, images=images, csv_path=csv_path)
-               for task in ("diagnosis-location", "diagnosis")}
+    data = classification.examples(Path(images), records, "diagnosis-location")
+    comparison, found = classification.compare_diagnosis_on_folder(registry=registry, images=images, records=records, data=data)
+    results = {  # A and B are measured once: their metrics and the comparison come from the same answers
+        "diagnosis-location": classification.folder_report(
+            data, found[PLATFORM_B], task="diagnosis-location", rows=len(records),
+            sources=comparison[f"location_sources_{PLATFORM_B}"]),
+        "diagnosis": classification.folder_report(data, found["a_image_only"], task="diagnosis", rows=len(records)),
+    }
+    for task, model in (("diagnosis-location", "b"), ("diagnosis", "a")):
+        results[task]["measured_with"] = {"model": comparison["models"][model], "images": str(images), "csv": str(csv_path)}
     results["body-region"] = _unless_nothing_to_measure(
         lambda: classification.evaluate_shipped(registry, task="body-region", images=images, csv_path=csv_path))
-    results["comparison"] = classification.compare_diagnosis_on_folder(registry=registry, images=images, csv_path=csv_path)
+    results["comparison"] = comparison
     results["lesion-segmentation"] = _unless_nothing_to_measure(
         lambda: lesion_segmentation.evaluate_shipped(registry, data=images, records=records))
     summary = goals(results)

@@ -1,6 +1,7 @@
 """A weight soup of classifier runs: the uniform average of the weights of runs that differ only in
 their seed (Wortsman et al., ICML 2022), shipped as one network, so it costs no more at inference
-than any one run.
+than any one run. A soup of one run is a recalibration: the run's BatchNorm statistics and τ are
+chosen again on val (`recalibrate-classifier`), what train() now does for every new run.
 
 Averaging is meaningful only between runs that started from the same weights (`--init-seed`) with
 the same recipe, so members are checked for that. Each run folded its own logit adjustment into
@@ -21,13 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from . import classification_metrics
-from .classification import (MODEL_NAMES, SAMPLING_TEXT, TASKS, Examples, build, choose_fold_and_save, classify,
-                             log_prior, network_predict, sampling_prior, train_and_val, training_device)
+from .classification import (MODEL_NAMES, SAMPLING_TEXT, TASKS, build, choose_fold_and_save, classify, log_prior,
+                             network_predict, sampling_prior, train_and_val, training_device, with_batch_norm_recomputed)
 from .registry import sha256_of
-from .training_loop import to_input
 
 # what members must share: everything in the recipe but the seed of batches, views and mixup
 SHARED_TRAINING = ("init_seed", "epochs", "batch", "optimiser", "frozen", "input_scale", "augmentation", "sampling",
@@ -38,7 +37,7 @@ class MembersDoNotMix(ValueError):
     """The runs cannot be averaged (another model, architecture, starting point or recipe)."""
 
 
-def member_cards(paths: list[Path]) -> list[dict]:
+def member_cards(paths: list[Path], *, minimum: int = 2) -> list[dict]:
     """The members' cards, each with `path`; raises MembersDoNotMix unless they can be averaged."""
     cards = []
     for path in paths:
@@ -47,8 +46,8 @@ def member_cards(paths: list[Path]) -> list[dict]:
         if card["training"].get("init_seed") is None:  # cards older than --init-seed: the seed drew the start too
             card["training"]["init_seed"] = card["training"]["seed"]
         cards.append(card)
-    if len(cards) < 2:
-        raise MembersDoNotMix("a soup needs at least two runs")
+    if len(cards) < minimum:
+        raise MembersDoNotMix(f"a soup needs at least {minimum} runs")
     first = cards[0]
     for card in cards[1:]:
         if (card["name"], card["architecture"]) != (first["name"], first["architecture"]):
@@ -87,31 +86,13 @@ def averaged(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
             for k, v in states[0].items()}
 
 
-def recalibrate_batch_norm(network: nn.Module, data: Examples, *, batch: int = 128) -> None:
-    """Recompute every BatchNorm's running mean and variance as the average over batches of `data`
-    (the plain images, as the network sees them at test time)."""
-    norms = [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over all batches
-    device = next(network.parameters()).device
-    network.train()
-    with torch.no_grad():
-        for start in range(0, len(data.images), batch):
-            x = torch.from_numpy(to_input(data.images[start:start + batch])).to(device)
-            network(x, torch.from_numpy(data.locations[start:start + batch]).to(device))
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    network.eval()
-
-
 def soup(*, task: str, data: Path, members: list[Path], out: Path, cards_dir: Path, version: str,
-         logit_adjustment: float | None = None, device: str = "auto", log=print) -> dict:
+         logit_adjustment: float | None = None, device: str = "auto", minimum: int = 2, log=print) -> dict:
     """Average the members' weights, recompute BatchNorm on train, choose τ on val, write fp16
-    weights and a card; the summary also gives each member's and their ensemble's val figures."""
+    weights and a card; the summary also gives each member's and their ensemble's val figures. One
+    member (minimum=1) keeps its own statistics as a candidate: they fit its weights."""
     started = time.monotonic()
-    cards = member_cards(members)
+    cards = member_cards(members, minimum=minimum)
     if cards[0]["name"] != MODEL_NAMES[task]:
         raise MembersDoNotMix(f"the runs are {cards[0]['name']}, not {MODEL_NAMES[task]}")
     sampling = {text: key for key, text in SAMPLING_TEXT.items()}[cards[0]["training"]["sampling"]]
@@ -131,9 +112,11 @@ def soup(*, task: str, data: Path, members: list[Path], out: Path, cards_dir: Pa
     network = build(task, pretrained=False, input_scale=input_scale)
     network.load_state_dict(averaged(states))
     network = network.to(run_device)
-    recalibrate_batch_norm(network, train_data)
-    tau, by_tau, found = choose_fold_and_save(network, task=task, prior=prior, val_data=val_data, out=Path(out),
-                                              input_scale=input_scale, logit_adjustment=logit_adjustment)
+    candidates = {"recomputed": with_batch_norm_recomputed(network, train_data)}
+    if len(cards) == 1:  # the average of several runs' statistics fits none of them; one run's own may fit
+        candidates = {"kept": network, **candidates}
+    choice, found = choose_fold_and_save(candidates, task=task, prior=prior, val_data=val_data, out=Path(out),
+                                         input_scale=input_scale, logit_adjustment=logit_adjustment)
 
     def balanced(probabilities: np.ndarray) -> float:
         return round(classification_metrics.balanced_accuracy(classification_metrics.confusion(
@@ -144,35 +127,46 @@ def soup(*, task: str, data: Path, members: list[Path], out: Path, cards_dir: Pa
         "members": [{"card": card["path"], "seed": card["training"]["seed"], "weights_sha256": card["weights"]["sha256"],
                      "val_balanced_accuracy": balanced(p)} for card, p in zip(cards, member_found)],
         "ensemble_val_balanced_accuracy": balanced(np.mean(member_found, axis=0)),
-        "logit_adjustment": {"tau": tau, "val_balanced_accuracy_by_tau": {str(k): round(v, 4) for k, v in by_tau.items()},
-                             "chosen": "given" if logit_adjustment is not None else "best on val"},
+        **choice,
         "val": classification_metrics.report(val_data.labels, found, labels),
     }
     out = Path(out)
     np.save(out.with_suffix(".val-probabilities.npy"), found)
     out.with_suffix(".soup.json").write_text(json.dumps(summary, indent=2) + "\n")
     card_path = soup_card_write(cards=cards, cards_dir=Path(cards_dir), weights=out, summary=summary, version=version)
-    log(json.dumps({"soup": summary["val"]["balanced_accuracy"], "members": [m["val_balanced_accuracy"] for m in summary["members"]],
+    log(json.dumps({"val_balanced_accuracy": summary["val"]["balanced_accuracy"], "batch_norm": summary["batch_norm"]["chosen"],
+                    "tau": summary["logit_adjustment"]["tau"], "members": [m["val_balanced_accuracy"] for m in summary["members"]],
                     "ensemble": summary["ensemble_val_balanced_accuracy"], "card": str(card_path)}))
     return summary
 
 
 def soup_card_write(*, cards: list[dict], cards_dir: Path, weights: Path, summary: dict, version: str) -> Path:
-    """The first member's card, made the soup's: its weights, seeds, τ and val metrics."""
-    card = copy.deepcopy({k: v for k, v in cards[0].items() if k != "path"})
+    """The first member's card, made the soup's (or the recalibrated run's): its weights, seeds,
+    BatchNorm statistics, τ and val metrics. The ONNX file and the comparison with the other model
+    described the old weights, so they are dropped until export-onnx and compare-diagnosis run."""
+    card = copy.deepcopy({k: v for k, v in cards[0].items() if k not in ("path", "onnx")})
     card["version"] = version
     card["weights"] = {"file": f"../weights/{Path(weights).name}", "sha256": sha256_of(weights), "dtype": "float16"}
     training = card["training"]
-    training["seed"] = [c["training"]["seed"] for c in cards]
-    training["device"] = f"runs: {sorted({c['training']['device'] for c in cards})}; soup: {summary['device']}"
-    training["weight_average"] += (f"; then the uniform average of the {len(cards)} runs' weights (a model soup, "
-                                   "Wortsman et al. 2022), BatchNorm statistics recomputed on the train split")
+    arguments = " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if len(cards) == 1:
+        training["device"] = f"run: {cards[0]['training']['device']}; recalibration: {summary['device']}"
+        training["command"] = cards[0]["training"]["command"] + f"; then: python -m inference {arguments}"
+        training["recalibration"] = {"before": summary["members"][0]["val_balanced_accuracy"],
+                                     "what": "BatchNorm statistics and τ chosen again on val for the run's weights"}
+    else:
+        training["seed"] = [c["training"]["seed"] for c in cards]
+        training["device"] = f"runs: {sorted({c['training']['device'] for c in cards})}; soup: {summary['device']}"
+        training["weight_average"] += (f"; then the uniform average of the {len(cards)} runs' weights (a model soup, "
+                                       "Wortsman et al. 2022)")
+        training["soup"] = {k: summary[k] for k in ("members", "ensemble_val_balanced_accuracy")}
+        training["soup"]["members"] = [{k: v for k, v in m.items() if k != "card"} for m in summary["members"]]
+        training["command"] = ("each run: " + cards[0]["training"]["command"] + f" --seed S --init-seed {training['init_seed']}; "
+                               f"then: python -m inference {arguments}")
     training["logit_adjustment"] = summary["logit_adjustment"]
-    training["soup"] = {k: summary[k] for k in ("members", "ensemble_val_balanced_accuracy")}
-    training["soup"]["members"] = [{k: v for k, v in m.items() if k != "card"} for m in summary["members"]]
-    training["command"] = ("each run: " + cards[0]["training"]["command"] + f" --seed S --init-seed {training['init_seed']}; "
-                           "then: python -m inference " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
-    card["metrics"] = {"ham10000_val": dict(summary["val"], how=f"HAM10000 val split, fp16 weights of the soup, PyTorch in "
+    training["batch_norm"] = summary["batch_norm"]
+    how = "the soup" if len(cards) > 1 else "the recalibrated run"
+    card["metrics"] = {"ham10000_val": dict(summary["val"], how=f"HAM10000 val split, fp16 weights of {how}, PyTorch in "
                                                                   f"float32 on {summary['device']}, test-time flips")}
     path = Path(cards_dir) / f"{card['name']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

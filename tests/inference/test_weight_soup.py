@@ -1,6 +1,7 @@
 """A weight soup averages runs that can be averaged and nothing else: the folded logit adjustment
 comes out before averaging, BatchNorm is recomputed on the images it is given, and the command
-writes weights and a card that say what went in."""
+writes weights and a card that say what went in. A soup of one run (recalibrate-classifier) chooses
+between the run's own BatchNorm statistics and recomputed ones on val."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import pytest
 import torch
 
 from inference.__main__ import main
-from inference.classification import Examples, build, log_prior, sampling_prior
+from inference.classification import (Examples, build, choose_fold_and_save, classify, log_prior, network_predict,
+                                      recalibrate_batch_norm, sampling_prior, with_batch_norm_recomputed)
 from inference.registry import Registry
 from inference.training_loop import to_input
-from inference.weight_soup import MembersDoNotMix, averaged, member_cards, recalibrate_batch_norm, unfolded
+from inference.weight_soup import MembersDoNotMix, averaged, member_cards, unfolded
 
 
 def test_the_folded_logit_adjustment_comes_out_before_averaging():
@@ -48,6 +50,32 @@ def test_batch_norm_is_recomputed_from_the_images_given():
     assert not network.training and network.backbone._bn0.momentum == momentum  # left as it was found
 
 
+def test_the_batch_norm_and_tau_that_do_best_on_val_are_the_ones_saved(tmp_path):
+    torch.manual_seed(0)
+    network = build("diagnosis-location", pretrained=False).eval()
+    rng = np.random.default_rng(2)
+    train = Examples(images=rng.integers(0, 256, (16, 150, 200, 3), dtype=np.uint8), labels=np.arange(16) % 7,
+                     locations=np.arange(16) % 5, ids=[str(i) for i in range(16)])
+    val = Examples(images=rng.integers(0, 256, (14, 150, 200, 3), dtype=np.uint8), labels=np.arange(14) % 7,
+                   locations=np.arange(14) % 5, ids=[str(i) for i in range(14)])
+    prior = sampling_prior(np.array([300.0, 500, 1000, 80, 1100, 4700, 100]), "sqrt")
+    recomputed = with_batch_norm_recomputed(network, train)
+    assert not torch.equal(recomputed.backbone._bn0.running_mean, network.backbone._bn0.running_mean)  # a copy changed
+
+    choice, found = choose_fold_and_save({"kept": network, "recomputed": recomputed}, task="diagnosis-location", prior=prior,
+                                         val_data=val, out=tmp_path / "w.pt", input_scale=1.0, logit_adjustment=None)
+    table = choice["batch_norm"]["val_balanced_accuracy_by_tau"]
+    best = max(v for found_by_tau in table.values() for v in found_by_tau.values())
+    chosen, tau = choice["batch_norm"]["chosen"], choice["logit_adjustment"]["tau"]
+    assert table[chosen][str(tau)] == best and choice["logit_adjustment"]["val_balanced_accuracy_by_tau"] == table[chosen]
+    saved = torch.load(tmp_path / "w.pt", weights_only=True)
+    statistics = {"kept": network, "recomputed": recomputed}[chosen].backbone._bn0.running_mean
+    assert torch.allclose(saved["backbone._bn0.running_mean"].float(), statistics, atol=1e-2)
+    shipped = build("diagnosis-location", pretrained=False)
+    shipped.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved.items()})
+    assert np.allclose(classify(network_predict(shipped), val.images, val.locations), found, atol=1e-5)
+
+
 def _card(path: Path, **training) -> Path:
     card = {"name": "dermoscopy-diagnosis", "architecture": {"class": "LocationAwareClassifier", "kwargs": {"classes": 7}},
             "training": {"seed": 1, "init_seed": 2022, "epochs": 30, "sampling": "s", **training}}
@@ -57,8 +85,9 @@ def _card(path: Path, **training) -> Path:
 
 def test_runs_that_cannot_be_averaged_are_refused_with_the_reason(tmp_path):
     first = _card(tmp_path / "a.json")
-    with pytest.raises(MembersDoNotMix, match="at least two"):
+    with pytest.raises(MembersDoNotMix, match="at least 2"):
         member_cards([first])
+    assert len(member_cards([first], minimum=1)) == 1  # recalibration
     with pytest.raises(MembersDoNotMix, match="init_seed"):
         member_cards([first, _card(tmp_path / "b.json", seed=2, init_seed=7)])
     with pytest.raises(MembersDoNotMix, match="epochs"):
@@ -108,3 +137,30 @@ def test_two_runs_become_one_soup_through_the_command_line(subset, tmp_path):
               "--data", str(subset), "--members", str(members[0]), str(run("three", "--seed", "3", "--init-seed", "6")),
               "--weights-dir", str(tmp_path / "refused")])
     assert not (tmp_path / "refused").exists()
+
+
+def test_a_registered_run_is_recalibrated_in_place_through_the_command_line(subset, tmp_path):
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    main(["--cards", str(cards), "train-classifier", "--task", "diagnosis", "--data", str(subset),
+          "--weights-dir", str(tmp_path / "weights"), "--epochs", "1", "--batch", "8"])
+    main(["--cards", str(cards), "export-onnx", "--name", "dermoscopy-diagnosis"])
+    before = json.loads((cards / "dermoscopy-diagnosis.json").read_text())
+    assert before["training"]["batch_norm"]["chosen"] in ("kept", "recomputed")  # train() chooses too
+
+    main(["--cards", str(cards), "recalibrate-classifier", "--task", "diagnosis", "--data", str(subset),
+          "--version", "0.2.1", "--device", "cpu"])
+    after = json.loads((cards / "dermoscopy-diagnosis.json").read_text())
+    assert after["version"] == "0.2.1" and "onnx" not in after  # the ONNX file was of the old weights
+    training = after["training"]
+    assert training["command"].startswith(before["training"]["command"] + "; then: python -m inference ")
+    assert training["recalibration"]["before"] == before["metrics"]["ham10000_val"]["balanced_accuracy"]
+    assert set(training["batch_norm"]["val_balanced_accuracy_by_tau"]) == {"kept", "recomputed"}
+    assert training["seed"] == before["training"]["seed"] and "soup" not in training
+    registry = Registry(cards)
+    assert registry.load("dermoscopy-diagnosis", device="cpu").backend == "pytorch"
+    assert after["weights"]["sha256"] != before["weights"]["sha256"] or training["batch_norm"]["chosen"] == "kept"
+
+    with pytest.raises(SystemExit, match="no card"):
+        main(["--cards", str(tmp_path / "empty"), "recalibrate-classifier", "--task", "diagnosis", "--data", str(subset),
+              "--version", "0.2.1"])
