@@ -95,7 +95,7 @@ train-classifiers: $(INSTALLED)
 	  $(PY) -m inference export-onnx --name $$name || exit 1; done
 	$(PY) -m inference compare-diagnosis --data $(HAM10000)
 
-## evaluate-dermoscopy: every shipped dermoscopy model on IMAGES (masks below it, if any) and CSV (image_id, dx, localization), goals checked in OUT/summary.json (~5 min per 1,000 images on this CPU)
+## evaluate-dermoscopy: every shipped dermoscopy model on IMAGES (masks below it, if any) and CSV (image_id, dx, localization), goals checked in OUT/summary.json (~1.5 min per 1,000 images on this CPU)
 OUT ?= var/evaluation
 evaluate-dermoscopy: $(INSTALLED)
 	@test -n "$(IMAGES)" -a -n "$(CSV)" || { echo "usage: make evaluate-dermoscopy IMAGES=FOLDER CSV=FILE [OUT=var/evaluation]"; exit 2; }

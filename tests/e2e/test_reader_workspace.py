@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from dermrelay.analysis.selectors import case_findings, case_quality
 from dermrelay.cases.models import Case, CaseStatus, ImageKind
 from dermrelay.imaging.models import Registration
+from inference.registry import Registry
 from tests.conftest import wait_for
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, make_case, make_site, make_user
@@ -124,7 +125,7 @@ def test_reader_reads_a_case_signs_the_report_and_downloads_its_pdf(page, live_w
     findings = page.get_by_test_id("findings-panel")
     expect(findings).to_contain_text("model B")
     expect(findings).to_contain_text("model A")
-    expect(findings).to_contain_text("dermoscopy-diagnosis-location 0.2.0")
+    expect(findings).to_contain_text(f"dermoscopy-diagnosis-location {Registry().card('dermoscopy-diagnosis-location').version}")
 
     # Claim, write, sign (a wrong password signs nothing), and the report freezes.
     page.get_by_role("button", name="Claim case").click()
