@@ -82,3 +82,13 @@ def test_balanced_accuracy_difference_is_paired_and_its_interval_excludes_zero_o
     assert shuffled["ci95"][0] < 0 < shuffled["ci95"][1]  # two models of equal skill: no difference claimed
     assert cm.balanced_accuracy_difference(truth, a, better, 4, rounds=100, seed=1) == \
         cm.balanced_accuracy_difference(truth, a, better, 4, rounds=100, seed=1)
+
+
+def test_choosing_on_one_half_and_measuring_on_the_other_is_not_optimistic():
+    rng = np.random.default_rng(3)
+    truth = np.arange(200) % 4
+    noise = [rng.integers(0, 4, 200) for _ in range(10)]  # ten candidates that guess: 0.25 in expectation
+    best_on_all = max(cm.balanced_accuracy(cm.confusion(truth, answers, 4)) for answers in noise)
+    honest = cm.chosen_on_other_half(truth, noise, 4, rounds=200)
+    assert honest < 0.27 and honest < best_on_all - 0.03  # the best of ten guessers looks better than it is
+    assert cm.chosen_on_other_half(truth, [*noise, truth.copy()], 4, rounds=50) == 1.0  # a right one is always found

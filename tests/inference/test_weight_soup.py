@@ -68,6 +68,7 @@ def test_the_batch_norm_and_tau_that_do_best_on_val_are_the_ones_saved(tmp_path)
     best = max(v for found_by_tau in table.values() for v in found_by_tau.values())
     chosen, tau = choice["batch_norm"]["chosen"], choice["logit_adjustment"]["tau"]
     assert table[chosen][str(tau)] == best and choice["logit_adjustment"]["val_balanced_accuracy_by_tau"] == table[chosen]
+    assert 0 <= choice["batch_norm"]["val_balanced_accuracy_chosen_on_other_half"] <= 1
     saved = torch.load(tmp_path / "w.pt", weights_only=True)
     statistics = {"kept": network, "recomputed": recomputed}[chosen].backbone._bn0.running_mean
     assert torch.allclose(saved["backbone._bn0.running_mean"].float(), statistics, atol=1e-2)
