@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     classifier.set_defaults(run=cmd_train_classifier)
 
     soup = commands.add_parser("soup-classifier",
-                               help="average the weights of train-classifier runs that differ only in --seed (a model soup)")
+                               help="average the weights of train-classifier runs that differ only in --seed and --epochs (a model soup)")
     soup.add_argument("--task", required=True, choices=["diagnosis", "diagnosis-location", "body-region"])
     soup.add_argument("--data", required=True, help="the runs' data: BatchNorm is recomputed on train, τ chosen on val")
     soup.add_argument("--members", required=True, nargs="+", help="the runs' model cards (their weights beside, as ../weights/)")

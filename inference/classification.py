@@ -357,6 +357,19 @@ LIMITATIONS = {
 }
 
 
+# TrainConfig fields that train-classifier takes as options, so a card's command can repeat the run
+COMMAND_OPTIONS = ("epochs", "batch", "learning_rate", "seed", "init_seed", "input_scale", "sampling", "logit_adjustment",
+                   "mixup")
+
+
+def training_command(config: TrainConfig) -> str:
+    """The train-classifier command that repeats this run: the options it changed from the recipe."""
+    recipe = TrainConfig(data=config.data, out=config.out)
+    changed = "".join(f" --{name.replace('_', '-')} {getattr(config, name)}" for name in COMMAND_OPTIONS
+                      if getattr(config, name) != getattr(recipe, name))
+    return f"python -m inference train-classifier --task {config.task} --data ../shared/datasets/ham10000{changed}"
+
+
 def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainConfig, version: str) -> Path:
     from .registry import sha256_of
 
@@ -392,7 +405,7 @@ def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainCo
                      "batch_norm": summary["batch_norm"],
                      "data_hashes": ham10000.file_hashes(config.data, [r for r in ham10000.read_metadata(Path(config.data) / "metadata.csv")], masks=False),
                      "log": {k: summary[k] for k in ("steps", "seconds", "first_loss", "last_loss", "stopped_early")},
-                     "command": f"python -m inference train-classifier --task {config.task} --data ../shared/datasets/ham10000"},
+                     "command": training_command(config)},
         "metrics": {"ham10000_val": dict(summary["val"], how=f"HAM10000 val split, fp16 weights, PyTorch in float32 on "
                                                                f"{summary['device']}, test-time flips")},
         "intended_use": "DEMONSTRATION of decision support in the reader workspace. NOT FOR CLINICAL USE.",

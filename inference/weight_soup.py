@@ -1,10 +1,12 @@
 """A weight soup of classifier runs: the uniform average of the weights of runs that differ only in
-their seed (Wortsman et al., ICML 2022), shipped as one network, so it costs no more at inference
+their seed and length (Wortsman et al., ICML 2022), shipped as one network, so it costs no more at inference
 than any one run. A soup of one run is a recalibration: the run's BatchNorm statistics and τ are
 chosen again on val (`recalibrate-classifier`), what train() now does for every new run.
 
 Averaging is meaningful only between runs that started from the same weights (`--init-seed`) with
-the same recipe, so members are checked for that. Each run folded its own logit adjustment into
+the same recipe, so members are checked for that; only the schedule's length may differ, as among
+Wortsman et al.'s members (fine-tuned from one start for different numbers of epochs): a shorter
+run is a cheaper member, still in the basin of the shared start. Each run folded its own logit adjustment into
 the head's bias; it is taken out before averaging, and chosen again on val for the soup. The
 BatchNorm statistics are recomputed on the training images, because the average of the runs'
 running statistics does not fit the averaged weights (3 seeds of model B on val: balanced accuracy
@@ -28,8 +30,8 @@ from .classification import (MODEL_NAMES, SAMPLING_TEXT, TASKS, build, choose_fo
                              network_predict, sampling_prior, train_and_val, training_device, with_batch_norm_recomputed)
 from .registry import sha256_of
 
-# what members must share: everything in the recipe but the seed of batches, views and mixup
-SHARED_TRAINING = ("init_seed", "epochs", "batch", "optimiser", "frozen", "input_scale", "augmentation", "sampling",
+# what members must share: everything in the recipe but the seed of batches, views and mixup, and the epochs
+SHARED_TRAINING = ("init_seed", "batch", "optimiser", "frozen", "input_scale", "augmentation", "sampling",
                    "loss", "weight_average", "location_dropout", "data_hashes")
 
 
@@ -124,7 +126,8 @@ def soup(*, task: str, data: Path, members: list[Path], out: Path, cards_dir: Pa
 
     summary = {
         "task": task, "device": str(run_device), "seconds": round(time.monotonic() - started),
-        "members": [{"card": card["path"], "seed": card["training"]["seed"], "weights_sha256": card["weights"]["sha256"],
+        "members": [{"card": card["path"], "seed": card["training"]["seed"], "epochs": card["training"]["epochs"],
+                     "weights_sha256": card["weights"]["sha256"],
                      "val_balanced_accuracy": balanced(p)} for card, p in zip(cards, member_found)],
         "ensemble_val_balanced_accuracy": balanced(np.mean(member_found, axis=0)),
         **choice,
@@ -156,13 +159,15 @@ def soup_card_write(*, cards: list[dict], cards_dir: Path, weights: Path, summar
                                      "what": "BatchNorm statistics and τ chosen again on val for the run's weights"}
     else:
         training["seed"] = [c["training"]["seed"] for c in cards]
+        if len({c["training"]["epochs"] for c in cards}) > 1:
+            training["epochs"] = [c["training"]["epochs"] for c in cards]
         training["device"] = f"runs: {sorted({c['training']['device'] for c in cards})}; soup: {summary['device']}"
         training["weight_average"] += (f"; then the uniform average of the {len(cards)} runs' weights (a model soup, "
                                        "Wortsman et al. 2022)")
         training["soup"] = {k: summary[k] for k in ("members", "ensemble_val_balanced_accuracy")}
         training["soup"]["members"] = [{k: v for k, v in m.items() if k != "card"} for m in summary["members"]]
-        training["command"] = ("each run: " + cards[0]["training"]["command"] + f" --seed S --init-seed {training['init_seed']}; "
-                               f"then: python -m inference {arguments}")
+        training["command"] = "; ".join(f"run {n}: {c['training']['command']}" for n, c in enumerate(cards, 1)) \
+            + f"; then: python -m inference {arguments}"
     training["logit_adjustment"] = summary["logit_adjustment"]
     training["batch_norm"] = summary["batch_norm"]
     how = "the soup" if len(cards) > 1 else "the recalibrated run"

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from inference.classification import (Examples, TrainConfig, adjusted_probabilities, build, classify, log_prior,
-                                      network_predict, sampling_prior, starting_network, view_logits)
+                                      network_predict, sampling_prior, starting_network, training_command, view_logits)
 from inference.training_loop import random_views
 
 
@@ -88,3 +88,12 @@ def test_runs_that_share_an_init_seed_start_from_the_same_weights():
     assert all(torch.equal(same_a[k], same_b[k]) for k in same_a)
     assert not torch.equal(same_a["head.weight"], other["head.weight"])
     assert torch.equal(start(seed=3)["head.weight"], start(seed=5, init_seed=3)["head.weight"])  # default: the seed
+
+
+def test_a_cards_command_repeats_the_run_with_the_options_it_changed():
+    recipe = TrainConfig(data=Path("d"), out=Path("o"), task="diagnosis-location")
+    base = "python -m inference train-classifier --task diagnosis-location --data ../shared/datasets/ham10000"
+    assert training_command(recipe) == base
+    longer = TrainConfig(data=Path("d"), out=Path("o"), task="diagnosis-location", seed=3, init_seed=2022, epochs=20,
+                         mixup=0.0, threads=2, device="cpu")  # threads and device do not change the run
+    assert training_command(longer) == base + " --epochs 20 --seed 3 --init-seed 2022 --mixup 0.0"

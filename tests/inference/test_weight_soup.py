@@ -91,8 +91,9 @@ def test_runs_that_cannot_be_averaged_are_refused_with_the_reason(tmp_path):
     assert len(member_cards([first], minimum=1)) == 1  # recalibration
     with pytest.raises(MembersDoNotMix, match="init_seed"):
         member_cards([first, _card(tmp_path / "b.json", seed=2, init_seed=7)])
-    with pytest.raises(MembersDoNotMix, match="epochs"):
-        member_cards([first, _card(tmp_path / "c.json", seed=2, epochs=15)])
+    with pytest.raises(MembersDoNotMix, match="batch"):
+        member_cards([first, _card(tmp_path / "c.json", seed=2, batch=64)])
+    assert len(member_cards([first, _card(tmp_path / "h.json", seed=2, epochs=20)])) == 2  # a shorter run may join
     with pytest.raises(MembersDoNotMix, match="stopped early"):
         member_cards([first, _card(tmp_path / "f.json", seed=2, log={"stopped_early": True})])
     with pytest.raises(MembersDoNotMix, match="share a seed"):
@@ -111,7 +112,7 @@ def test_two_runs_become_one_soup_through_the_command_line(subset, tmp_path):
               "--weights-dir", str(tmp_path / name / "weights"), "--epochs", "1", "--batch", "8", *flags])
         return cards / "dermoscopy-diagnosis-location.json"
 
-    members = [run("one", "--seed", "1", "--init-seed", "5"), run("two", "--seed", "2", "--init-seed", "5")]
+    members = [run("one", "--seed", "1", "--init-seed", "5"), run("two", "--seed", "2", "--init-seed", "5", "--epochs", "2")]
     cards = tmp_path / "soup" / "cards"
     main(["--cards", str(cards), "soup-classifier", "--task", "diagnosis-location", "--data", str(subset),
           "--members", *map(str, members), "--weights-dir", str(tmp_path / "soup" / "weights"), "--device", "cpu"])
@@ -121,6 +122,12 @@ def test_two_runs_become_one_soup_through_the_command_line(subset, tmp_path):
     assert card.version == "0.3.0" and registry.load("dermoscopy-diagnosis-location", device="cpu").backend == "pytorch"
     training = json.loads((cards / "dermoscopy-diagnosis-location.json").read_text())["training"]
     assert training["seed"] == [1, 2] and training["init_seed"] == 5 and len(training["soup"]["members"]) == 2
+    assert training["epochs"] == [1, 2]
+    # each run's own command repeats it, then the soup's
+    command = "python -m inference train-classifier --task diagnosis-location --data ../shared/datasets/ham10000"
+    assert training["command"].startswith(f"run 1: {command} --epochs 1 --batch 8 --seed 1 --init-seed 5; "
+                                          f"run 2: {command} --epochs 2 --batch 8 --seed 2 --init-seed 5; "
+                                          "then: python -m inference ")
     assert card.metrics["ham10000_val"]["images"] == 8
 
     def weights(path: Path) -> dict:
