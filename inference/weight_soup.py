@@ -129,7 +129,7 @@ def soup(*, task: str, data: Path, members: list[Path], out: Path, cards_dir: Pa
         "members": [{"card": card["path"], "seed": card["training"]["seed"], "epochs": card["training"]["epochs"],
                      "weights_sha256": card["weights"]["sha256"],
                      "val_balanced_accuracy": balanced(p)} for card, p in zip(cards, member_found)],
-        "ensemble_val_balanced_accuracy": balanced(np.mean(member_found, axis=0)),
+        **({"ensemble_val_balanced_accuracy": balanced(np.mean(member_found, axis=0))} if len(cards) > 1 else {}),
         **choice,
         "val": classification_metrics.report(val_data.labels, found, labels),
     }
@@ -139,7 +139,7 @@ def soup(*, task: str, data: Path, members: list[Path], out: Path, cards_dir: Pa
     card_path = soup_card_write(cards=cards, cards_dir=Path(cards_dir), weights=out, summary=summary, version=version)
     log(json.dumps({"val_balanced_accuracy": summary["val"]["balanced_accuracy"], "batch_norm": summary["batch_norm"]["chosen"],
                     "tau": summary["logit_adjustment"]["tau"], "members": [m["val_balanced_accuracy"] for m in summary["members"]],
-                    "ensemble": summary["ensemble_val_balanced_accuracy"], "card": str(card_path)}))
+                    "ensemble": summary.get("ensemble_val_balanced_accuracy"), "card": str(card_path)}))
     return summary
 
 

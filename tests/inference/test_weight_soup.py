@@ -122,7 +122,7 @@ def test_two_runs_become_one_soup_through_the_command_line(subset, tmp_path):
     assert card.version == "0.3.0" and registry.load("dermoscopy-diagnosis-location", device="cpu").backend == "pytorch"
     training = json.loads((cards / "dermoscopy-diagnosis-location.json").read_text())["training"]
     assert training["seed"] == [1, 2] and training["init_seed"] == 5 and len(training["soup"]["members"]) == 2
-    assert training["epochs"] == [1, 2]
+    assert training["epochs"] == [1, 2] and 0 <= training["soup"]["ensemble_val_balanced_accuracy"] <= 1
     # each run's own command repeats it, then the soup's
     command = "python -m inference train-classifier --task diagnosis-location --data ../shared/datasets/ham10000"
     assert training["command"].startswith(f"run 1: {command} --epochs 1 --batch 8 --seed 1 --init-seed 5; "
@@ -165,6 +165,8 @@ def test_a_registered_run_is_recalibrated_in_place_through_the_command_line(subs
     assert training["recalibration"]["before"] == before["metrics"]["ham10000_val"]["balanced_accuracy"]
     assert set(training["batch_norm"]["val_balanced_accuracy_by_tau"]) == {"kept", "recomputed"}
     assert training["seed"] == before["training"]["seed"] and "soup" not in training
+    summary = json.loads((tmp_path / "weights" / "dermoscopy-diagnosis.soup.json").read_text())
+    assert "ensemble_val_balanced_accuracy" not in summary  # one run has no ensemble to compare with
     registry = Registry(cards)
     assert registry.load("dermoscopy-diagnosis", device="cpu").backend == "pytorch"
     assert after["weights"]["sha256"] != before["weights"]["sha256"] or training["batch_norm"]["chosen"] == "kept"
