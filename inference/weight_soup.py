@@ -159,6 +159,8 @@ def soup_card_write(*, cards: list[dict], cards_dir: Path, weights: Path, summar
                                      "what": "BatchNorm statistics and τ chosen again on val for the run's weights"}
     else:
         training["seed"] = [c["training"]["seed"] for c in cards]
+        training["log"] = [c["training"].get("log") for c in cards]
+        training.pop("recalibration", None)  # the first run's, when it was recalibrated: not the soup's
         if len({c["training"]["epochs"] for c in cards}) > 1:
             training["epochs"] = [c["training"]["epochs"] for c in cards]
         training["device"] = f"runs: {sorted({c['training']['device'] for c in cards})}; soup: {summary['device']}"

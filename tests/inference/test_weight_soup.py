@@ -123,6 +123,7 @@ def test_two_runs_become_one_soup_through_the_command_line(subset, tmp_path):
     training = json.loads((cards / "dermoscopy-diagnosis-location.json").read_text())["training"]
     assert training["seed"] == [1, 2] and training["init_seed"] == 5 and len(training["soup"]["members"]) == 2
     assert training["epochs"] == [1, 2] and 0 <= training["soup"]["ensemble_val_balanced_accuracy"] <= 1
+    assert training["log"][1]["steps"] == 2 * training["log"][0]["steps"] and "recalibration" not in training
     # each run's own command repeats it, then the soup's
     command = "python -m inference train-classifier --task diagnosis-location --data ../shared/datasets/ham10000"
     assert training["command"].startswith(f"run 1: {command} --epochs 1 --batch 8 --seed 1 --init-seed 5; "
