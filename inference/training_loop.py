@@ -47,6 +47,21 @@ def flips_and_colour(rng: np.random.Generator, images: np.ndarray, *masks: np.nd
     return (np.clip(x * gain + offset, 0, 255).astype(np.uint8), *arrays[1:])
 
 
+def turned(images: torch.Tensor, *, angle: np.ndarray, mirror: np.ndarray, scale: np.ndarray, shift_x: np.ndarray,
+           shift_y: np.ndarray) -> torch.Tensor:
+    """Float N x 3 x H x W images turned by `angle` (radians) in square pixels whatever the aspect,
+    mirrored where `mirror` is -1, zoomed in by `scale` and shifted (fractions of half the frame), in
+    one bilinear resampling with mirrored borders: the geometry of random_views, and of any fixed
+    view of the same kind (test-time views)."""
+    n, _, height, width = images.shape
+    cos, sin, aspect = np.cos(angle) / scale, np.sin(angle) / scale, height / width
+    # output → input sampling in normalised coordinates, the turn made in square pixels
+    theta = np.stack([np.stack([cos * mirror, -sin * aspect, shift_x], axis=1),
+                      np.stack([sin * mirror / aspect, cos, shift_y], axis=1)], axis=1)
+    grid = F.affine_grid(torch.from_numpy(theta).float().to(images.device), [n, 3, height, width], align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
 def random_views(images: torch.Tensor, rng: np.random.Generator, *, zoom: tuple[float, float] = (0.8, 1.25),
                  shift: float = 0.1) -> torch.Tensor:
     """uint8 N x 3 x H x W (on the training device) → normalised float input of the same size, each
@@ -54,17 +69,13 @@ def random_views(images: torch.Tensor, rng: np.random.Generator, *, zoom: tuple[
     left), zoomed and shifted, in one bilinear resampling with mirrored borders; then brightness,
     contrast, saturation and white balance changed, as between dermatoscopes and cameras.
     The random numbers come from `rng`, so a seeded run draws the same views on any device."""
-    n, _, height, width = images.shape
+    n = len(images)
     angle = rng.uniform(0, 2 * np.pi, n)
     mirror = rng.choice([-1.0, 1.0], n)
     scale = np.exp(rng.uniform(np.log(zoom[0]), np.log(zoom[1]), n))  # > 1 zooms in
-    cos, sin, aspect = np.cos(angle) / scale, np.sin(angle) / scale, height / width
-    # output → input sampling in normalised coordinates, the turn made in square pixels
-    theta = np.stack([np.stack([cos * mirror, -sin * aspect, rng.uniform(-shift, shift, n)], axis=1),
-                      np.stack([sin * mirror / aspect, cos, rng.uniform(-shift, shift, n)], axis=1)], axis=1)
+    shift_x, shift_y = rng.uniform(-shift, shift, n), rng.uniform(-shift, shift, n)
+    x = turned(images.float() / 255.0, angle=angle, mirror=mirror, scale=scale, shift_x=shift_x, shift_y=shift_y)
     device = images.device
-    grid = F.affine_grid(torch.from_numpy(theta).float().to(device), [n, 3, height, width], align_corners=False)
-    x = F.grid_sample(images.float() / 255.0, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
     def factors(low: float, high: float, *shape: int) -> torch.Tensor:
         return torch.from_numpy(rng.uniform(low, high, (n, *shape)).astype(np.float32)).to(device)

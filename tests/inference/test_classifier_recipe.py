@@ -11,7 +11,7 @@ import torch
 
 from inference.classification import (Examples, TrainConfig, adjusted_probabilities, build, classify, log_prior,
                                       network_predict, sampling_prior, starting_network, training_command, view_logits)
-from inference.training_loop import random_views
+from inference.training_loop import random_views, turned
 
 
 def _disc(height: int = 150, width: int = 200, radius: int = 40) -> torch.Tensor:
@@ -97,3 +97,18 @@ def test_a_cards_command_repeats_the_run_with_the_options_it_changed():
     longer = TrainConfig(data=Path("d"), out=Path("o"), task="diagnosis-location", seed=3, init_seed=2022, epochs=20,
                          mixup=0.0, threads=2, device="cpu")  # threads and device do not change the run
     assert training_command(longer) == base + " --epochs 20 --seed 3 --init-seed 2022 --mixup 0.0"
+
+
+def test_fixed_turns_are_the_mirror_images_and_the_half_turn_the_test_time_flips_make():
+    images = torch.rand(2, 3, 150, 200)
+    zeros, ones = np.zeros(2), np.ones(2)
+
+    def turn(degrees: float, mirror: float) -> torch.Tensor:
+        return turned(images, angle=np.full(2, np.deg2rad(degrees)), mirror=np.full(2, mirror), scale=ones,
+                      shift_x=zeros, shift_y=zeros)
+
+    assert torch.allclose(turn(0, 1.0), images, atol=1e-4)
+    assert torch.allclose(turn(0, -1.0), images.flip(-1), atol=1e-4)
+    assert torch.allclose(turn(180, -1.0), images.flip(-2), atol=1e-4)
+    assert torch.allclose(turn(180, 1.0), images.flip(-1).flip(-2), atol=1e-4)
+    assert not torch.allclose(turn(90, 1.0), images, atol=0.1)
