@@ -21,9 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inference import classification_metrics, ham10000  # noqa: E402
 from inference.classification import MODEL_NAMES, examples  # noqa: E402
-from inference.networks.efficientnet_lite import MEAN, STD  # noqa: E402
 from inference.registry import Registry  # noqa: E402
-from inference.training_loop import turned  # noqa: E402
+from inference.training_loop import to_input, turned  # noqa: E402
 
 VIEWS = [(turn, mirror) for turn in range(0, 360, 45) for mirror in (1.0, -1.0)]
 SETS = {"shipped: image, mirror images": [(0, 1.0), (0, -1.0), (180, -1.0)],
@@ -34,15 +33,14 @@ SETS = {"shipped: image, mirror images": [(0, 1.0), (0, -1.0), (180, -1.0)],
 
 def view_probabilities(model, images: np.ndarray, locations: np.ndarray | None) -> np.ndarray:
     """V x N x classes probabilities, one slice per entry of VIEWS."""
-    mean, std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in (MEAN, STD))
     found = np.zeros((len(VIEWS), len(images), len(model.card.labels)), dtype=np.float32)
     for start in range(0, len(images), 64):
-        x = torch.from_numpy(images[start:start + 64]).permute(0, 3, 1, 2).float() / 255.0
+        x = torch.from_numpy(to_input(images[start:start + 64]))  # resampling commutes with the normalisation
         n, where = len(x), None if locations is None else locations[start:start + 64]
         for index, (turn, mirror) in enumerate(VIEWS):
             view = turned(x, angle=np.full(n, np.deg2rad(turn)), mirror=np.full(n, mirror), scale=np.ones(n),
                           shift_x=np.zeros(n), shift_y=np.zeros(n))
-            found[index, start:start + n] = model.predict(np.ascontiguousarray(((view - mean) / std).numpy()), where)
+            found[index, start:start + n] = model.predict(np.ascontiguousarray(view.numpy()), where)
     return found
 
 
