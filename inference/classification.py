@@ -75,19 +75,28 @@ def build(task: str, *, pretrained: bool, input_scale: float = 1.0) -> LocationA
                                    pretrained=pretrained, input_scale=input_scale)
 
 
-def classify(predict, images: np.ndarray, locations: np.ndarray | None = None, *, batch: int = 64,
-             flips: bool = True) -> np.ndarray:
-    """N x classes probabilities of uint8 images at IMAGE_SIZE, averaged over the image and its
-    mirror images (test-time flips). `predict(x, locations)` maps normalised N x 3 x H x W input
-    to probabilities: LoadedModel.predict in the platform, the network under training here."""
+def test_time_views(x: np.ndarray) -> list[np.ndarray]:
+    """The views each classifier answer averages: the image and its horizontal and vertical mirror
+    images (16 turns and mirror images did no better on val: scripts/measure_test_time_views.py)."""
+    return [x, x[..., ::-1], x[..., ::-1, :]]
+
+
+def view_outputs(predict, images: np.ndarray, locations: np.ndarray | None = None, *, batch: int = 64) -> np.ndarray:
+    """V x N x classes answers of `predict(x, locations)` on each of the test_time_views of uint8
+    images at IMAGE_SIZE (at least one); `predict` maps normalised N x 3 x H x W input to probabilities
+    (LoadedModel.predict in the platform) or logits (network_predict)."""
     locations = np.zeros(len(images), dtype=np.int64) if locations is None else np.asarray(locations, dtype=np.int64)
     found = []
     for start in range(0, len(images), batch):
-        x = to_input(images[start:start + batch])
-        where = locations[start:start + batch]
-        views = [x, x[..., ::-1], x[..., ::-1, :]] if flips else [x]
-        found.append(np.mean([predict(np.ascontiguousarray(v), where) for v in views], axis=0))
-    return np.concatenate(found) if found else np.zeros((0, 0))
+        x, where = to_input(images[start:start + batch]), locations[start:start + batch]
+        found.append(np.stack([predict(np.ascontiguousarray(v), where) for v in test_time_views(x)]))
+    return np.concatenate(found, axis=1)
+
+
+def classify(predict, images: np.ndarray, locations: np.ndarray | None = None, *, batch: int = 64) -> np.ndarray:
+    """N x classes probabilities of uint8 images at IMAGE_SIZE, averaged over the test-time views.
+    `predict` is LoadedModel.predict in the platform, network_predict(network) here."""
+    return view_outputs(predict, images, locations, batch=batch).mean(axis=0) if len(images) else np.zeros((0, 0))
 
 
 def resized(rgb: np.ndarray) -> np.ndarray:
@@ -99,21 +108,22 @@ def resized(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(PILImage.fromarray(rgb).resize(IMAGE_SIZE, PILImage.BILINEAR))
 
 
-def network_predict(network: LocationAwareClassifier):
-    """`predict` for classify() from a PyTorch network (training, evaluation), on its own device."""
+def network_predict(network: LocationAwareClassifier, *, logits: bool = False):
+    """`predict` for classify() and view_outputs() from a PyTorch network (training, evaluation), on
+    its own device; float32 probabilities, or the logits when `logits`."""
     network.eval()
     device = next(network.parameters()).device
 
     def predict(x: np.ndarray, locations: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            logits = network(torch.from_numpy(x).to(device), torch.from_numpy(locations).to(device))
-            return F.softmax(logits.float(), dim=1).cpu().numpy()
+            found = network(torch.from_numpy(x).to(device), torch.from_numpy(locations).to(device)).float()
+            return (found if logits else F.softmax(found, dim=1)).cpu().numpy()
 
     return predict
 
 
-def probabilities(network: LocationAwareClassifier, data: Examples, *, batch: int = 64, flips: bool = True) -> np.ndarray:
-    return classify(network_predict(network), data.images, data.locations, batch=batch, flips=flips)
+def probabilities(network: LocationAwareClassifier, data: Examples, *, batch: int = 64) -> np.ndarray:
+    return classify(network_predict(network), data.images, data.locations, batch=batch)
 
 
 SAMPLING = ("sqrt", "natural", "balanced")
@@ -163,17 +173,8 @@ def log_prior(prior: np.ndarray) -> np.ndarray:
 
 
 def view_logits(network: LocationAwareClassifier, data: Examples, *, batch: int = 256) -> np.ndarray:
-    """V x N x classes logits of the test-time views (the image, its horizontal and vertical mirror
-    images) in float32, on the network's device: logit adjustment is chosen on these."""
-    network.eval()
-    device = next(network.parameters()).device
-    found = []
-    for start in range(0, len(data.images), batch):
-        x = torch.from_numpy(to_input(data.images[start:start + batch])).to(device)
-        where = torch.from_numpy(data.locations[start:start + batch]).to(device)
-        with torch.inference_mode():
-            found.append(torch.stack([network(v, where).float() for v in (x, x.flip(-1), x.flip(-2))]).cpu().numpy())
-    return np.concatenate(found, axis=1)
+    """V x N x classes float32 logits of the test-time views: logit adjustment is chosen on these."""
+    return view_outputs(network_predict(network, logits=True), data.images, data.locations, batch=batch)
 
 
 def adjusted_probabilities(logits: np.ndarray, prior: np.ndarray, tau: float) -> np.ndarray:
