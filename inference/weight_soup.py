@@ -77,6 +77,12 @@ def member_weights(card: dict) -> dict[str, torch.Tensor]:
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
+def card_prior(card: dict, train_labels: np.ndarray, *, classes: int) -> np.ndarray:
+    """The sampling prior the card's run was trained under: its τ was folded in against this prior."""
+    sampling = {text: key for key, text in SAMPLING_TEXT.items()}[card["training"]["sampling"]]
+    return sampling_prior(np.bincount(train_labels, minlength=classes).astype(np.float64), sampling)
+
+
 def unfolded(state: dict[str, torch.Tensor], *, tau: float, prior: np.ndarray) -> dict[str, torch.Tensor]:
     """The weights with the folded logit adjustment τ·log(prior) taken out of the head's bias again."""
     return dict(state, **{"head.bias": state["head.bias"] + torch.as_tensor(tau * log_prior(prior), dtype=torch.float32)})
@@ -97,10 +103,9 @@ def soup(*, task: str, data: Path, members: list[Path], out: Path, cards_dir: Pa
     cards = member_cards(members, minimum=minimum)
     if cards[0]["name"] != MODEL_NAMES[task]:
         raise MembersDoNotMix(f"the runs are {cards[0]['name']}, not {MODEL_NAMES[task]}")
-    sampling = {text: key for key, text in SAMPLING_TEXT.items()}[cards[0]["training"]["sampling"]]
     train_data, val_data = train_and_val(data, task)
     labels = list(TASKS[task]["labels"])
-    prior = sampling_prior(np.bincount(train_data.labels, minlength=len(labels)).astype(np.float64), sampling)
+    prior = card_prior(cards[0], train_data.labels, classes=len(labels))
     input_scale = cards[0]["architecture"]["kwargs"].get("input_scale", 1.0)
     run_device = training_device(device)
 

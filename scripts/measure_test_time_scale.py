@@ -25,10 +25,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inference import classification_metrics  # noqa: E402
-from inference.classification import (LOGIT_ADJUSTMENTS, MODEL_NAMES, SAMPLING_TEXT, TASKS, adjusted_probabilities,  # noqa: E402
-                                      build, sampling_prior, train_and_val, view_logits, with_batch_norm_recomputed)
+from inference.classification import (LOGIT_ADJUSTMENTS, MODEL_NAMES, TASKS, adjusted_probabilities, build,  # noqa: E402
+                                      train_and_val, view_logits, with_batch_norm_recomputed)
 from inference.registry import DEFAULT_CARDS_DIR  # noqa: E402
-from inference.weight_soup import member_cards, member_weights, unfolded  # noqa: E402
+from inference.weight_soup import card_prior, member_cards, member_weights, unfolded  # noqa: E402
 
 
 def balanced(truth: np.ndarray, answers: np.ndarray, classes: int) -> float:
@@ -41,8 +41,7 @@ def measure(task: str, data: Path, scales: list[float]) -> dict:
     shipped_tau = card["training"]["logit_adjustment"]["tau"]
     train, val = train_and_val(data, task)
     classes = len(TASKS[task]["labels"])
-    sampling = {text: key for key, text in SAMPLING_TEXT.items()}[card["training"]["sampling"]]
-    prior = sampling_prior(np.bincount(train.labels, minlength=classes).astype(np.float64), sampling)
+    prior = card_prior(card, train.labels, classes=classes)
     state = unfolded(member_weights(card), tau=shipped_tau, prior=prior)
     found = {}  # (scale, statistics, τ) -> val probabilities
     for scale in [shipped_scale, *scales]:
