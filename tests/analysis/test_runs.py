@@ -15,9 +15,9 @@ from PIL import Image as PILImage
 
 from dermrelay.accounts.models import Role
 from dermrelay.analysis import services as analysis_services
-from dermrelay.analysis.models import AnalysisRun, ModelStatus, ModelVersion, MosaicQuality, Overlay
+from dermrelay.analysis.models import AnalysisRun, ModelStatus, ModelVersion, MosaicQuality, Overlay, QualityPolicy
 from dermrelay.analysis.services import (
-    analyses_request, case_analyses_rerun, model_versions_sync, quality_assess_stale,
+    analyses_request, case_analyses_rerun, model_versions_sync, mosaic_quality_assess, quality_assess_stale,
 )
 from dermrelay.cases.models import Case, Image, ImageKind, ImageStatus
 from dermrelay.jobs.models import JobState
@@ -266,6 +266,25 @@ def test_stale_judgements_are_made_again_but_not_on_signed_cases(clinic, phantom
     Case.objects.filter(pk=case.pk).update(status="signed")
     assert quality_assess_stale() == 0
     assert not MosaicQuality.objects.filter(image=mosaic).exists()
+
+
+def test_judging_the_same_inputs_again_keeps_the_judgement_and_its_time(clinic, phantom):
+    """The worker and the reconciler (or a re-sent message) may judge one mosaic twice: the second
+    judgement is the first again and must not move its time; new thresholds make a new one."""
+    model_versions_sync()
+    site, tech, client = clinic
+    case = make_case(site=site, actor=tech)
+    mosaic = _upload_mosaic(client, case, phantom)
+    judged = MosaicQuality.objects.get(image=mosaic)
+
+    again = mosaic_quality_assess(image=mosaic)
+    assert (again.pk, again.assessed_at) == (judged.pk, judged.assessed_at)
+    assert MosaicQuality.objects.get(image=mosaic).assessed_at == judged.assessed_at
+
+    QualityPolicy.objects.create(site=site, review_at_percent=1.0, reimage_at_percent=2.0)
+    changed = mosaic_quality_assess(image=mosaic)
+    assert (changed.pk, changed.review_at_percent, changed.reimage_at_percent) == (judged.pk, 1.0, 2.0)
+    assert changed.assessed_at > judged.assessed_at
 
 
 # --------------------------------------------------------------------------- other image kinds

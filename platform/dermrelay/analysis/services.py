@@ -774,10 +774,26 @@ def mosaic_quality_assess(*, image: Image, attempts: int = 5) -> MosaicQuality |
     raise RuntimeError(f"the quality inputs of mosaic {image.pk} kept changing; judged by the reconciler later")
 
 
+def _as_stored(value):
+    """A judgement field's value as the database gives it back: JSON lists for tuples, plain floats."""
+    return json.loads(json.dumps(value, default=float))
+
+
+def _repeats(previous: MosaicQuality | None, fields: dict) -> bool:
+    """Whether a judgement is the recorded one again: the worker and the reconciler (or a re-sent
+    message) judging the same inputs. Its time then stays when it was first made."""
+    return previous is not None and all(
+        previous.run_id == value.pk if name == "run" else _as_stored(getattr(previous, name)) == _as_stored(value)
+        for name, value in fields.items())
+
+
 def _judgement_record(image: Image, judgement: _Judgement) -> MosaicQuality:
     """Write a judgement whose inputs are current (inside the locking transaction)."""
     previous = MosaicQuality.objects.filter(image=image).first()
-    assessed, _ = MosaicQuality.objects.update_or_create(image=image, defaults=judgement.fields)
+    if _repeats(previous, judgement.fields):
+        assessed = previous
+    else:
+        assessed, _ = MosaicQuality.objects.update_or_create(image=image, defaults=judgement.fields)
     run, registration, fields = judgement.inputs.run, judgement.inputs.registration, judgement.fields
     if judgement.agreement_overlay is not None:
         _overlay_store(image=image, source_image=image, kind=OverlayKind.AGREEMENT, run=run,
