@@ -69,3 +69,27 @@ def test_the_gate_uses_the_model_outline_until_a_person_outlines_the_lesion(clin
                format="json")  # a person's outline away from the mosaic wins: the whole mosaic is judged
     mosaic = client.get(f"/api/v1/cases/{case.id}/quality/").json()["mosaics"][0]
     assert mosaic["basis"] == "whole_mosaic" and mosaic["lesion_source"] == "person"
+
+
+def test_the_model_outline_comes_as_a_polygon_that_traces_its_mask(clinic, settings):
+    """The browser draws the model's outline and a technician corrects it: the API gives it as a
+    polygon in dermoscopy pixels that covers what the mask covers (the mask stays what is judged)."""
+    from dermrelay.analysis import gate
+
+    site, tech, client = clinic
+    phantom = gate_phantom(seed=7, where="lesion")
+    case = make_case(site=site, actor=tech)
+    ids = upload_phantom_case(client, case, phantom, outline=False)
+    body = client.get(f"/api/v1/images/{ids['dermoscopy']}/lesion-outline/").json()
+    assert body["source"] == "model" and 8 <= len(body["polygon"]) <= gate.MAX_OUTLINE_VERTICES
+    outline = LesionOutline.objects.get(dermoscopy_id=ids["dermoscopy"], source="model")
+    with open(os.path.join(settings.MEDIA_ROOT, outline.mask), "rb") as handle:
+        mask = np.array(PILImage.open(handle)) > 0
+    width, height = phantom.dermoscopy.shape[1], phantom.dermoscopy.shape[0]
+    drawn = gate.polygon_fill(np.asarray(body["polygon"]), shape=(height, width))
+    on_image = np.asarray(PILImage.fromarray(mask).resize((width, height), PILImage.Resampling.NEAREST))
+    assert jaccard(drawn, on_image) > 0.9
+    # An outline recorded before outlines were traced (polygon empty) is traced when read.
+    LesionOutline.objects.filter(pk=outline.pk).update(polygon=None)
+    again = client.get(f"/api/v1/images/{ids['dermoscopy']}/lesion-outline/").json()["polygon"]
+    assert again == body["polygon"]

@@ -94,6 +94,37 @@ def lesion_from_mask(mask: np.ndarray, *, matrix, shape: tuple[int, int], scale:
     return out
 
 
+MAX_OUTLINE_VERTICES = 240  # enough for a lesion's border at screen resolution, few enough to edit by hand
+
+
+def outline_from_mask(mask: np.ndarray, *, image_size: tuple[int, int] | None = None) -> list[list[float]] | None:
+    """The outer border of a lesion mask's largest region as a polygon in image pixels (pixel
+    centres at integers), simplified to at most MAX_OUTLINE_VERTICES: what a person sees of a
+    model's segmentation and starts from when correcting it. The mask itself stays what the gate
+    judges with. A mask stored smaller than the image (`image_size` = width, height) is scaled up."""
+    from scipy import ndimage
+    from skimage.measure import approximate_polygon, find_contours
+
+    regions, count = ndimage.label(mask)
+    if count == 0:
+        return None
+    largest = np.argmax(ndimage.sum_labels(np.ones_like(regions), regions, index=np.arange(1, count + 1))) + 1
+    region = ndimage.binary_fill_holes(regions == largest)
+    # Padding closes contours that touch the mask's edge; 0.5 puts the border between pixels.
+    contours = find_contours(np.pad(region, 1).astype(np.float32), 0.5)
+    border = max(contours, key=len) - 1.0  # (row, col), back in the unpadded grid
+    tolerance = 0.5
+    simplified = approximate_polygon(border, tolerance=tolerance)
+    while len(simplified) - 1 > MAX_OUTLINE_VERTICES:
+        tolerance *= 1.5
+        simplified = approximate_polygon(border, tolerance=tolerance)
+    points = simplified[:-1, ::-1]  # drop the closing repeat; (x, y)
+    if image_size is not None:
+        fx, fy = image_size[0] / mask.shape[1], image_size[1] / mask.shape[0]
+        points = (points + 0.5) * (fx, fy) - 0.5
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in points]
+
+
 @dataclass(frozen=True)
 class Shares:
     percent_whole: float

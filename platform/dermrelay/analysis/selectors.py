@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
+from django.core.files.storage import default_storage
 from django.db import models as db
 from django.db.models import Q
+from PIL import Image as PILImage
 
 from dermrelay.cases.models import Case, Image, ImageKind, ImageStatus
 from dermrelay.imaging.tiles import tile_url_base
 from dermrelay.jobs.models import JobState
 
+from . import gate
 from .models import VERDICT_RANK, AnalysisRun, LesionOutline, LesionSource, ModelVersion, MosaicQuality, Overlay, VerdictBasis
 from .plans import PLANS, steps_for_image
 from .services import QUALITY_STEP, active_version, lesion_outline_effective, quality_thresholds
@@ -168,7 +172,12 @@ def lesion_outline_of(*, dermoscopy: Image) -> dict | None:
     if effective is None:
         return None
     has_model = LesionOutline.objects.filter(dermoscopy=dermoscopy, source=LesionSource.MODEL).exists()
-    return {"image": str(dermoscopy.id), "source": effective.source, "polygon": effective.polygon,
+    polygon = effective.polygon
+    if not polygon and effective.mask:  # a model outline from before outlines were traced at run time
+        with default_storage.open(effective.mask, "rb") as handle:
+            mask = np.array(PILImage.open(handle)) > 0
+        polygon = gate.outline_from_mask(mask, image_size=(dermoscopy.width, dermoscopy.height))
+    return {"image": str(dermoscopy.id), "source": effective.source, "polygon": polygon or [],
             "has_model_outline": has_model, "updated_at": effective.updated_at}
 
 

@@ -390,6 +390,7 @@ def _lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
     watch.lap("inference_s")
     prefix = f"analysis/{image.case.site_id}/{image.id}/run-{run.id}-{run.attempts}"
     mask_key = default_storage.save(f"{prefix}/lesion.png", ContentFile(_png_bytes(mask.astype(np.uint8) * 255)))
+    outline = gate.outline_from_mask(mask, image_size=(image.width, image.height))  # drawn and edited; the mask is judged
     watch.lap("outputs_s")
     timings = watch.rounded()
     area = float(mask.mean() * 100)
@@ -403,7 +404,7 @@ def _lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
                                                      timings=timings)
         if mask.any():
             LesionOutline.objects.update_or_create(dermoscopy=image, source=LesionSource.MODEL, defaults={
-                "mask": mask_key, "polygon": None, "run": run, "created_by": None})
+                "mask": mask_key, "polygon": outline, "run": run, "created_by": None})
         else:
             LesionOutline.objects.filter(dermoscopy=image, source=LesionSource.MODEL).delete()
 
@@ -625,7 +626,8 @@ def _read_png(key: str) -> np.ndarray:
 
 
 def _lesion_on_mosaic(outline: LesionOutline, *, matrix, shape, scale) -> np.ndarray:
-    if outline.polygon:
+    """A person's polygon, or the model's mask (its traced polygon is for drawing, not judging)."""
+    if not outline.mask:
         return gate.lesion_from_polygon(outline.polygon, matrix=matrix, shape=shape, scale=scale)
     mask = _read_png(outline.mask) > 0  # may be smaller than the image: dermoscopy pixels are scaled onto it
     dermoscopy = outline.dermoscopy
