@@ -117,9 +117,19 @@ def test_the_assigned_reader_outlines_the_lesion_and_the_verdict_follows(clinic)
     assert AuditEvent.objects.filter(actor=reader, action="update", object_type="lesion_outline",
                                      object_id=ids["dermoscopy"]).count() == 1
 
-    # The outline is all they may change: the clinic's records stay the clinic's.
-    registration = {"dermoscopy": ids["dermoscopy"], "matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}
-    assert client.put(f"{API}/images/{ids['mosaic']}/registration/", registration, format="json").status_code == 404
+    # They may register the mosaic too (drawn on the images, like the outline), by landmark pairs: the
+    # fit, who made it and its error in µm are recorded, and the mosaic is judged again at once.
+    matrix = phantom.registration
+    corners = [[20.0, 30.0], [400.0, 40.0], [60.0, 300.0], [350.0, 280.0]]
+    landmarks = [{"dermoscopy": point, "mosaic": [float(v) for v in (matrix @ [*point, 1.0])[:2]]} for point in corners]
+    response = client.put(f"{API}/images/{ids['mosaic']}/registration/",
+                          {"dermoscopy": ids["dermoscopy"], "landmarks": landmarks}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["source"] == "landmarks" and body["rms_error_um"] < 0.01 and body["created_by"] == reader.username
+    assert AuditEvent.objects.filter(actor=reader, action="update", object_type="registration").count() == 1
+    assert the_mosaic(client, case)["verdict"] == "acceptable"
+    # Everything else stays the clinic's.
     assert client.patch(f"{API}/cases/{case.id}/", {"device": "changed"}, format="json").status_code == 404
     assert Case.objects.get(pk=case.pk).device == "test"
 

@@ -23,11 +23,11 @@ from dermrelay.analysis import selectors as analysis_selectors
 from dermrelay.analysis import services as analysis_services
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.imaging import services as imaging_services
-from dermrelay.imaging.models import DeviceProfile
+from dermrelay.imaging.models import DeviceProfile, RegistrationSource
 
 from . import selectors, services
 from .image_files import EXTENSIONS, MEDIA_TYPES
-from .models import RCM_KINDS, Case, DepthLevel, Image, ImageKind, Lesion, Patient
+from .models import RCM_KINDS, Case, DepthLevel, Image, ImageKind, Lesion, Patient, Sex
 from .uploads import HashingUploadHandler, StagedFile
 from .vocabulary import anatom_site_groups
 
@@ -105,15 +105,22 @@ class CaseSerializer(serializers.ModelSerializer):
     quality_verdict = serializers.SerializerMethodField(help_text=(
         "The worst quality verdict among the case's current mosaics (acceptable, review, reimage), or null."))
     report_status = serializers.SerializerMethodField(help_text="none, draft, signed or amended.")
+    patient_age_years = serializers.SerializerMethodField(help_text=(
+        "The patient's age in whole years on the visit date; null when the birth date is not recorded. "
+        "Readers get this instead of the birth date."))
+    patient_sex = serializers.ChoiceField(source="lesion.patient.sex", choices=Sex.choices, read_only=True)
 
     class Meta:
         model = Case
         fields = [
             "id", "lesion", "patient", "site", "site_name", "visit_date", "technician", "device", "clinical_note",
-            "status", "image_count", "created_at", "updated_at", "submitted_at", "lesion_site", "patient_label",
-            "quality_verdict", "report_status",
+            "clinical_question", "status", "image_count", "created_at", "updated_at", "submitted_at", "lesion_site",
+            "patient_label", "patient_age_years", "patient_sex", "quality_verdict", "report_status",
         ]
         read_only_fields = ["site", "status", "submitted_at"]
+
+    def get_patient_age_years(self, case) -> int | None:
+        return case.lesion.patient.age_on(case.visit_date)
 
     def get_lesion_site(self, case) -> LesionSiteSerializer:
         return LesionSiteSerializer(case.lesion).data
@@ -417,20 +424,32 @@ class RegistrationSerializer(serializers.Serializer):
         help_text="3x3, dermoscopy pixels (x, y, 1) → mosaic pixels; from a device that coregisters.",
     )
     landmarks = LandmarkSerializer(many=True, required=False, help_text="Three or more pairs; fitted by least squares.")
-    source = serializers.CharField(read_only=True)
+    source = serializers.ChoiceField(
+        choices=RegistrationSource.choices, required=False,
+        help_text="Who made a matrix: device (default), placed (a person moved the field), automatic (an accepted "
+                  "proposal). Landmarks are always 'landmarks'.")
     rms_error_px = serializers.FloatField(read_only=True, allow_null=True)
+    rms_error_um = serializers.FloatField(read_only=True, allow_null=True,
+                                          help_text="The landmark fit's RMS residual at the mosaic's pixel spacing.")
+    created_by = serializers.CharField(read_only=True, help_text="Who recorded it (name or user name).")
     updated_at = serializers.DateTimeField(read_only=True)
 
     def validate(self, attrs):
         if ("matrix" in attrs) == ("landmarks" in attrs):
             raise serializers.ValidationError("Give either a matrix or landmarks, not both and not neither.")
+        if "landmarks" in attrs and attrs.get("source", RegistrationSource.LANDMARKS) != RegistrationSource.LANDMARKS:
+            raise serializers.ValidationError({"source": "Landmark pairs make a 'landmarks' registration."})
         return attrs
 
     def to_representation(self, registration):
+        spacing = registration.mosaic.pixel_spacing_um
+        rms = registration.rms_error_px
         return {
             "dermoscopy": str(registration.dermoscopy_id), "matrix": registration.matrix,
             "landmarks": registration.landmarks, "source": registration.source,
-            "rms_error_px": registration.rms_error_px, "updated_at": registration.updated_at,
+            "rms_error_px": rms, "rms_error_um": round(rms * spacing, 2) if rms is not None and spacing else None,
+            "created_by": registration.created_by.get_full_name() or registration.created_by.username,
+            "updated_at": registration.updated_at,
         }
 
 
@@ -444,7 +463,10 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
     audit_object_type = "image"
 
     def get_queryset(self):
-        images = selectors.image_list(user=self.request.user, for_change=self.request.method not in SAFE_METHODS)
+        # A registration is drawn on the images, like the lesion outline: the assigned reader may set one
+        # too, and the service checks who may (annotation_scope); every other change is the clinic's.
+        for_change = self.request.method not in SAFE_METHODS and self.action != "registration"
+        images = selectors.image_list(user=self.request.user, for_change=for_change)
         return images.prefetch_related("replaces")
 
     def audit_site_id(self, obj):
@@ -490,7 +512,8 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
     @extend_schema(methods=["PUT"], request=RegistrationSerializer, responses=RegistrationSerializer)
     @action(detail=True, methods=["get", "put"])
     def registration(self, request, pk=None):
-        """Dermoscopy → mosaic registration of this mosaic: a 3x3 matrix, or fitted from landmarks."""
+        """Dermoscopy → mosaic registration of this mosaic: a 3x3 matrix, or fitted from landmarks. The
+        clinic and the case's assigned reader may set it; the mosaic is judged again at once."""
         mosaic = self.get_object()
         if request.method == "GET":
             found = imaging_selectors.registration_of(mosaic=mosaic)
@@ -506,6 +529,7 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         registration = imaging_services.registration_set(
             actor=request.user, mosaic=mosaic, dermoscopy=dermoscopy, matrix=data.get("matrix"),
             landmarks=[dict(p) for p in data["landmarks"]] if "landmarks" in data else None,
+            source=data.get("source", RegistrationSource.DEVICE),
         )
         analysis_services.mosaic_quality_assess(image=mosaic)  # the lesion now falls elsewhere on it
         return Response(RegistrationSerializer(registration).data)

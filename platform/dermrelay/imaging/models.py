@@ -80,8 +80,12 @@ class Pyramid(models.Model):
 
 
 class RegistrationSource(models.TextChoices):
+    """Who says where the dermoscopy lies on the mosaic: the device, a person, or a proposal a person accepted."""
+
     DEVICE = "device", "Given by the capture device"
-    LANDMARKS = "landmarks", "Fitted to landmark pairs"
+    LANDMARKS = "landmarks", "Fitted to landmark pairs a person placed"
+    PLACED = "placed", "Placed by a person (the mosaic's field moved, turned and scaled on the dermoscopy)"
+    AUTOMATIC = "automatic", "Proposed automatically and accepted by a person"
 
 
 class Registration(models.Model):

@@ -38,7 +38,7 @@ def viewer_descriptor(*, image: Image, absolute) -> dict | None:
 
 
 def registration_of(*, mosaic: Image) -> Registration | None:
-    return Registration.objects.filter(mosaic=mosaic).first()
+    return Registration.objects.filter(mosaic=mosaic).select_related("mosaic", "created_by").first()
 
 
 def pyramid_of(*, image: Image) -> Pyramid | None:

@@ -20,12 +20,14 @@ import pyvips
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 from dermrelay.cases.image_files import open_pixels
 from dermrelay.cases.models import RCM_KINDS, CaseStatus, Image, ImageKind, ImageStatus
+from dermrelay.cases.selectors import case_annotatable
 from dermrelay.cases.services import CaseLocked, ImageConflict
 from dermrelay.jobs.services import JobEffects, job_enqueue, job_reset, job_run
 from inference.preprocessing import apply_window, display_window
@@ -214,9 +216,20 @@ def image_mark_failed(*, image_id, reason: str) -> None:
     Image.objects.filter(pk=image_id).update(status=ImageStatus.FAILED, status_detail=reason[:500])
 
 
+MATRIX_SOURCES = (RegistrationSource.DEVICE, RegistrationSource.PLACED, RegistrationSource.AUTOMATIC)
+
+
 @transaction.atomic
-def registration_set(*, actor, mosaic: Image, dermoscopy: Image, matrix=None, landmarks=None):
-    """Record where the case's dermoscopy image lies on a mosaic, from a matrix or landmark pairs."""
+def registration_set(*, actor, mosaic: Image, dermoscopy: Image, matrix=None, landmarks=None,
+                     source: str = RegistrationSource.DEVICE):
+    """Record where the case's dermoscopy image lies on a mosaic, from a matrix (with who made it:
+    the device, a person placing the field, or an accepted proposal) or landmark pairs. The clinic
+    and the case's assigned reader may (cases.selectors.annotation_scope): a registration, like the
+    lesion outline, is drawn on the images, not a change of the clinic's records."""
+    if not case_annotatable(user=actor, case=mosaic.case):
+        audit_record(actor=actor, action="update", object_type="registration", object_id=mosaic.id,
+                     site_id=mosaic.case.site_id, outcome=AuditOutcome.DENIED)
+        raise PermissionDenied("Only the clinic or the case's assigned reader may register its images.")
     if mosaic.kind not in RCM_KINDS:
         raise ValidationError({"mosaic": "Registrations map onto RCM mosaics or stacks."})
     if dermoscopy.kind != ImageKind.DERMOSCOPY or dermoscopy.case_id != mosaic.case_id:
@@ -228,7 +241,9 @@ def registration_set(*, actor, mosaic: Image, dermoscopy: Image, matrix=None, la
             raise ImageConflict(f"Image {image.id} was replaced by image {image.replaced_by_id}: register the "
                                 "current images.", code="image_replaced")
     if matrix is not None:
-        checked, source, rms = check_matrix(matrix, width=dermoscopy.width, height=dermoscopy.height), RegistrationSource.DEVICE, None
+        if source not in MATRIX_SOURCES:
+            raise ValidationError({"source": f"A matrix comes from one of: {', '.join(MATRIX_SOURCES)}."})
+        checked, rms = check_matrix(matrix, width=dermoscopy.width, height=dermoscopy.height), None
     else:
         fit = fit_affine([p["dermoscopy"] for p in landmarks], [p["mosaic"] for p in landmarks],
                          width=dermoscopy.width, height=dermoscopy.height)
