@@ -254,7 +254,7 @@ class PatientFilter(filters.FilterSet):
     site = filters.UUIDFilter()
     family_name = filters.CharFilter(lookup_expr="icontains")
     search = filters.CharFilter(method="filter_search", max_length=200, help_text=(
-        "Each word is the MRN exactly or part of the family or given name, e.g. 'smith jo' or 'MRN0042'."))
+        "Each word begins the MRN or is part of the family or given name, e.g. 'smith jo' or 'MRN00'."))
 
     class Meta:
         model = Patient
@@ -271,10 +271,24 @@ class CaseFilter(filters.FilterSet):
     patient = filters.UUIDFilter(field_name="lesion__patient")
     visit_date_after = filters.DateFilter(field_name="visit_date", lookup_expr="gte")
     visit_date_before = filters.DateFilter(field_name="visit_date", lookup_expr="lte")
+    search = filters.CharFilter(method="filter_search", max_length=200, help_text=(
+        "Each word begins the patient's MRN or is part of their family or given name, e.g. 'MRN00' or 'smith jo'; "
+        "only patients of your clinical sites match."))
+    include_synthetic = filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_include_synthetic", help_text=(
+            "The list leaves out the synthetic QA-history cases (device 'QA history (synthetic)') unless this is "
+            "true; a case opened by its id is found either way."))
 
     class Meta:
         model = Case
-        fields = ["site", "lesion", "patient", "status", "technician", "visit_date_after", "visit_date_before"]
+        fields = ["site", "lesion", "patient", "status", "technician", "visit_date_after", "visit_date_before",
+                  "search", "include_synthetic"]
+
+    def filter_search(self, queryset, name, value):
+        return selectors.case_search(queryset, user=self.request.user, text=value)
+
+    def filter_include_synthetic(self, queryset, name, value):
+        return queryset  # the default (leave them out) is the list's: CaseViewSet.filter_queryset
 
 
 class LesionFilter(filters.FilterSet):
@@ -335,6 +349,12 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
         # An assigned reader reads the case; changing it (and uploading to it) stays with the clinic.
         reading = self.request.method in SAFE_METHODS
         return selectors.case_list(user=self.request.user, for_change=not reading, summary=reading)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)  # checks the query parameters first: 400 on a bad one
+        if self.action == "list" and self.request.query_params.get("include_synthetic") != "true":
+            queryset = selectors.case_without_synthetic(queryset)
+        return queryset
 
     def initialize_request(self, request, *args, **kwargs):
         drf_request = super().initialize_request(request, *args, **kwargs)

@@ -73,6 +73,11 @@ class CaseStatus(models.TextChoices):
     AMENDED = "amended", "Amended"
 
 
+# The device recorded on synthetic QA-history cases (qa.seeding writes them for the QA dashboards):
+# the one marker by which the clinic's case list tells them from real visits (cases.selectors).
+SYNTHETIC_QA_HISTORY_DEVICE = "QA history (synthetic)"
+
+
 class Case(models.Model):
     """One visit's imaging of one lesion. Its status only changes through cases.services."""
 

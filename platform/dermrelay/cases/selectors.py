@@ -16,7 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import clinical_site_ids, site_ids_for_user
 
-from .models import Case, Image, Lesion, Patient, Upload
+from .models import SYNTHETIC_QA_HISTORY_DEVICE, Case, Image, Lesion, Patient, Upload
 
 
 def patient_list(*, user: User) -> QuerySet[Patient]:
@@ -93,11 +93,49 @@ def upload_list(*, user: User) -> QuerySet[Upload]:
     return Upload.objects.filter(created_by=user, case_id__in=cases).select_related("case", "image")
 
 
+def mrn_prefix_q(prefix: str, *, field: str = "mrn") -> Q:
+    """The MRN starts with `prefix` (as typed, or in capitals: MRNs are mostly written in capitals).
+
+    Written as a range, prefix <= mrn < the prefix with its last character bumped, so that the
+    (site, mrn) index of the unique constraint serves it on SQLite (whose LIKE ignores case and so
+    no index) and on PostgreSQL whatever the collation; the startswith beside it keeps the answer
+    exact under a linguistic collation, where the range alone could let a neighbour in."""
+    found = Q()
+    for variant in dict.fromkeys((prefix, prefix.upper())):
+        bound = Q(**{f"{field}__gte": variant, f"{field}__startswith": variant})
+        if ord(variant[-1]) < 0x10FFFF:
+            bound &= Q(**{f"{field}__lt": variant[:-1] + chr(ord(variant[-1]) + 1)})
+        found |= bound
+    return found
+
+
+def _search_words(text: str) -> list[str]:
+    return text.replace(",", " ").split()
+
+
 def patient_search(patients: QuerySet[Patient], *, text: str) -> QuerySet[Patient]:
-    """Each word of `text` must be the MRN exactly or part of the family or given name."""
-    for word in text.replace(",", " ").split():
-        patients = patients.filter(Q(mrn=word) | Q(family_name__icontains=word) | Q(given_name__icontains=word))
+    """Each word of `text` must begin the MRN or be part of the family or given name."""
+    for word in _search_words(text):
+        patients = patients.filter(mrn_prefix_q(word) | Q(family_name__icontains=word) | Q(given_name__icontains=word))
     return patients
+
+
+def case_search(cases: QuerySet[Case], *, user: User, text: str) -> QuerySet[Case]:
+    """The cases whose patient matches every word (patient_search's rule), among the patients the
+    user may see: a reader's assigned cases of another clinic never match, so searching cannot
+    probe names or MRNs the reader is not shown."""
+    clinic = Q(lesion__patient__site_id__in=clinical_site_ids(user=user))
+    for word in _search_words(text):
+        cases = cases.filter(clinic & (mrn_prefix_q(word, field="lesion__patient__mrn")
+                                       | Q(lesion__patient__family_name__icontains=word)
+                                       | Q(lesion__patient__given_name__icontains=word)))
+    return cases
+
+
+def case_without_synthetic(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Leave out the synthetic QA-history cases (qa.seeding): they feed the QA dashboards and would
+    bury the clinic's own visits in its case list."""
+    return cases.exclude(device=SYNTHETIC_QA_HISTORY_DEVICE)
 
 
 def site_statistics(*, site: Site) -> dict:
