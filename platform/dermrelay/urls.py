@@ -50,6 +50,8 @@ api_v1 = [
     path("models/", analysis_api.ModelVersionListView.as_view(), name="model-versions"),
     path("analysis-plans/", analysis_api.AnalysisPlanView.as_view(), name="analysis-plans"),
     path("worklist/", reading_api.WorklistView.as_view(), name="worklist"),
+    path("sites/<str:pk>/readers/", reading_api.SiteReadersView.as_view(), name="site-readers"),
+    path("sites/<str:pk>/reading-queue/", reading_api.SiteReadingQueueView.as_view(), name="site-reading-queue"),
     path("cases/<str:pk>/assignment/", reading_api.CaseAssignmentView.as_view(), name="case-assignment"),
     path("cases/<str:pk>/claim/", reading_api.CaseClaimView.as_view(), name="case-claim"),
     path("cases/<str:pk>/release/", reading_api.CaseReleaseView.as_view(), name="case-release"),
@@ -73,7 +75,7 @@ urlpatterns = [
     # The browser app's pages (client-side routes); everything else under /api/ and /static/.
     path("", app_shell, name="app"),
     path("worklist/", app_shell, name="app-worklist"),
-    re_path(r"^(?:clinic|qa|models)(?:/.*)?$", app_shell, name="app-pages"),
+    re_path(r"^(?:clinic|qa|models|site-admin)(?:/.*)?$", app_shell, name="app-pages"),
     re_path(r"^cases/(?P<case>[0-9a-fA-F-]{36})/?$", app_shell, name="app-case"),
     re_path(r"^tiles/(?P<expires>[0-9]{1,12})/(?P<token>[^/]+)/(?P<path>.+)$", tile_view, name="tile"),
 ]

@@ -255,6 +255,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cases/{id}/lesion-history/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The visits of this case's lesion you may read, oldest first, this case marked: for the clinic
+         *     every visit; for the case's reader this case and the lesion's earlier visits, which they may
+         *     open read-only to compare (images, viewer, quality, signed report) while the case is theirs.
+         */
+        get: operations["cases_lesion_history_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{id}/quality/": {
         parameters: {
             query?: never;
@@ -369,8 +390,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description The signed report as a PDF: header with the content hash, report, quality block, model
-         *     findings and key images with their overlays.
+         * @description The signed report as a PDF for the chart: the patient's identifiers (unless the site's report
+         *     policy leaves them out for readers), the clinical question, the header with the content hash and
+         *     every version's own signing time, the report, quality block with each mosaic's depth, model
+         *     findings with their confidence, and key images with their overlays.
          */
         get: operations["cases_report_pdf_retrieve"];
         put?: never;
@@ -547,9 +570,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Dermoscopy → mosaic registration of this mosaic: a 3x3 matrix, or fitted from landmarks. */
+        /**
+         * @description Dermoscopy → mosaic registration of this mosaic: a 3x3 matrix, or fitted from landmarks. The
+         *     clinic and the case's assigned reader may set it; the mosaic is judged again at once.
+         */
         get: operations["images_registration_retrieve"];
-        /** @description Dermoscopy → mosaic registration of this mosaic: a 3x3 matrix, or fitted from landmarks. */
+        /**
+         * @description Dermoscopy → mosaic registration of this mosaic: a 3x3 matrix, or fitted from landmarks. The
+         *     clinic and the case's assigned reader may set it; the mosaic is judged again at once.
+         */
         put: operations["images_registration_update"];
         post?: never;
         delete?: never;
@@ -908,6 +937,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sites/{id}/readers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The site's active readers with how many of its open cases each holds now, for assigning
+         *     (only for the site's administrators; a 404 for everyone else).
+         */
+        get: operations["sites_readers_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sites/{id}/reading-queue/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The site's cases waiting on its administrator, paginated (only for the site's administrators). */
+        get: operations["sites_reading_queue_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sites/{id}/report-policy/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The site's report policy (anyone with a role at the site; the defaults until set). */
+        get: operations["sites_report_policy_retrieve"];
+        /** @description Set the site's report policy (the site's administrators; 403 for its other members). */
+        put: operations["sites_report_policy_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sites/{id}/statistics/": {
         parameters: {
             query?: never;
@@ -1136,7 +1220,9 @@ export interface components {
             /** @description Capture device, e.g. 'VivaScope 1500'. */
             device?: string;
             clinical_note?: string;
-            readonly status: components["schemas"]["CaseStatusEnum"];
+            /** @description What the clinic asks the reader, e.g. 'melanoma? please assess the junction'; printed on the report. */
+            clinical_question?: string;
+            readonly status: components["schemas"]["StatusE50Enum"];
             /** @default 0 */
             readonly image_count: number;
             /** Format: date-time */
@@ -1149,6 +1235,9 @@ export interface components {
             readonly lesion_site: components["schemas"]["LesionSite"];
             /** @description 'Family, Given · MRN' for the clinic's technicians and site administrators; null for readers, who do not see the clinic's patient records. */
             readonly patient_label: string | null;
+            /** @description The patient's age in whole years on the visit date; null when the birth date is not recorded. Readers get this instead of the birth date. */
+            readonly patient_age_years: number | null;
+            readonly patient_sex: components["schemas"]["PatientSexEnum"];
             /** @description The worst quality verdict among the case's current mosaics (acceptable, review, reimage), or null. */
             readonly quality_verdict: string | null;
             /** @description none, draft, signed or amended. */
@@ -1163,19 +1252,9 @@ export interface components {
             /** @description Capture device, e.g. 'VivaScope 1500'. */
             device?: string;
             clinical_note?: string;
+            /** @description What the clinic asks the reader, e.g. 'melanoma? please assess the junction'; printed on the report. */
+            clinical_question?: string;
         };
-        /**
-         * @description * `draft` - Draft
-         *     * `submitted` - Submitted
-         *     * `processing` - Processing
-         *     * `ready_for_reading` - Ready for reading
-         *     * `in_reading` - In reading
-         *     * `signed` - Signed
-         *     * `recall_requested` - Recall requested
-         *     * `amended` - Amended
-         * @enum {string}
-         */
-        CaseStatusEnum: "draft" | "submitted" | "processing" | "ready_for_reading" | "in_reading" | "signed" | "recall_requested" | "amended";
         CredentialsRequest: {
             username: string;
             password: string;
@@ -1353,6 +1432,12 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        LesionHistory: {
+            /** Format: uuid */
+            case: string;
+            /** @description oldest first */
+            visits: components["schemas"]["LesionVisit"][];
+        };
         LesionRequest: {
             /** Format: uuid */
             patient: string;
@@ -1368,6 +1453,23 @@ export interface components {
             label: string;
             anatom_site_general: string;
             anatom_site: string;
+        };
+        LesionVisit: {
+            /** Format: uuid */
+            case: string;
+            /** Format: date */
+            visit_date: string;
+            status: components["schemas"]["StatusE50Enum"];
+            /** @description this is the case the history was asked for */
+            is_current: boolean;
+            /** @description acceptable, review, reimage or null */
+            quality_verdict: string | null;
+            /** @description null until the visit's report is signed */
+            signed_report: components["schemas"]["SignedDiagnosis"] | null;
+            /** @description current RCM mosaics (replaced captures not counted) */
+            mosaic_count: number;
+            /** @description the current mosaics, shallowest first */
+            mosaics: components["schemas"]["VisitDepth"][];
         };
         /**
          * @description * `negligible` - Negligible
@@ -1538,6 +1640,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["QaMosaic"][];
         };
+        PaginatedQueueCaseList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["QueueCase"][];
+        };
         PatchedCaseRequest: {
             /** Format: uuid */
             lesion?: string;
@@ -1547,6 +1664,8 @@ export interface components {
             /** @description Capture device, e.g. 'VivaScope 1500'. */
             device?: string;
             clinical_note?: string;
+            /** @description What the clinic asks the reader, e.g. 'melanoma? please assess the junction'; printed on the report. */
+            clinical_question?: string;
         };
         PatchedImageRequest: {
             depth_level?: components["schemas"]["DepthLevelEnum"] | components["schemas"]["BlankEnum"];
@@ -1616,6 +1735,19 @@ export interface components {
             /** Format: date */
             birth_date?: string | null;
             sex?: components["schemas"]["SexEnum"];
+        };
+        /**
+         * @description * `female` - Female
+         *     * `male` - Male
+         *     * `other` - Other
+         *     * `unknown` - Unknown
+         * @enum {string}
+         */
+        PatientSexEnum: "female" | "male" | "other" | "unknown";
+        Person: {
+            id: number;
+            username: string;
+            name: string;
         };
         PolygonRequest: {
             /** @description [[x, y], ...] in dermoscopy pixels */
@@ -1900,6 +2032,49 @@ export interface components {
             /** Format: double */
             reimage_at_percent: number;
         };
+        QueueAssignment: {
+            /** Format: uuid */
+            id: string;
+            /** @description who holds the case */
+            reader: components["schemas"]["Person"];
+            /** Format: date-time */
+            due_at: string | null;
+            /**
+             * Format: date-time
+             * @description when it was assigned
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description set while the reader is reading it
+             */
+            claimed_at: string | null;
+        };
+        /**
+         * @description One row of a site administrator's queue: what identifies the case to its clinic, where it
+         *     stands, its quality verdict, and its active assignment (null in the unassigned queue).
+         */
+        QueueCase: {
+            /** Format: uuid */
+            id: string;
+            /** @description The case status: submitted, processing, ready_for_reading or in_reading. */
+            status: string;
+            /** Format: date */
+            visit_date: string;
+            /** Format: date-time */
+            submitted_at: string | null;
+            /** @description 'Family, Given · MRN' */
+            readonly patient_label: string;
+            lesion: components["schemas"]["QueueLesion"];
+            /** @description The worst verdict among the case's current mosaics: acceptable, review or reimage; null when none is judged. */
+            quality_verdict: string | null;
+            readonly assignment: components["schemas"]["QueueAssignment"] | null;
+        };
+        QueueLesion: {
+            label: string;
+            anatom_site_general: string;
+            anatom_site: string;
+        };
         RecallRequest: {
             reason: string;
         };
@@ -1913,9 +2088,24 @@ export interface components {
             matrix?: number[][];
             /** @description Three or more pairs; fitted by least squares. */
             landmarks?: components["schemas"]["Landmark"][];
-            readonly source: string;
+            /**
+             * @description Who made a matrix: device (default), placed (a person moved the field), automatic (an accepted proposal). Landmarks are always 'landmarks'.
+             *
+             *     * `device` - Given by the capture device
+             *     * `landmarks` - Fitted to landmark pairs a person placed
+             *     * `placed` - Placed by a person (the mosaic's field moved, turned and scaled on the dermoscopy)
+             *     * `automatic` - Proposed automatically and accepted by a person
+             */
+            source?: components["schemas"]["SourceEnum"];
             /** Format: double */
             readonly rms_error_px: number | null;
+            /**
+             * Format: double
+             * @description The landmark fit's RMS residual at the mosaic's pixel spacing.
+             */
+            readonly rms_error_um: number | null;
+            /** @description Who recorded it (name or user name). */
+            readonly created_by: string;
             /** Format: date-time */
             readonly updated_at: string;
         };
@@ -1929,6 +2119,15 @@ export interface components {
             matrix?: number[][];
             /** @description Three or more pairs; fitted by least squares. */
             landmarks?: components["schemas"]["LandmarkRequest"][];
+            /**
+             * @description Who made a matrix: device (default), placed (a person moved the field), automatic (an accepted proposal). Landmarks are always 'landmarks'.
+             *
+             *     * `device` - Given by the capture device
+             *     * `landmarks` - Fitted to landmark pairs a person placed
+             *     * `placed` - Placed by a person (the mosaic's field moved, turned and scaled on the dermoscopy)
+             *     * `automatic` - Proposed automatically and accepted by a person
+             */
+            source?: components["schemas"]["SourceEnum"];
         };
         Report: {
             /** Format: uuid */
@@ -1959,9 +2158,14 @@ export interface components {
             current_version?: number;
             /**
              * Format: date-time
-             * @description The first signature.
+             * @description When the current version was signed: an amendment's own signing time, not the first signature's; null while a draft.
              */
-            signed_at?: string | null;
+            readonly signed_at: string | null;
+            /**
+             * Format: date-time
+             * @description When version 1 was signed; null while a draft.
+             */
+            readonly first_signed_at: string | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1981,6 +2185,18 @@ export interface components {
             follow_up_months?: number | null;
             findings?: string;
             comment?: string;
+        };
+        ReportPolicy: {
+            /** @description Print the patient's name, MRN, birth date and sex on the PDFs readers download (the clinic's own technicians and administrators always get them). Default true. */
+            patient_identifiers_for_readers: boolean;
+            /** @description no site administrator has set the policy yet */
+            readonly is_default: boolean;
+            /** Format: date-time */
+            readonly updated_at: string | null;
+        };
+        ReportPolicyRequest: {
+            /** @description Print the patient's name, MRN, birth date and sex on the PDFs readers download (the clinic's own technicians and administrators always get them). Default true. */
+            patient_identifiers_for_readers: boolean;
         };
         /**
          * @description * `draft` - Draft
@@ -2027,6 +2243,20 @@ export interface components {
             /** @description the signer's own password */
             password: string;
         };
+        SignedDiagnosis: {
+            /** @description the latest signed version */
+            version: number;
+            /** @description signature or amendment */
+            kind: string;
+            /**
+             * Format: date-time
+             * @description that version's own signing time
+             */
+            signed_at: string;
+            diagnosis: string;
+            diagnosis_label: string;
+            diagnosis_other: string;
+        };
         Site: {
             /** Format: uuid */
             readonly id: string;
@@ -2034,6 +2264,14 @@ export interface components {
             /** @description Short stable identifier, e.g. 'northside'. */
             code: string;
             timezone?: string;
+        };
+        SiteReader: {
+            id: number;
+            /** @description The reader's name, or their username when none is recorded. */
+            full_name: string;
+            username: string;
+            /** @description Active assignments of this site's open cases (submitted to in reading) the reader holds now. */
+            open_assignments: number;
         };
         SiteStatistics: {
             patients: number;
@@ -2055,6 +2293,26 @@ export interface components {
             full_name: string;
             username: string;
         };
+        /**
+         * @description * `device` - Given by the capture device
+         *     * `landmarks` - Fitted to landmark pairs a person placed
+         *     * `placed` - Placed by a person (the mosaic's field moved, turned and scaled on the dermoscopy)
+         *     * `automatic` - Proposed automatically and accepted by a person
+         * @enum {string}
+         */
+        SourceEnum: "device" | "landmarks" | "placed" | "automatic";
+        /**
+         * @description * `draft` - Draft
+         *     * `submitted` - Submitted
+         *     * `processing` - Processing
+         *     * `ready_for_reading` - Ready for reading
+         *     * `in_reading` - In reading
+         *     * `signed` - Signed
+         *     * `recall_requested` - Recall requested
+         *     * `amended` - Amended
+         * @enum {string}
+         */
+        StatusE50Enum: "draft" | "submitted" | "processing" | "ready_for_reading" | "in_reading" | "signed" | "recall_requested" | "amended";
         TokenResponse: {
             token: string;
         };
@@ -2095,6 +2353,20 @@ export interface components {
          * @enum {string}
          */
         VerdictEnum: "acceptable" | "review" | "reimage";
+        VisitDepth: {
+            /**
+             * Format: uuid
+             * @description The current mosaic (its viewer is /images/{id}/viewer/).
+             */
+            image: string;
+            /** @description stratum_granulosum, spinosum, dej, papillary_dermis or other */
+            depth_level: string;
+            /**
+             * Format: double
+             * @description null when the depth in µm was not recorded
+             */
+            depth_um: number | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -2213,6 +2485,13 @@ export interface operations {
     cases_list: {
         parameters: {
             query?: {
+                /**
+                 * @description The list leaves out the synthetic QA-history cases (device 'QA history (synthetic)') unless this is true; a case opened by its id is found either way.
+                 *
+                 *     * `true` - true
+                 *     * `false` - false
+                 */
+                include_synthetic?: "false" | "true";
                 lesion?: string;
                 /** @description Which field to use when ordering the results. */
                 ordering?: string;
@@ -2221,6 +2500,8 @@ export interface operations {
                 /** @description Number of results to return per page. */
                 page_size?: number;
                 patient?: string;
+                /** @description Each word begins the patient's MRN or is part of their family or given name, e.g. 'MRN00' or 'smith jo'; only patients of your clinical sites match. */
+                search?: string;
                 site?: string;
                 /**
                  * @description * `draft` - Draft
@@ -2628,6 +2909,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    cases_lesion_history_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LesionHistory"];
+                };
             };
         };
     };
@@ -3567,7 +3869,7 @@ export interface operations {
                 page?: number;
                 /** @description Number of results to return per page. */
                 page_size?: number;
-                /** @description Each word is the MRN exactly or part of the family or given name, e.g. 'smith jo' or 'MRN0042'. */
+                /** @description Each word begins the MRN or is part of the family or given name, e.g. 'smith jo' or 'MRN00'. */
                 search?: string;
                 site?: string;
             };
@@ -4087,6 +4389,103 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QualityPolicy"];
+                };
+            };
+        };
+    };
+    sites_readers_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteReader"][];
+                };
+            };
+        };
+    };
+    sites_reading_queue_list: {
+        parameters: {
+            query?: {
+                /** @description false (default): submitted, processing or ready-for-reading cases no reader holds, the longest waiting first; true: open cases with an active assignment (in reading included). */
+                assigned?: boolean;
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedQueueCaseList"];
+                };
+            };
+        };
+    };
+    sites_report_policy_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportPolicy"];
+                };
+            };
+        };
+    };
+    sites_report_policy_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportPolicyRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReportPolicyRequest"];
+                "multipart/form-data": components["schemas"]["ReportPolicyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportPolicy"];
                 };
             };
         };

@@ -42,3 +42,8 @@ def site_roles(*, user: User) -> dict[str, list[str]]:
 
 def site_technicians(*, site: Site) -> QuerySet[User]:
     return User.objects.filter(memberships__site=site, memberships__role=Role.TECHNICIAN, is_active=True)
+
+
+def site_readers(*, site: Site) -> QuerySet[User]:
+    """The site's active readers: whom a site administrator may give the site's cases to."""
+    return User.objects.filter(memberships__site=site, memberships__role=Role.READER, is_active=True)

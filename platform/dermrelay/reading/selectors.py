@@ -11,14 +11,15 @@ import json
 from datetime import datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dermrelay.accounts.models import Role, User
-from dermrelay.accounts.selectors import site_ids_for_user
+from dermrelay.accounts.models import Role, Site, User
+from dermrelay.accounts.selectors import site_ids_for_user, site_readers
 from dermrelay.analysis.selectors import case_findings, case_quality
 from dermrelay.cases.models import Case, CaseStatus
+from dermrelay.cases.selectors import case_list
 
 from .models import Assignment, Report, ReportVersion
 
@@ -26,6 +27,8 @@ from .models import Assignment, Report, ReportVersion
 OPEN_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.PROCESSING, CaseStatus.READY_FOR_READING, CaseStatus.IN_READING)
 WORKLIST_ORDERINGS = ("waiting", "due_at", "visit_date", "status", "verdict", "site")
 VERDICT_ORDER = {"reimage": 0, "review": 1, "acceptable": 2, None: 3}  # worst first
+# Cases a site administrator still has to give to a reader (the statuses a case may be assigned in).
+UNASSIGNED_QUEUE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.PROCESSING, CaseStatus.READY_FOR_READING)
 
 
 def assigned_case_ids(*, user: User) -> QuerySet:
@@ -164,3 +167,35 @@ def worklist(*, user: User, statuses: list[str] | None = None, site_id=None, ver
     rows.sort(key=lambda r: r["case"])  # a stable order among equals
     rows.sort(key=sort_keys[key], reverse=descending)
     return rows
+
+
+# ------------------------------------------------------------------------------------ site administration
+
+
+def site_readers_with_load(*, site: Site) -> QuerySet[User]:
+    """The site's active readers, each annotated with `open_assignments`: their active assignments
+    of this site's open cases, so the admin can spread the work. Counted in the same query, and
+    only at this site (another tenant's volume is not this admin's to see)."""
+    open_here = Q(assignments__ended_at__isnull=True, assignments__case__site=site,
+                  assignments__case__status__in=OPEN_STATUSES)
+    return (site_readers(site=site)
+            .annotate(open_assignments=Count("assignments", filter=open_here, distinct=True))
+            .order_by("last_name", "first_name", "username"))
+
+
+def site_reading_queue(*, user: User, site: Site, assigned: bool) -> QuerySet[Case]:
+    """The site's cases waiting on its administrator. assigned=False: submitted, processing or
+    ready for reading with no active assignment, the longest waiting first. assigned=True: open
+    cases (in reading included) with an active assignment, which the admin may reassign or take
+    back. Built on case_list(summary=True), so each row carries its verdict in the same query; the
+    active assignment (with its reader) comes in one more query for the whole page, as
+    `active_assignments` (a list of at most one)."""
+    active = Assignment.objects.filter(case=OuterRef("pk"), ended_at__isnull=True)
+    cases = case_list(user=user, summary=True).filter(site=site)
+    if assigned:
+        cases = cases.filter(Exists(active), status__in=OPEN_STATUSES)
+    else:
+        cases = cases.filter(~Exists(active), status__in=UNASSIGNED_QUEUE_STATUSES)
+    current = Assignment.objects.filter(ended_at__isnull=True).select_related("reader")
+    return (cases.prefetch_related(Prefetch("assignments", queryset=current, to_attr="active_assignments"))
+            .order_by("submitted_at", "created_at", "id"))
