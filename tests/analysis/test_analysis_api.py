@@ -172,20 +172,24 @@ def test_a_mosaic_without_pixel_spacing_fails_visibly_and_the_case_stays_readabl
 
 def test_the_stream_of_a_finished_case_sends_the_answer_then_done_and_ends(clinic, settings):
     settings.DERMRELAY_SSE_MAX_SECONDS = 10  # a stream that does not end fails instead of hanging
-    case, _ = phantom_case(clinic, gate_phantom(seed=2, where="outside_lesion", size_px=512), outline=False)
+    case, ids = phantom_case(clinic, gate_phantom(seed=2, where="outside_lesion", size_px=512), outline=False)
     client = clinic["client"]
     response = client.get(f"/api/v1/cases/{case.id}/quality/stream/")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/event-stream")
     assert response["Cache-Control"] == "no-cache"
     events = sse_events(response)
-    assert [name for name, _ in events] == ["retry", "quality", "done"], events
+    assert [name for name, _ in events] == ["retry", "quality", "progress", "done"], events
     assert int(events[0][1]) > 0
     polled = quality_of(client, case)
     assert polled["state"] == "complete"
     streamed = json.loads(events[1][1])
     assert to_milliseconds(streamed) == to_milliseconds(polled), differences(streamed, polled)
-    assert json.loads(events[2][1]) == {"state": "complete", "verdict": polled["verdict"]}
+    progress = json.loads(events[2][1])
+    assert progress["case_status"] == "draft" and not progress["case_moving"]
+    assert {image for image, _ in progress["images"]} == set(ids.values()) and all(s == "ready" for _, s in progress["images"])
+    assert progress["runs"] and all(state == "succeeded" for _, state, _ in progress["runs"])
+    assert json.loads(events[3][1]) == {"state": "complete", "verdict": polled["verdict"]}
     assert AuditEvent.objects.filter(action="view_quality", object_id=str(case.id), detail__stream=True).count() == 1
 
 
@@ -206,7 +210,7 @@ def test_the_stream_answers_a_browser_that_accepts_only_event_streams(clinic, se
     assert response.status_code == 200, getattr(response, "content", b"")
     assert response["Content-Type"].startswith("text/event-stream")
     events = sse_events(response)
-    assert [name for name, _ in events] == ["retry", "quality", "done"]
+    assert [name for name, _ in events] == ["retry", "quality", "progress", "done"]
     assert json.loads(events[1][1])["state"] == "no_mosaics"
 
 
@@ -223,6 +227,23 @@ def test_the_stream_of_a_pending_case_times_out_with_an_event(clinic, settings):
     assert names[:2] == ["retry", "quality"] and names[-1] == "timeout" and "done" not in names
     assert names.count("quality") == 1  # an unchanged answer is not sent again
     assert json.loads(events[1][1])["state"] == "pending"
+
+
+def test_the_stream_follows_a_submitted_case_until_the_platform_moves_it_on(clinic, settings):
+    """After "Submit for reading" the capture page learns the case's status from the stream, not
+    from a reload: a case the platform is still processing keeps its stream open."""
+    settings.DERMRELAY_SSE_MAX_SECONDS = 0.5
+    settings.DERMRELAY_SSE_POLL_SECONDS = 0.1
+    case = make_case(site=clinic["site"], actor=clinic["tech"])
+    Case.objects.filter(pk=case.pk).update(status="processing")
+    events = sse_events(clinic["client"].get(f"/api/v1/cases/{case.id}/quality/stream/"))
+    names = [name for name, _ in events]
+    assert names == ["retry", "quality", "progress", "timeout"], names
+    assert json.loads(events[2][1])["case_status"] == "processing"
+    Case.objects.filter(pk=case.pk).update(status="ready_for_reading")
+    events = sse_events(clinic["client"].get(f"/api/v1/cases/{case.id}/quality/stream/"))
+    assert [name for name, _ in events] == ["retry", "quality", "progress", "done"]
+    assert json.loads(events[2][1])["case_status"] == "ready_for_reading"
 
 
 # --------------------------------------------------------------------------- 3. the lesion outline

@@ -95,22 +95,32 @@ def _event(name: str, payload) -> bytes:
     return f"event: {name}\ndata: {json.dumps(payload, cls=JSONEncoder, separators=(',', ':'))}\n\n".encode()
 
 
+def _digest(payload) -> str:
+    return hashlib.sha256(json.dumps(payload, cls=JSONEncoder, sort_keys=True).encode()).hexdigest()
+
+
 def quality_events(case_id, *, poll_seconds: float, max_seconds: float, heartbeat_seconds: float = 15.0):
-    """`quality` events whenever the case's answer changes, `done` once it is complete (then the
-    stream ends); a comment line now and then keeps proxies from closing an idle stream. A client
-    that reconnects (EventSource does, after `retry`) gets the current answer first."""
+    """`quality` events whenever the case's answer changes and `progress` events whenever the case's
+    status or an image's or run's state does (the page re-reads what changed instead of polling),
+    then `done` once the answer is complete and the case is no longer on its way to the reading
+    list (then the stream ends); a comment line now and then keeps proxies from closing an idle
+    stream. A client that reconnects (EventSource does, after `retry`) gets the current state first."""
     yield b"retry: 3000\n\n"
-    last_digest, last_sent, started = None, time.monotonic(), time.monotonic()
+    last_digest, last_progress, last_sent, started = None, None, time.monotonic(), time.monotonic()
     try:
         while True:
             close_old_connections()
             case = Case.objects.get(pk=case_id)
             payload = selectors.case_quality(case=case)
-            digest = hashlib.sha256(json.dumps(payload, cls=JSONEncoder, sort_keys=True).encode()).hexdigest()
+            digest = _digest(payload)
             if digest != last_digest:
                 yield _event("quality", payload)
                 last_digest, last_sent = digest, time.monotonic()
-            if payload["state"] != "pending":
+            progress = selectors.case_progress(case=case)
+            if progress != last_progress:
+                yield _event("progress", progress)
+                last_progress, last_sent = progress, time.monotonic()
+            if payload["state"] != "pending" and not progress["case_moving"]:
                 yield _event("done", {"state": payload["state"], "verdict": payload["verdict"]})
                 return
             if time.monotonic() - started > max_seconds:
@@ -129,7 +139,8 @@ class CaseQualityStreamView(APIView):
 
     @extend_schema(responses={(200, "text/event-stream"): OpenApiTypes.STR})
     def get(self, request, pk):
-        """Server-Sent Events: `quality` (the same body as `quality/`) on every change, then `done`."""
+        """Server-Sent Events: `quality` (the same body as `quality/`) and `progress` (case status, each
+        image's and run's state) on every change, then `done`."""
         case = _case(request, pk, "view_quality")
         audit_record(actor=request.user, action="view_quality", object_type="case", object_id=case.id,
                      site_id=case.site_id, detail={"stream": True})

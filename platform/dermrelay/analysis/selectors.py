@@ -151,6 +151,18 @@ def case_quality(*, case: Case) -> dict:
     }
 
 
+MOVING_STATUSES = ("submitted", "processing")  # the platform, not a person, moves the case on from these
+
+
+def case_progress(*, case: Case) -> dict:
+    """What a capture page follows while the patient is still there: the case's status and each
+    image's and analysis run's state (three small queries), so it re-reads only when one changes."""
+    status = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
+    images = sorted([str(i), s] for i, s in Image.objects.filter(case=case).values_list("id", "status"))
+    runs = sorted([str(i), s, a] for i, s, a in AnalysisRun.objects.filter(image__case=case).values_list("id", "state", "attempts"))
+    return {"case_status": status, "case_moving": status in MOVING_STATUSES, "images": images, "runs": runs}
+
+
 def plan_listing() -> list[dict]:
     """Each image kind's steps, with the model version each would run now (or why none)."""
     from .services import RUNNERS
