@@ -300,7 +300,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Server-Sent Events: `quality` (the same body as `quality/`) on every change, then `done`. */
+        /**
+         * @description Server-Sent Events: `quality` (the same body as `quality/`) and `progress` (case status, each
+         *     image's and run's state) on every change, then `done`.
+         */
         get: operations["cases_quality_stream_retrieve"];
         put?: never;
         post?: never;
@@ -804,6 +807,26 @@ export interface paths {
          *     open the case in the reader or clinic pages.
          */
         get: operations["qa_mosaics_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/qa/mosaics/{image}/thumbnail/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description A drill-down mosaic's thumbnail with the quality model's uninformative areas in orange-red
+         *     (header X-Quality-Overlay: drawn | none). Patient data: audited as view_thumbnail.
+         */
+        get: operations["qa_mosaics_thumbnail_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1903,6 +1926,15 @@ export interface components {
             readonly can_open: boolean;
             /** @description Whether a later capture replaced this mosaic (it still counts: QA must see what needed re-imaging). */
             readonly replaced: boolean;
+            /**
+             * Format: date-time
+             * @description When a later capture replaced this mosaic (shown as re-captured); null while it is current.
+             */
+            replaced_at: string | null;
+            /** @description The mosaic's thumbnail with the model's uninformative areas drawn in, for those who may open the case (site administrators, not QA administrators, who see aggregates only); null otherwise or when none is ready. Every fetch is audited. */
+            readonly thumbnail_url: string | null;
+            /** @description Whether the thumbnail carries the quality overlay (the judged run's label map is stored). */
+            readonly quality_overlay: boolean;
         };
         QaOutlier: {
             whole: components["schemas"]["QaEvidence"];
@@ -4118,6 +4150,41 @@ export interface operations {
                 content?: never;
             };
             /** @description The site is not in your QA scope. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    qa_mosaics_thumbnail_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description The QA dashboards are for quality administrators and site administrators; you hold neither role at an active site (technicians and readers have no QA access). Ask a site administrator if you need it. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a judged mosaic of your QA scope, its case is not one you may open (QA administrators see aggregates only), or it has no thumbnail yet. */
             404: {
                 headers: {
                     [name: string]: unknown;

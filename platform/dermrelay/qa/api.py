@@ -31,7 +31,7 @@ from dermrelay.api import Pagination
 from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 
-from . import selectors, statistics
+from . import selectors, statistics, thumbnails
 from .serializers import (
     QaMosaicSerializer, QaRecallSerializer, QaScopeSerializer, QaSummarySerializer, QaTrendSerializer,
 )
@@ -303,6 +303,29 @@ class QaMosaicListView(QaView, ListAPIView):
         return self.get_paginated_response(serializer.data)
 
 
+class QaMosaicThumbnailView(QaView):
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY, 403: NO_QA_ACCESS, 404: OpenApiResponse(
+        description="Not a judged mosaic of your QA scope, its case is not one you may open (QA administrators "
+                    "see aggregates only), or it has no thumbnail yet.")})
+    def get(self, request, image):
+        """A drill-down mosaic's thumbnail with the quality model's uninformative areas in orange-red
+        (header X-Quality-Overlay: drawn | none). Patient data: audited as view_thumbnail."""
+        found = selectors.mosaic_for_thumbnail(user=request.user, image_id=image)
+        drawn = thumbnails.mosaic_thumbnail_png(found) if found is not None else None
+        if found is None:
+            audit_record(actor=request.user, action="view_thumbnail", object_type="image", object_id=image,
+                         outcome=AuditOutcome.DENIED, detail={"endpoint": "qa-thumbnail"})
+        if drawn is None:
+            raise NotFound("No thumbnail of this mosaic is available to you.", code="no_thumbnail")
+        data, overlaid = drawn
+        audit_record(actor=request.user, action="view_thumbnail", object_type="image", object_id=found.image_id,
+                     site_id=found.image.case.site_id, detail={"endpoint": "qa-thumbnail", "overlay": overlaid})
+        response = HttpResponse(data, content_type="image/png")
+        response["Cache-Control"] = "private, max-age=3600"
+        response["X-Quality-Overlay"] = "drawn" if overlaid else "none"
+        return response
+
+
 # --------------------------------------------------------------------------- CSV
 
 
@@ -338,15 +361,29 @@ def csv_cell(value) -> str:
     return text
 
 
+def csv_figure(column: str, value):
+    """A figure as a person reads it in a spreadsheet: percentages and their means, medians and SDs
+    (everything here that is a percentage) to 0.1, p-values to 3 significant digits (a small one
+    must not round to 0), z to 0.01, U to 0.1 (it counts half ties), the rank-biserial r to 0.001.
+    Counts and text pass unchanged; the JSON API keeps full precision."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return value
+    name = column.rsplit("_", 1)[-1]
+    if column.endswith(("_p", "_p_adjusted")):
+        return float(f"{value:.3g}")
+    digits = {"z": 2, "u": 1, "size": 3}.get(name, 1)  # size: effect_size
+    return round(value, digits) + 0.0  # + 0.0: no "-0.0"
+
+
 def _csv_table(table: str, request, query: QaQuery) -> tuple[list[str], list[list]]:
     user, period = request.user, {"date_from": query.date_from, "date_to": query.date_to}
     scope = {"site_id": query.site_id, "technician_id": query.technician}
     if table == "mosaics":
         rows, _ = _drilled_rows(request, query)
         header = ["image", "case", "site_id", "site_name", "technician_id", "technician_name", "visit_date",
-                  "depth_level", "percent_whole", "percent_lesion", "verdict", "basis", "assessed_at"]
+                  "depth_level", "percent_whole", "percent_lesion", "verdict", "basis", "assessed_at", "recaptured"]
         data = QaMosaicSerializer(rows, many=True, context={"openable": set()}).data
-        return header, [[row[name] for name in header] for row in data]
+        return header, [[row["replaced"] if name == "recaptured" else row[name] for name in header] for row in data]
     if table == "groups":
         summary = selectors.qa_summary(user=user, **period, **scope)
         header = ["kind", "key", "label", "site_id", "site_name", "n_mosaics"]
@@ -415,7 +452,7 @@ class QaExportView(QaView):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
-        writer.writerows([csv_cell(cell) for cell in line] for line in lines)
+        writer.writerows([csv_cell(csv_figure(column, cell)) for column, cell in zip(header, line)] for line in lines)
         filename = f"dermrelay-qa-{table}-{query.date_from.isoformat()}_{query.date_to.isoformat()}.csv"
         self.audit(request, query, endpoint="export", action="qa_export", table=table, rows=len(lines))
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

@@ -6,7 +6,8 @@ site's (or technician's) beta distribution, the lesional % follows it (a log-nor
 the verdict is the gate's rule applied to those numbers. Every row is marked: the cases' device is
 "QA history (synthetic)" and their clinical note says so; the quality runs point at the active
 rcm-quality model version (or at an inactive, unverified row for it when none is active) and carry
-`outputs.synthetic = true`. Each mosaic has a small real PNG in storage, so nothing points at a
+`outputs.synthetic = true`. Each mosaic has a small real PNG in storage, and its run a label map
+of it (the dark band uninformative, for the QA drill-down's overlay), so nothing points at a
 missing file. A visit whose first mosaic got a re-image verdict is sometimes re-imaged: its second
 mosaic replaces the first (Image.replaced_by), and both stay judged.
 
@@ -176,6 +177,19 @@ def mosaic_png(*, percent_whole: float, rng: np.random.Generator) -> bytes:
     return buffer.getvalue()
 
 
+def mosaic_labels_png(*, percent_whole: float) -> bytes:
+    """The label map of mosaic_png's mosaic (gate labels: 1 informative, 2 uninformative on the dark
+    band), stored as the synthetic run's output so the QA drill-down can draw its overlay."""
+    from dermrelay.analysis.gate import INFORMATIVE, UNINFORMATIVE
+
+    width, height = MOSAIC_SIZE
+    labels = np.full((height, width), INFORMATIVE, dtype=np.uint8)
+    labels[:, :int(round(width * percent_whole / 100))] = UNINFORMATIVE
+    buffer = io.BytesIO()
+    PILImage.fromarray(labels, mode="L").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def _draw(profile: QualityProfile, rng: np.random.Generator, *, with_lesion: bool) -> tuple[float, float | None]:
     whole = float(rng.beta(profile.alpha, profile.beta) * 100)
     if not with_lesion:
@@ -205,7 +219,7 @@ def _site_seed(spec: SiteHistory, *, weeks: int, rng: np.random.Generator, today
         raise ValueError(f"{site.code}: give created_by when no technician is named")
     review_at, reimage_at = quality_thresholds(site_id=site.id)
     lesions = _patients(site)
-    cases, images, runs, judged, files = [], [], [], [], []
+    cases, images, runs, judged, files, label_files = [], [], [], [], [], []
     when: dict = {}
     for week in range(weeks):
         for _ in range(spec.mosaics_per_week):
@@ -235,9 +249,13 @@ def _site_seed(spec: SiteHistory, *, weeks: int, rng: np.random.Generator, today
                 images.append(image)
                 taken = moment + datetime.timedelta(minutes=10 * order)
                 when[image.id] = taken
+                labels_name = f"analysis/{site.id}/{image.id}/synthetic-labels.png"
+                label_files.append((labels_name, mosaic_labels_png(percent_whole=whole)))
                 run = AnalysisRun(id=uuid.uuid4(), image=image, model_version=version, input_sha256=image.sha256,
                                   step=QUALITY_STEP, state=JobState.SUCCEEDED, attempts=1, percent_uninformative=whole,
-                                  outputs={"synthetic": True}, started_at=taken + datetime.timedelta(seconds=20),
+                                  outputs={"synthetic": True, "scale": 1.0, "files": {"labels": labels_name},
+                                           "working_size": list(MOSAIC_SIZE), "mosaic_size": list(MOSAIC_SIZE)},
+                                  started_at=taken + datetime.timedelta(seconds=20),
                                   finished_at=taken + datetime.timedelta(seconds=24))
                 runs.append(run)
                 basis = VerdictBasis.LESION if lesion is not None else VerdictBasis.WHOLE_MOSAIC
@@ -256,6 +274,10 @@ def _site_seed(spec: SiteHistory, *, weeks: int, rng: np.random.Generator, today
             stored.append(default_storage.save(name, ContentFile(data)))
         for image, key in zip(images, stored):
             image.file.name = key
+        for run, (name, data) in zip(runs, label_files):
+            key = default_storage.save(name, ContentFile(data))
+            stored.append(key)
+            run.outputs["files"]["labels"] = key
         Case.objects.bulk_create(cases)
         Image.objects.bulk_create(images)
         AnalysisRun.objects.bulk_create(runs)

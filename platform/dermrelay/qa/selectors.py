@@ -187,8 +187,9 @@ def mosaic_ordered(rows: QuerySet[MosaicQuality], *, ordering: str | None = None
 
 
 def mosaic_listing(rows: QuerySet[MosaicQuality]) -> QuerySet[MosaicQuality]:
-    """The related rows a drill-down line shows (technician and site names, no patient)."""
-    return rows.select_related("image", "image__case", "image__case__site", "image__case__technician")
+    """The related rows a drill-down line shows (technician and site names, no patient; the judged
+    run, for whether a quality overlay can be drawn on its thumbnail)."""
+    return rows.select_related("image", "image__case", "image__case__site", "image__case__technician", "run")
 
 
 def openable_case_ids(*, user: User, case_ids: Iterable) -> set:
@@ -197,6 +198,18 @@ def openable_case_ids(*, user: User, case_ids: Iterable) -> set:
     if not ids:
         return set()
     return {str(c) for c in case_list(user=user).filter(id__in=ids).values_list("id", flat=True)}
+
+
+def mosaic_for_thumbnail(*, user: User, image_id) -> MosaicQuality | None:
+    """A judged mosaic of the user's QA scope whose case the user may also open (openable_case_ids):
+    its pixels are patient data, so a site administrator sees its thumbnail and a QA administrator,
+    who sees aggregates only, does not. None otherwise (the view answers 404)."""
+    found = (MosaicQuality.objects.filter(image_id=image_id, image__kind=ImageKind.RCM_MOSAIC,
+                                          image__case__site_id__in=qa_site_ids(user=user))
+             .select_related("image", "image__case", "run").first())
+    if found is None or str(found.image.case_id) not in openable_case_ids(user=user, case_ids=[found.image.case_id]):
+        return None
+    return found
 
 
 def technician_label(first: str | None, last: str | None, username: str | None) -> str:

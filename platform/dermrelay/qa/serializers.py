@@ -3,6 +3,7 @@ schema (and the browser app's typed client generated from it) cannot drift from 
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -208,6 +209,14 @@ class QaMosaicSerializer(serializers.Serializer):
     assessed_at = serializers.DateTimeField()
     can_open = serializers.SerializerMethodField()
     replaced = serializers.SerializerMethodField()
+    replaced_at = serializers.DateTimeField(source="image.replaced_at", allow_null=True, help_text=(
+        "When a later capture replaced this mosaic (shown as re-captured); null while it is current."))
+    thumbnail_url = serializers.SerializerMethodField(help_text=(
+        "The mosaic's thumbnail with the model's uninformative areas drawn in, for those who may open the case "
+        "(site administrators, not QA administrators, who see aggregates only); null otherwise or when none is "
+        "ready. Every fetch is audited."))
+    quality_overlay = serializers.SerializerMethodField(help_text=(
+        "Whether the thumbnail carries the quality overlay (the judged run's label map is stored)."))
 
     def get_technician_name(self, quality) -> str:
         from .selectors import technician_label
@@ -223,3 +232,17 @@ class QaMosaicSerializer(serializers.Serializer):
 
     def get_can_open(self, quality) -> bool:
         return str(quality.image.case_id) in self.context.get("openable", set())
+
+    def get_thumbnail_url(self, quality) -> str | None:
+        from .thumbnails import thumbnail_source
+
+        if not self.get_can_open(quality) or thumbnail_source(quality.image) is None:
+            return None
+        path = reverse("qa-mosaic-thumbnail", kwargs={"image": quality.image_id})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_quality_overlay(self, quality) -> bool:
+        from .thumbnails import labels_key
+
+        return labels_key(quality) is not None

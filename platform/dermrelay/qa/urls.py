@@ -10,5 +10,6 @@ urlpatterns = [
     path("trend/", api.QaTrendView.as_view(), name="qa-trend"),
     path("recall/", api.QaRecallView.as_view(), name="qa-recall"),
     path("mosaics/", api.QaMosaicListView.as_view(), name="qa-mosaics"),
+    path("mosaics/<uuid:image>/thumbnail/", api.QaMosaicThumbnailView.as_view(), name="qa-mosaic-thumbnail"),
     path("export/", api.QaExportView.as_view(), name="qa-export"),
 ]
