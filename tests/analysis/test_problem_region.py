@@ -38,7 +38,7 @@ def test_a_block_in_the_upper_left_corner_of_the_mosaic():
     labels = grid()
     labels[0:6, 0:8] = UNINFORMATIVE
     found = region(labels)
-    assert found.description == "upper left of the mosaic" and found.within == "mosaic"
+    assert found.description == "at the upper left of the mosaic" and found.within == "mosaic"
     assert found.mosaic_bbox == [0, 0, 32, 24]  # working pixels [0, 8) x [0, 6), times 4
     assert found.mosaic_centroid == [15.5, 11.5]  # working centre (3.5, 2.5) → (3.5 + 0.5) * 4 - 0.5
     # mosaic edges 0 and 32 → dermoscopy edges (0 - 0.5 + 40) / 2 + 0.5 = 20.25 and 36.25; 24 → 42.25
@@ -57,7 +57,7 @@ def test_on_the_lesion_only_the_lesions_pixels_count():
     labels[22:28, 32:38] = UNINFORMATIVE  # inside the lesion, in its lower right
     labels[0:4, 0:4] = UNINFORMATIVE  # outside it: does not count for a lesional verdict
     found = region(labels, lesion=lesion_mask(), on_lesion=True)
-    assert found.description == "lower right of the lesion" and found.within == "lesion"
+    assert found.description == "at the lower right of the lesion" and found.within == "lesion"
     assert found.mosaic_bbox == [128, 88, 152, 112] and found.pixels == 36
     assert found.mosaic_centroid == [139.5, 99.5]
 
@@ -66,7 +66,7 @@ def test_on_the_whole_mosaic_it_says_when_the_problem_lies_outside_the_lesion():
     labels = grid()
     labels[0:4, 0:4] = UNINFORMATIVE
     found = region(labels, lesion=lesion_mask(), on_lesion=False)
-    assert found.description == "upper left of the mosaic, outside the lesion"
+    assert found.description == "at the upper left of the mosaic, outside the lesion"
     labels[10:30, 20:40] = UNINFORMATIVE
     assert region(labels, lesion=lesion_mask()).description.endswith(", mostly within the lesion")
 
@@ -78,27 +78,27 @@ def test_on_the_whole_mosaic_it_says_when_the_problem_lies_outside_the_lesion():
 def test_the_3x3_grid_names_each_cell(rows, columns, words):
     labels = grid()
     labels[slice(*rows), slice(*columns)] = UNINFORMATIVE
-    assert region(labels).description == f"{words} of the mosaic"
+    assert region(labels).description == f"at the {words} of the mosaic"
 
 
 def test_the_grid_is_over_the_imaged_area_not_the_frame():
     labels = grid()
     labels[:, :20] = NOT_IMAGED  # only the right half was imaged: its left third is columns 20..26
     labels[12:18, 20:24] = UNINFORMATIVE
-    assert region(labels).description == "middle left of the mosaic"
+    assert region(labels).description == "at the middle left of the mosaic"
 
 
 def test_patches_all_around_are_spread_over_it_and_a_large_share_is_most_of_it():
     labels = grid()
     labels[0:5, 0:6] = UNINFORMATIVE
     labels[25:30, 34:40] = UNINFORMATIVE
-    assert region(labels).description == "spread over the mosaic"
+    assert region(labels).description == "in patches spread over the mosaic"
     labels = grid()
     labels[3:27, 4:36] = UNINFORMATIVE  # one blob around the centre, 64 % of the mosaic
-    assert region(labels).description == "most of the mosaic"
+    assert region(labels).description == "over most of the mosaic"
     labels = grid()
     labels[6:24, 8:32] = UNINFORMATIVE  # one blob around the centre, 36 %: a place, not "spread"
-    assert region(labels).description == "centre of the mosaic"
+    assert region(labels).description == "at the centre of the mosaic"
 
 
 def test_without_a_registration_there_is_no_box_on_the_dermoscopy():
@@ -174,7 +174,7 @@ def test_the_case_quality_answer_points_at_the_problem_on_the_dermoscopy(isolate
     assert mosaic["verdict"] == "reimage" and mosaic["basis"] == "lesion"
     found = mosaic["problem_region"]
     assert found["dermoscopy_image"] == ids["dermoscopy"]
-    assert found["description"] == "centre of the lesion", found  # the phantom's no-contact disc sits at its centre
+    assert found["description"] == "at the centre of the lesion", found  # the phantom's no-contact disc sits at its centre
     assert found["share_percent"] == round(mosaic["percent_lesion"], 1)
     # the ground truth: the phantom's uninformative lesion pixels, mapped to the dermoscopy image
     truth = phantom.uninformative & phantom.lesion_mosaic & phantom.valid
@@ -188,7 +188,7 @@ def test_the_case_quality_answer_points_at_the_problem_on_the_dermoscopy(isolate
     assert mx0 <= xs.mean() <= mx1 and my0 <= ys.mean() <= my1
     assert MosaicQuality.objects.get().problem_region["bbox"] == found["bbox"]
     message = Notification.objects.get().message
-    assert "Mostly in the centre of the lesion." in message
+    assert "The uninformative area lies at the centre of the lesion." in message
 
 
 @pytest.mark.django_db(transaction=True)
@@ -216,4 +216,4 @@ def test_no_region_when_acceptable_and_no_dermoscopy_box_without_registration(is
     assert found["dermoscopy_image"] is None and found["bbox"] is None
     assert found["description"].endswith("of the mosaic") and found["share_percent"] == round(mosaic["percent_whole"], 1)
     # the phantom's problem lies far from the lesion, i.e. away from the mosaic's middle
-    assert found["description"] != "centre of the mosaic"
+    assert found["description"] != "at the centre of the mosaic"

@@ -70,6 +70,7 @@ def test_the_assigned_reader_annotates_a_mosaic_and_gets_the_agreement_figures_a
     body = response.json()
     agreement = body["agreement"]
     assert agreement["expert"] == str(reader.id) and agreement["dice"] > 0.6, agreement
+    assert agreement["expert_name"] == (reader.get_full_name() or reader.username)  # a name to show, not an id
     for figure in ("sensitivity", "specificity", "dice"):
         assert 0.0 <= agreement[figure] <= 1.0, agreement
     assert body["overlay"]["kind"] == "agreement" and body["overlay"]["source_image"] == ids["mosaic"]

@@ -298,7 +298,8 @@ class ExpertAnnotationView(APIView):
         judged = MosaicQuality.objects.filter(image=image).first()
         overlay = next((o for o in selectors.overlays_for(image=image, absolute=request.build_absolute_uri)
                         if o["kind"] == OverlayKind.AGREEMENT), None)
-        return Response({"image": str(image.id), "agreement": judged.agreement if judged else None, "overlay": overlay})
+        agreement = selectors.agreements_named([judged.agreement])[0] if judged else None
+        return Response({"image": str(image.id), "agreement": agreement, "overlay": overlay})
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):

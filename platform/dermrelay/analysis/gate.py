@@ -241,8 +241,9 @@ def problem_region(labels: np.ndarray, *, lesion: np.ndarray | None, on_lesion: 
     the lesion, else over the whole mosaic): their bounding box and centroid on the mosaic and,
     through the inverse of the registration (dermoscopy → mosaic), on the dermoscopy image; and
     where they lie in words, from the centroid in a 3x3 grid over the lesion's (or the imaged
-    mosaic's) bounding box ("most of the lesion" and "spread over the mosaic" where a cell would
-    mislead). None when no pixel counts.
+    mosaic's) bounding box ("at the upper left of the mosaic"; "over most of the lesion" and "in
+    patches spread over the mosaic" where a cell would mislead), a phrase that reads on its own
+    after "uninformative area". None when no pixel counts.
 
     `labels` and `lesion` are on the working grid; `scale` is mosaic pixels per working pixel;
     sizes are (width, height) in pixels, to clip the boxes to the images."""
@@ -264,12 +265,14 @@ def problem_region(labels: np.ndarray, *, lesion: np.ndarray | None, on_lesion: 
     wide = (box[2] - box[0]) >= SPREAD_FRACTION * (ref_box[2] - ref_box[0]) and (
         box[3] - box[1]) >= SPREAD_FRACTION * (ref_box[3] - ref_box[1])
     scattered = len(xs) < SCATTERED_FILL * (box[2] - box[0]) * (box[3] - box[1])
+    # Each description stands on its own after "uninformative area" (its preposition included):
+    # "at the upper left of the mosaic", "over most of the lesion", "in patches spread over the mosaic".
     if len(xs) >= MOST_FRACTION * np.count_nonzero(reference):
-        description = f"most of the {within}"
+        description = f"over most of the {within}"
     elif (row, column) == (1, 1) and wide and scattered:  # patches all around: their centroid is nowhere
-        description = f"spread over the {within}"
+        description = f"in patches spread over the {within}"
     else:
-        description = f"{position_words(row, column)} of the {within}"
+        description = f"at the {position_words(row, column)} of the {within}"
     if not on_lesion and has_lesion:
         inside = int(np.count_nonzero(counted & lesion))
         description += ", mostly within the lesion" if 2 * inside >= len(xs) else ", outside the lesion"

@@ -118,6 +118,19 @@ def _mosaic_entry(image: Image, runs: list[AnalysisRun], judged: MosaicQuality |
     return entry
 
 
+def agreements_named(agreements: list[dict | None]) -> list[dict | None]:
+    """Each expert-vs-model agreement with the annotating expert's name beside their id (one query
+    for all), so a page can say who annotated without a user lookup of its own; named at read
+    time, so a corrected name shows everywhere."""
+    from dermrelay.accounts.models import User  # accounts sits below every app
+
+    ids = {str(a["expert"]) for a in agreements if a and a.get("expert")}
+    if not ids:
+        return list(agreements)
+    names = {str(u.id): u.get_full_name() or u.username for u in User.objects.filter(id__in=ids)}
+    return [{**a, "expert_name": names.get(str(a["expert"]))} if a and a.get("expert") else a for a in agreements]
+
+
 def case_quality(*, case: Case) -> dict:
     """The capture-time answer for a case: per mosaic, where its analysis stands and its verdict;
     for the case, the worst verdict once every mosaic is judged (a partial one before)."""
@@ -125,6 +138,9 @@ def case_quality(*, case: Case) -> dict:
     runs = run_list(images=mosaics)
     judged = {q.image_id: q for q in MosaicQuality.objects.filter(image__in=mosaics).select_related("run__model_version")}
     entries = [_mosaic_entry(m, [r for r in runs if r.image_id == m.id], judged.get(m.id)) for m in mosaics]
+    judged_entries = [e for e in entries if "agreement" in e]
+    for entry, agreement in zip(judged_entries, agreements_named([e["agreement"] for e in judged_entries])):
+        entry["agreement"] = agreement
     verdicts = [e["verdict"] for e in entries if e["verdict"]]
     pending = [e for e in entries if e["state"] in ("preparing", "analysing", "judging")]
     failed = [e for e in entries if e["state"] in ("failed", "not_analysed")]

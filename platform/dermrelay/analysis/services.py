@@ -825,7 +825,7 @@ def _judgement_record(image: Image, judgement: _Judgement) -> MosaicQuality:
         depth = image.get_depth_level_display() if image.depth_level else "a"
         reimage_at = fields["reimage_at_percent"]
         region = fields.get("problem_region")
-        mostly = f" Mostly in the {region['description']}." if region else ""
+        mostly = f" The uninformative area lies {region['description']}." if region else ""  # "at the centre of the lesion"
         transaction.on_commit(lambda: notification_send(
             users=[case.technician, image.uploaded_by], site_id=case.site_id, case=case, image=image,
             kind=NotificationKind.REIMAGE_RECOMMENDED, key=f"reimage:{image.id}:{run.id}:{basis}",
