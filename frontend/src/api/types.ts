@@ -151,14 +151,21 @@ export interface CaseFindings {
 export interface Registration {
   dermoscopy: string;
   matrix: number[][];
-  source: string;
+  source: "device" | "landmarks" | "placed" | "automatic" | string;
+  landmarks?: { dermoscopy: [number, number]; mosaic: [number, number] }[] | null;
   rms_error_px: number | null;
+  rms_error_um?: number | null;
+  created_by?: string;
+  updated_at?: string;
 }
 
 export interface LesionOutline {
   image: string;
   source: string;
+  /** A person's polygon, or the model's mask traced as one (empty only if nothing could be traced). */
   polygon: [number, number][];
+  has_model_outline?: boolean;
+  updated_at?: string;
 }
 
 export interface ExpertAnnotation {
@@ -226,3 +233,18 @@ export type QaTrend = Schemas["QaTrend"];
 export type QaRecall = Schemas["QaRecall"];
 export type QaMosaicRow = Schemas["QaMosaic"];
 export type QaScope = Schemas["QaScope"];
+
+/* Site administration (/api/v1/sites/{id}/readers/ and /reading-queue/): typed by the schema's serializers. */
+export type SiteReader = Schemas["SiteReader"];
+export type QueueCase = Schemas["QueueCase"];
+
+/** MosaicQuality.agreement as analysis.selectors.case_quality sends it: the figures, the expert's
+ * id and name, and when they annotated (ISO). */
+export interface ExpertAgreement {
+  sensitivity: number | null;
+  specificity: number | null;
+  dice: number | null;
+  expert: string;
+  expert_name?: string | null;
+  annotated_at: string;
+}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { applyMatrix, dermoscopyToMosaic, invertMatrix, mosaicFootprint, type Matrix3 } from "./registration";
+import {
+  applyMatrix, dermoscopyToMosaic, distanceUm, fitAffine, invertMatrix, lengthText, mosaicFootprint, scaleBar, type Matrix3,
+} from "./registration";
 
 // The demo case's device registration: a similarity transform (scale 4.33, rotation 6.4°).
 const demo: Matrix3 = [[4.3076, -0.4798, -737.48], [0.4798, 4.3076, -560.91], [0, 0, 1]];
@@ -42,5 +44,47 @@ describe("registration", () => {
     const [x, y] = applyMatrix(demo, corners[2]);
     expect(x).toBeCloseTo(1024, 6);
     expect(y).toBeCloseTo(1024, 6);
+  });
+});
+
+describe("landmark fit", () => {
+  const pairsThrough = (matrix: Matrix3, points: [number, number][]) =>
+    points.map((p) => ({ dermoscopy: p, mosaic: applyMatrix(matrix, p) }));
+
+  it("recovers the device's similarity transform from three exact pairs, with no error", () => {
+    const fit = fitAffine(pairsThrough(demo, [[100, 120], [480, 90], [300, 400]]))!;
+    for (let i = 0; i < 3; i += 1) for (let j = 0; j < 3; j += 1) expect(fit.matrix[i][j]).toBeCloseTo(demo[i][j], 6);
+    expect(fit.rmsPx).toBeLessThan(1e-6);
+  });
+
+  it("reports the RMS residual of a misplaced pair the way the platform does", () => {
+    const pairs = pairsThrough(demo, [[100, 120], [480, 90], [300, 400], [200, 300]]);
+    pairs[3] = { ...pairs[3], mosaic: [pairs[3].mosaic[0] + 40, pairs[3].mosaic[1]] };
+    const fit = fitAffine(pairs)!;
+    // The platform (imaging.registration.fit_affine, numpy lstsq) gives 15.818157 px for these pairs.
+    expect(fit.rmsPx).toBeCloseTo(15.818157, 5);
+    expect(fit.residualsPx.indexOf(Math.max(...fit.residualsPx))).toBe(3);
+  });
+
+  it("gives no fit for fewer than three pairs or pairs on one line", () => {
+    expect(fitAffine(pairsThrough(demo, [[0, 0], [10, 10]]))).toBeNull();
+    expect(fitAffine(pairsThrough(demo, [[0, 0], [10, 10], [20, 20], [30, 30]]))).toBeNull();
+  });
+});
+
+describe("measurement", () => {
+  it("turns pixels into µm at the image's spacing", () => {
+    expect(distanceUm([0, 0], [300, 400], 0.75)).toBeCloseTo(375, 9);
+    expect(distanceUm([0, 0], [3, 4], null)).toBeNull();
+    expect(lengthText(375)).toBe("375 µm");
+    expect(lengthText(12.25)).toBe("12.3 µm");
+    expect(lengthText(2500)).toBe("2.50 mm");
+  });
+
+  it("picks a round scale-bar length that fits", () => {
+    // 0.5 µm/px at 0.4 screen px per image px: 120 screen px hold 150 µm → a 100 µm bar, 80 px long.
+    expect(scaleBar(0.5, 0.4)).toEqual({ um: 100, px: 80 });
+    expect(scaleBar(1, 2)!.um).toBe(50);
+    expect(scaleBar(0, 2)).toBeNull();
   });
 });

@@ -41,3 +41,82 @@ export function mosaicFootprint(matrix: Matrix3, mosaic: { width: number; height
   const corners: Point[] = [[0, 0], [mosaic.width, 0], [mosaic.width, mosaic.height], [0, mosaic.height]];
   return corners.map((corner) => applyMatrix(inverse, corner));
 }
+
+export interface LandmarkPair {
+  dermoscopy: Point;
+  mosaic: Point;
+}
+
+export interface AffineFit {
+  matrix: Matrix3;
+  /** Root-mean-square distance, in mosaic pixels, between where the fit sends each dermoscopy
+   * landmark and where the person put it on the mosaic (what the platform reports too). */
+  rmsPx: number;
+  /** Each pair's own residual in mosaic pixels: a badly placed pair stands out. */
+  residualsPx: number[];
+}
+
+/** Solve the 3x3 system a·x = b (Gaussian elimination with partial pivoting); null when singular. */
+function solve3(a: number[][], b: number[]): number[] | null {
+  const m = a.map((row, i) => [...row, b[i]]);
+  for (let col = 0; col < 3; col += 1) {
+    let pivot = col;
+    for (let row = col + 1; row < 3; row += 1) if (Math.abs(m[row][col]) > Math.abs(m[pivot][col])) pivot = row;
+    if (Math.abs(m[pivot][col]) < 1e-12) return null;
+    [m[col], m[pivot]] = [m[pivot], m[col]];
+    for (let row = 0; row < 3; row += 1) {
+      if (row === col) continue;
+      const factor = m[row][col] / m[col][col];
+      for (let k = col; k < 4; k += 1) m[row][k] -= factor * m[col][k];
+    }
+  }
+  return [m[0][3] / m[0][0], m[1][3] / m[1][1], m[2][3] / m[2][2]];
+}
+
+/** The least-squares affine transform dermoscopy → mosaic from three or more landmark pairs, the
+ * same fit the platform makes when the pairs are saved, so what the person sees live is what is
+ * stored. Null while the pairs fix no transform (fewer than three, or all on one line). */
+export function fitAffine(pairs: LandmarkPair[]): AffineFit | null {
+  if (pairs.length < 3) return null;
+  const n = pairs.length;
+  const mean = pairs.reduce(([sx, sy], p) => [sx + p.dermoscopy[0] / n, sy + p.dermoscopy[1] / n], [0, 0]);
+  // Centred normal equations (better conditioned than raw pixel coordinates).
+  const rows = pairs.map((p) => [p.dermoscopy[0] - mean[0], p.dermoscopy[1] - mean[1], 1]);
+  const ata = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rows.reduce((s, r) => s + r[i] * r[j], 0)));
+  const spreadX = ata[0][0], spreadY = ata[1][1], cross = ata[0][1];
+  if (spreadX * spreadY - cross * cross < 1e-6 * Math.max(spreadX, spreadY, 1) ** 2) return null; // collinear
+  const solutions = [0, 1].map((axis) =>
+    solve3(ata, [0, 1, 2].map((i) => rows.reduce((s, r, k) => s + r[i] * pairs[k].mosaic[axis], 0))));
+  if (!solutions[0] || !solutions[1]) return null;
+  const [[a, b, c0], [d, e, f0]] = solutions as number[][];
+  const matrix: Matrix3 = [[a, b, c0 - a * mean[0] - b * mean[1]], [d, e, f0 - d * mean[0] - e * mean[1]], [0, 0, 1]];
+  if (Math.abs(a * e - b * d) < 1e-4) return null; // collapses the image
+  const residualsPx = pairs.map((p) => {
+    const [x, y] = applyMatrix(matrix, p.dermoscopy);
+    return Math.hypot(x - p.mosaic[0], y - p.mosaic[1]);
+  });
+  const rmsPx = Math.sqrt(residualsPx.reduce((s, r) => s + r * r, 0) / n);
+  return { matrix, rmsPx, residualsPx };
+}
+
+/** Distance between two image points in µm at the image's pixel spacing (null when unknown). */
+export function distanceUm(a: Point, b: Point, pixelSpacingUm: number | null | undefined): number | null {
+  if (!pixelSpacingUm || pixelSpacingUm <= 0) return null;
+  return Math.hypot(b[0] - a[0], b[1] - a[1]) * pixelSpacingUm;
+}
+
+/** A length in µm as a person reads it: µm below a millimetre, mm above. */
+export function lengthText(um: number): string {
+  if (um >= 1000) return `${(um / 1000).toFixed(um >= 10000 ? 1 : 2)} mm`;
+  return `${um >= 100 ? Math.round(um) : um.toFixed(1)} µm`;
+}
+
+/** The scale bar: the longest "round" length (1, 2 or 5 × 10^k µm) that fits in maxScreenPx at the
+ * current zoom (screenPxPerImagePx), with its length on screen. */
+export function scaleBar(pixelSpacingUm: number, screenPxPerImagePx: number, maxScreenPx = 120): { um: number; px: number } | null {
+  if (!(pixelSpacingUm > 0) || !(screenPxPerImagePx > 0)) return null;
+  const maxUm = (maxScreenPx / screenPxPerImagePx) * pixelSpacingUm;
+  const power = 10 ** Math.floor(Math.log10(maxUm));
+  const um = [5, 2, 1].map((step) => step * power).find((value) => value <= maxUm) ?? power;
+  return { um, px: (um / pixelSpacingUm) * screenPxPerImagePx };
+}

@@ -5,10 +5,14 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, bodyOf, errorMessage } from "../api/client";
 import type {
-  CaseAnalyses, CaseImage, CaseQuality, ClinicCase, LesionOutline, Me, MosaicQuality, Paginated, Report, ViewerDescriptor,
+  CaseAnalyses, CaseImage, CaseQuality, ClinicCase, LesionOutline, Me, MosaicQuality, Paginated, Registration, Report, ViewerDescriptor,
 } from "../api/types";
 import { DeepZoomViewer, type ViewerPolygon } from "../components/DeepZoomViewer";
+import { OutlineEditor } from "../components/OutlineEditor";
 import { Legend } from "../components/Panels";
+import { RegistrationEditor } from "../components/RegistrationEditor";
+import { useCaseStream } from "../hooks/useCaseStream";
+import { lengthText, mosaicFootprint } from "../lib/registration";
 import { STAGES, bytesText, imageProgress } from "../lib/capture";
 import { DEPTH_TEXT, imageTitle, readingOrder } from "../lib/depth";
 import { DEPTH_LABELS, KIND_LABELS, declarationProblem, guessImageFields, type DepthLevel, type ImageKind } from "../lib/filenames";
@@ -20,7 +24,7 @@ import { REPORT_TEXT } from "./ClinicCasesPage";
 import { VerdictBadge } from "./WorklistPage";
 
 const EDITABLE = new Set(["draft", "recall_requested"]);
-const POLL_MS = 2000;
+const RECALLABLE = new Set(["submitted", "processing", "ready_for_reading"]);
 const byId = (id: string) => ({ params: { path: { id } } });
 
 type Replaced = CaseImage & { replaced_by?: string | null; replaced_at?: string | null };
@@ -153,6 +157,38 @@ function ReportView({ report, caseId }: { report: Report; caseId: string }) {
   );
 }
 
+const REGISTRATION_TEXT: Record<string, string> = {
+  device: "registered by the device", landmarks: "registered by landmarks", placed: "placed by a person",
+  automatic: "proposed automatically, accepted",
+};
+
+/** Why a mosaic's verdict is what it is, in words the technician can act on, and which tools help. */
+export function basisGuidance({ mosaic, hasDermoscopy, registration, outline, mayDraw, mayRegister }: {
+  mosaic: MosaicQuality | null; hasDermoscopy: boolean; registration: Registration | null | undefined;
+  outline: LesionOutline | null; mayDraw: boolean; mayRegister: boolean;
+}): { text: string; actions: ("register" | "outline")[] } | null {
+  if (!mosaic || !["done", "judging"].includes(mosaic.state) || !mosaic.verdict) return null;
+  const actions: ("register" | "outline")[] = [];
+  if (mayRegister) actions.push("register");
+  if (mayDraw) actions.push("outline");
+  if (!hasDermoscopy) {
+    return { text: "Judged on the whole mosaic: add the dermoscopy image so the lesion can be found on the mosaic.", actions: [] };
+  }
+  if (registration === null) {
+    return { text: "Judged on the whole mosaic: this mosaic is not registered to the dermoscopy image, so the platform cannot "
+      + "tell where the lesion lies on it. Register the mosaic (three landmark pairs or more).", actions };
+  }
+  const hasOutline = Boolean(outline?.polygon?.length);
+  if (!hasOutline) {
+    return { text: "Judged on the whole mosaic: there is no lesion outline on the dermoscopy image yet. Outline the lesion.", actions };
+  }
+  if (mosaic.basis === "whole_mosaic") {
+    return { text: `${mosaic.basis_note ?? "Judged on the whole mosaic."} Check the registration, or the outline.`, actions };
+  }
+  const by = outline?.source === "model" ? "as the model segmented it: correct the outline if the border is off" : "as a person outlined it";
+  return { text: `Judged within the lesion, ${by}.`, actions };
+}
+
 export function CapturePage({ caseId }: { caseId: string; me: Me }) {
   const [caseData, setCaseData] = useState<ClinicCase | null>(null);
   const [missing, setMissing] = useState<string | null>(null);
@@ -168,6 +204,9 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
   const [dragging, setDragging] = useState(false);
   const [showHistory, setShowHistory] = useState(false);
   const [overlayOpacity, setOverlayOpacity] = useState(0.55);
+  const [registrations, setRegistrations] = useState<Record<string, Registration | null>>({});
+  const [editing, setEditing] = useState<{ tool: "register"; mosaicId: string } | { tool: "outline" } | null>(null);
+  const [streamEpoch, setStreamEpoch] = useState(0);
   const fileInput = useRef<HTMLInputElement>(null);
   const replaceInput = useRef<HTMLInputElement>(null);
   const replacing = useRef<Replaced | null>(null);
@@ -205,12 +244,15 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
   const unsettled = current.some((image) => !progressOf(image).settled) || quality?.state === "pending"
     || items.some((item) => item.state === "uploading");
 
-  // Live status: poll while anything is on its way (uploads, pyramids, analyses, judgements).
-  useEffect(() => {
-    if (!unsettled) return;
-    const timer = window.setInterval(() => { void refresh(); }, POLL_MS);
-    return () => window.clearInterval(timer);
-  }, [unsettled, refresh]);
+  // Live status through the platform's event stream while anything is on its way (uploads,
+  // pyramids, analyses, judgements, a submitted case on its way to the reading list).
+  const moving = caseData ? ["submitted", "processing"].includes(caseData.status) : false;
+  useCaseStream(caseId, unsettled || moving, streamEpoch, {
+    onQuality: setQuality,
+    onProgress: () => { void Promise.all([loadCase(), loadImages(),
+      bodyOf<CaseAnalyses>(api.GET("/api/v1/cases/{id}/analyses/", byId(caseId))).then(setAnalyses)]); },
+    onEnd: () => { void refresh().then(() => setStreamEpoch((n) => n + 1)); },
+  });
 
   useEffect(() => {
     if (caseData && ["signed", "amended"].includes(caseData.status)) {
@@ -236,6 +278,12 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
         .then((found) => setViewers((all) => ({ ...all, [image.id]: found })));
     }
   }, [shownMosaic, dermoscopy, shownQuality?.state, quality?.state, viewers]);
+
+  useEffect(() => {
+    if (!shownMosaic || registrations[shownMosaic.id] !== undefined) return;
+    void bodyOf<Registration>(api.GET("/api/v1/images/{id}/registration/", byId(shownMosaic.id)))
+      .then((found) => setRegistrations((all) => ({ ...all, [shownMosaic.id]: found })));
+  }, [shownMosaic?.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {
     if (!dermoscopy || dermoscopy.status !== "ready") return;
@@ -299,6 +347,15 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
     void refresh();
   };
 
+  const recall = async () => {
+    const reason = window.prompt("Why recall this case from reading? (the reader and the site admin see the reason)");
+    if (reason == null) return;
+    if (!reason.trim()) { setNotice({ kind: "error", text: "A recall needs a reason." }); return; }
+    const { error } = await api.POST("/api/v1/cases/{id}/recall/", { params: { path: { id: caseId } }, body: { reason } as never });
+    setNotice(error ? { kind: "error", text: errorMessage(error) } : { kind: "ok", text: "Recalled: the case is yours to change again." });
+    void refresh();
+  };
+
   if (missing) return <div className="notice" role="alert">{missing} <a href="/clinic" onClick={(e) => { e.preventDefault(); navigate("/clinic"); }}>Back to the cases</a></div>;
   if (!caseData) return <div className="splash">Loading the case…</div>;
 
@@ -313,6 +370,16 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
     const [x0, y0, x1, y1] = problem.bbox;
     dermoscopyShapes.push({ points: [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], colour: "#ff3b30", closed: true, dashed: true, label: "Problem area" });
   }
+  const registration = shownMosaic ? registrations[shownMosaic.id] : undefined;
+  if (registration && mosaicViewer && dermoscopyViewer) {
+    try {
+      dermoscopyShapes.push({ points: mosaicFootprint(registration.matrix, mosaicViewer), colour: "#00d0ff", dashed: true,
+        label: "The mosaic's field" });
+    } catch { /* an invalid matrix is refused by the platform; nothing to draw */ }
+  }
+  const mayDraw = editable && Boolean(dermoscopy && dermoscopyViewer);
+  const guidance = basisGuidance({ mosaic: shownQuality, hasDermoscopy: Boolean(dermoscopy), registration,
+    outline, mayDraw, mayRegister: mayDraw && Boolean(mosaicViewer) });
   const mosaicShapes: ViewerPolygon[] = [];
   if (problem?.mosaic_bbox) {
     const [x0, y0, x1, y1] = problem.mosaic_bbox;
@@ -331,6 +398,7 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
         <span className="spacer" />
         {editable ? <button type="button" className="primary" onClick={submit} disabled={!current.length || unsettled}
           title={unsettled ? "Wait until every image is stored and analysed" : undefined}>Submit for reading</button> : null}
+        {RECALLABLE.has(caseData.status) ? <button type="button" onClick={() => void recall()}>Recall from reading</button> : null}
       </div>
       {notice ? <p className={notice.kind === "error" ? "error banner" : "ok banner"} role="status">{notice.text}</p> : null}
       <div className="capture-layout">
@@ -443,8 +511,43 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
               </table>
             ) : null}
             {shownQuality ? <ProblemNote mosaic={shownQuality} /> : null}
+            {guidance ? (
+              <div className="basis-help" data-testid="basis-help">
+                <p className="small">{guidance.text}</p>
+                {guidance.actions.includes("register") && shownMosaic ? (
+                  <button type="button" className="primary" onClick={() => setEditing({ tool: "register", mosaicId: shownMosaic.id })}>
+                    {registration ? "Register the mosaic again" : "Register the mosaic"}</button>) : null}
+                {guidance.actions.includes("outline") ? (
+                  <button type="button" className={registration ? "primary" : ""} onClick={() => setEditing({ tool: "outline" })}>
+                    {outline?.source === "person" ? "Edit the lesion outline" : outline ? "Correct the model's outline" : "Outline the lesion"}</button>) : null}
+              </div>
+            ) : null}
           </section>
-          <div className="capture-viewers">
+          {editing?.tool === "register" && mosaicViewer && dermoscopyViewer && dermoscopy && shownMosaic ? (
+            <RegistrationEditor mosaicId={shownMosaic.id} mosaicTitle={imageTitle(shownMosaic)} mosaic={mosaicViewer}
+              dermoscopyId={dermoscopy.id} dermoscopy={dermoscopyViewer} existing={registration ?? null}
+              onClose={() => setEditing(null)}
+              onSaved={(saved) => {
+                setRegistrations((all) => ({ ...all, [shownMosaic.id]: saved }));
+                setEditing(null);
+                setNotice({ kind: "ok", text: `Registration saved${saved.rms_error_um != null ? ` (RMS error ${lengthText(saved.rms_error_um)})` : ""}: the mosaic is judged within the lesion again.` });
+                setViewers(({ [dermoscopy.id]: _stale, ...others }) => others); // its projection overlay follows
+                void refresh();
+              }} />
+          ) : null}
+          {editing?.tool === "outline" && dermoscopyViewer && dermoscopy ? (
+            <OutlineEditor dermoscopyId={dermoscopy.id} dermoscopy={dermoscopyViewer} outline={outline}
+              extraShapes={dermoscopyShapes.filter((shape) => shape.label !== "Lesion")}
+              onClose={() => setEditing(null)}
+              onSaved={(saved) => {
+                setOutline(saved);
+                setEditing(null);
+                setNotice({ kind: "ok", text: saved?.source === "person" ? "Lesion outline saved: the mosaics are judged within it again."
+                  : "Your outline was removed: the model's outline counts again." });
+                void refresh();
+              }} />
+          ) : null}
+          <div className="capture-viewers" hidden={editing !== null}>
             <section className="panel viewer-panel" aria-label="Mosaic with quality overlay">
               <h2>{shownMosaic ? imageTitle(shownMosaic) : "Mosaic"}
                 {qualityOverlay ? <label className="opacity small">overlay <input type="range" min={0} max={1} step={0.05} value={overlayOpacity}
@@ -464,7 +567,8 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
                   label="Dermoscopy" testId="capture-dermoscopy" />
               ) : <div className="viewer-empty muted">{dermoscopy ? "Preparing the dermoscopy image…" : "Add the dermoscopy image to judge quality within the lesion."}</div>}
               <ul className="legend small">
-                {outline ? <li><span className="swatch" style={{ background: "#ffe14d" }} /> Lesion ({outline.source === "person" ? "outlined by a person" : "segmented by the model"})</li> : null}
+                {outline?.polygon?.length ? <li><span className="swatch" style={{ background: "#ffe14d" }} /> Lesion ({outline.source === "person" ? "outlined by a person" : "segmented by the model"})</li> : null}
+                {registration ? <li><span className="swatch" style={{ background: "#00d0ff" }} /> This mosaic's field ({REGISTRATION_TEXT[registration.source] ?? registration.source})</li> : null}
                 {problem?.bbox ? <li><span className="swatch" style={{ background: "#ff3b30" }} /> Problem area</li> : null}
               </ul>
               {projection ? <Legend entries={projection.legend} /> : null}

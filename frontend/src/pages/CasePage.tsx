@@ -7,12 +7,13 @@ import type {
   Case, CaseAssignment, CaseFindings, CaseImage, CaseQuality, ExpertAnnotation, LesionOutline, Me, OverlayDescriptor,
   Paginated, Registration, Report, ViewerDescriptor,
 } from "../api/types";
-import { DeepZoomViewer, type DeepZoomHandle, type ViewerPolygon } from "../components/DeepZoomViewer";
+import { DeepZoomViewer, type DeepZoomHandle, type ViewState, type ViewerMarker, type ViewerPolygon } from "../components/DeepZoomViewer";
 import { FindingsPanel, Legend, QualityPanel } from "../components/Panels";
+import { RegistrationEditor } from "../components/RegistrationEditor";
 import { ReportEditor, type ReportHandle } from "../components/ReportEditor";
 import { imageTitle, readingOrder, stepDepth } from "../lib/depth";
 import { STATUS_TEXT } from "../lib/format";
-import { dermoscopyToMosaic, mosaicFootprint, type Point } from "../lib/registration";
+import { dermoscopyToMosaic, distanceUm, lengthText, mosaicFootprint, type Point } from "../lib/registration";
 import { navigate } from "../lib/route";
 import { SHORTCUTS, actionFor, clampOpacity } from "../lib/shortcuts";
 
@@ -44,8 +45,14 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [lastMosaicId, setLastMosaicId] = useState<string | null>(null);
   const [frame, setFrame] = useState(0);
-  const [overlayOn, setOverlayOn] = useState(true);
-  const [opacity, setOpacity] = useState(0.5);
+  // Overlay state and the view are kept per image family: mosaics of one case share a field (and so a
+  // view), the dermoscopy and each photo keep their own.
+  const [overlayStates, setOverlayStates] = useState<Record<string, { on: boolean; opacity: number }>>({});
+  const views = useRef<Record<string, ViewState>>({});
+  const [showHistory, setShowHistory] = useState(false);
+  const [measuring, setMeasuring] = useState(false);
+  const [ruler, setRuler] = useState<Point[]>([]);
+  const [registering, setRegistering] = useState(false);
   const [overlayKind, setOverlayKind] = useState<string>("quality");
   const [annotating, setAnnotating] = useState(false);
   const [draft, setDraft] = useState<Point[]>([]);
@@ -55,8 +62,21 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
   const main = useRef<DeepZoomHandle>(null);
   const reportRef = useRef<ReportHandle>(null);
 
-  const ordered = useMemo(() => readingOrder(images), [images]);
-  const selected = ordered.find((image) => image.id === selectedId) ?? null;
+  const ordered = useMemo(() => readingOrder(images.filter((image) => !image.replaced_by)), [images]);
+  const replaced = useMemo(() => readingOrder(images.filter((image) => image.replaced_by)), [images]);
+  const selected = ordered.find((image) => image.id === selectedId) ?? replaced.find((image) => image.id === selectedId) ?? null;
+  const family = selected ? (RCM.has(selected.kind) ? `rcm:${selected.width}x${selected.height}` : selected.id) : "";
+  const overlayState = overlayStates[family] ?? { on: true, opacity: selected?.kind === "dermoscopy" ? 0.35 : 0.5 };
+  const overlayOn = overlayState.on;
+  const opacity = overlayState.opacity;
+  const setOverlayOn = (on: boolean | ((was: boolean) => boolean)) => setOverlayStates((all) => {
+    const was = all[family] ?? overlayState;
+    return { ...all, [family]: { ...was, on: typeof on === "function" ? on(was.on) : on } };
+  });
+  const setOpacity = (value: number | ((was: number) => number)) => setOverlayStates((all) => {
+    const was = all[family] ?? overlayState;
+    return { ...all, [family]: { ...was, opacity: typeof value === "function" ? value(was.opacity) : value } };
+  });
   const dermoscopy = ordered.find((image) => image.kind === "dermoscopy" && image.status === "ready") ?? null;
   const descriptor = selected ? viewers[selected.id] : undefined;
   const mayWrite = assignment?.active?.reader.id === me.id;
@@ -145,20 +165,27 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
       mainPolygons.push({ points: polygon, colour: EXPERT_COLOUR, dashed: true, label: "Expert: uninformative" });
     }
   }
-  if (selected?.kind === "dermoscopy" && outline) {
+  if (selected?.kind === "dermoscopy" && outline?.polygon?.length) {
     mainPolygons.push({ points: outline.polygon, colour: OUTLINE_COLOUR, label: `Lesion (${outline.source})` });
   }
+  if (ruler.length === 2) mainPolygons.push({ points: ruler, colour: "#ffcc00", closed: false, label: "Measurement" });
+  const rulerMarkers: ViewerMarker[] = ruler.map((point, index) => ({ point, label: index ? "B" : "A", colour: "#ffcc00" }));
+  const measuredUm = ruler.length === 2 ? distanceUm(ruler[0], ruler[1], descriptor?.pixel_spacing_um) : null;
   for (const polygon of drawn) mainPolygons.push({ points: polygon, colour: "#ffffff", fill: "rgba(255,255,255,0.12)" });
   if (draft.length) mainPolygons.push({ points: draft, colour: "#ffffff", closed: false });
 
   const panelPolygons: ViewerPolygon[] = [];
-  if (outline) panelPolygons.push({ points: outline.polygon, colour: OUTLINE_COLOUR, label: "Lesion outline" });
+  if (outline?.polygon?.length) panelPolygons.push({ points: outline.polygon, colour: OUTLINE_COLOUR, label: "Lesion outline" });
   if (registration && mosaicDescriptor) {
     panelPolygons.push({ points: mosaicFootprint(registration.matrix, mosaicDescriptor), colour: FOOTPRINT_COLOUR,
       dashed: true, label: "Mosaic field" });
   }
 
-  const selectImage = (id: string) => { setSelectedId(id); setAnnotating(false); };
+  const selectImage = (id: string) => {
+    const view = main.current?.getView();
+    if (view && family) views.current[family] = view; // come back to this image (or its field) as it was left
+    setSelectedId(id); setAnnotating(false); setRuler([]);
+  };
   const finishShape = () => {
     if (draft.length >= 3) setDrawn((current) => [...current, draft]);
     setDraft([]);
@@ -257,19 +284,37 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
         {!mayWrite && assignment?.active ? <span className="muted small">Assigned to {assignment.active.reader.name || assignment.active.reader.username}</span> : null}
         <button type="button" className="link" onClick={() => setHelp((on) => !on)} title="?">Shortcuts</button>
       </div>
-      <div className="case-layout">
+      {registering && dermoscopy && dermoscopyDescriptor && lastMosaicId && mosaicDescriptor ? (
+        <RegistrationEditor mosaicId={lastMosaicId} mosaicTitle={imageTitle(ordered.find((i) => i.id === lastMosaicId) ?? { kind: "rcm_mosaic" })}
+          mosaic={mosaicDescriptor} dermoscopyId={dermoscopy.id} dermoscopy={dermoscopyDescriptor}
+          existing={registration ?? null} onClose={() => setRegistering(false)}
+          onSaved={(saved) => {
+            setRegistrations((current) => ({ ...current, [lastMosaicId]: saved }));
+            setRegistering(false);
+            setNotice({ kind: "ok", text: `Registration saved${saved.rms_error_um != null ? ` (RMS error ${lengthText(saved.rms_error_um)})` : ""}; quality is re-judged.` });
+            void loadViewer(dermoscopy.id, true);
+            void fetchQuality(caseId).then(setQuality);
+          }} />
+      ) : null}
+      <div className="case-layout" hidden={registering}>
         <nav className="rail" aria-label="Images">
-          {ordered.map((image) => (
-            <button type="button" key={image.id} className={`rail-item ${image.id === selectedId ? "active" : ""}`}
+          {[...ordered, ...(showHistory ? replaced : [])].map((image) => (
+            <button type="button" key={image.id} className={`rail-item ${image.id === selectedId ? "active" : ""}${image.replaced_by ? " replaced" : ""}`}
               onClick={() => selectImage(image.id)} data-testid="rail-item" data-kind={image.kind} data-depth={image.depth_level}
               aria-pressed={image.id === selectedId}>
               {image.thumbnail_url && image.status === "ready" ? <img src={image.thumbnail_url} alt="" loading="lazy" /> : <span className="thumb-missing">{image.status}</span>}
-              <span>{imageTitle(image)}</span>
+              <span>{imageTitle(image)}{image.replaced_by ? <em className="small"> · replaced{image.replaced_at
+                ? ` ${new Date(image.replaced_at).toLocaleDateString()}` : ""} (history)</em> : null}</span>
               {quality?.mosaics.find((m) => m.image === image.id)?.verdict ? (
                 <span className={`dot verdict-${quality.mosaics.find((m) => m.image === image.id)!.verdict}`} />
               ) : null}
             </button>
           ))}
+          {replaced.length ? (
+            <button type="button" className="link small" aria-pressed={showHistory} onClick={() => setShowHistory((on) => !on)}
+              data-testid="history-toggle">
+              {showHistory ? "Hide" : "Show"} {replaced.length} replaced image{replaced.length === 1 ? "" : "s"} (history)</button>
+          ) : null}
         </nav>
         <section className="stage" aria-label="Viewer">
           <div className="stage-bar">
@@ -294,6 +339,13 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
             <button type="button" onClick={() => main.current?.zoomBy(1.5)} aria-label="Zoom in">+</button>
             <button type="button" onClick={() => main.current?.zoomBy(1 / 1.5)} aria-label="Zoom out">−</button>
             <button type="button" onClick={() => main.current?.home()} title="h">Fit</button>
+            {descriptor?.pixel_spacing_um ? (
+              <button type="button" className={measuring ? "primary" : ""} aria-pressed={measuring}
+                onClick={() => { setMeasuring((on) => !on); setRuler([]); setAnnotating(false); }}
+                title="Click two points to measure the distance between them">Measure</button>) : null}
+            {measuring ? (
+              <span className="num" data-testid="measurement" data-um={measuredUm != null ? measuredUm.toFixed(1) : ""}>
+                {measuredUm != null ? lengthText(measuredUm) : ruler.length ? "click the second point" : "click the first point"}</span>) : null}
             {mayWrite && caseOpen && selected && (RCM.has(selected.kind) || selected.kind === "dermoscopy") ? (
               <button type="button" className={annotating ? "primary" : ""} onClick={() => setAnnotating((on) => !on)}
                 title={selected.kind === "dermoscopy" ? "Outline the lesion (a)" : "Outline uninformative areas, as an expert annotation (a)"}>
@@ -308,10 +360,14 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
               <p className="notice">The image pyramid is not ready yet.</p>
             ) : descriptor && frameInfo ? (
               <DeepZoomViewer ref={main} testId="main-viewer" label={selected ? imageTitle(selected) : "image"}
-                dzi={frameInfo.dzi} imageSize={descriptor} navigator keepView
+                dzi={frameInfo.dzi} imageSize={descriptor} navigator keepView={frames > 1}
+                initialView={views.current[family] ?? null}
+                onViewChange={(view) => { if (family) views.current[family] = view; }}
                 overlays={overlay ? [{ id: overlay.id, dzi: overlay.dzi }] : []}
-                overlayOpacity={overlayOn ? opacity : 0} polygons={mainPolygons}
-                onImageClick={annotating ? (point) => setDraft((d) => [...d, point]) : undefined}
+                overlayOpacity={overlayOn ? opacity : 0} polygons={mainPolygons} markers={rulerMarkers}
+                pixelSpacingUm={descriptor.pixel_spacing_um}
+                onImageClick={annotating ? (point) => setDraft((d) => [...d, point])
+                  : measuring ? (point) => setRuler((r) => (r.length >= 2 ? [point] : [...r, point])) : undefined}
                 onImageDoubleClick={annotating ? () => finishShape() : undefined} />
             ) : <p className="splash">Loading image…</p>}
             {annotating ? (
@@ -340,12 +396,15 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
         <aside className="side" aria-label="Case details">
           {dermoscopy && dermoscopyDescriptor && selected && RCM.has(selected.kind) ? (
             <section className="panel derm" aria-label="Dermoscopy">
-              <h2>Dermoscopy <span className="muted small">click to move the mosaic there</span></h2>
+              <h2>Dermoscopy <span className="muted small">click to move the mosaic there</span>
+                {mayWrite && caseOpen && selected && !selected.replaced_by && mosaicDescriptor ? (
+                  <button type="button" className="link small" onClick={() => setRegistering(true)}>
+                    {registration ? "Register again" : "Register this mosaic"}</button>) : null}</h2>
               <DeepZoomViewer testId="dermoscopy-panel" label="Dermoscopy" dzi={dermoscopyDescriptor.frames[0].dzi}
                 imageSize={dermoscopyDescriptor} overlays={projection ? [{ id: projection.id, dzi: projection.dzi }] : []}
                 overlayOpacity={overlayOn ? Math.max(opacity, 0.35) : 0} polygons={panelPolygons}
                 onImageClick={(point) => {
-                  if (!registration || !mosaicDescriptor) { setNotice({ kind: "error", text: "This mosaic has no registration to the dermoscopy." }); return; }
+                  if (!registration || !mosaicDescriptor) { setNotice({ kind: "error", text: "This mosaic has no registration to the dermoscopy: register it to steer it from here." }); return; }
                   const target = dermoscopyToMosaic(registration.matrix, point, mosaicDescriptor);
                   if (!target) { setNotice({ kind: "error", text: "That point is outside this mosaic's field." }); return; }
                   setNotice(null);
@@ -353,7 +412,7 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
                 }} />
               <Legend entries={[
                 ...(projection?.legend ?? []),
-                { colour: OUTLINE_COLOUR, label: `Lesion outline (${outline?.source ?? "none"})` },
+                { colour: OUTLINE_COLOUR, label: outline?.polygon?.length ? `Lesion outline (${outline.source === "model" ? "segmented by the model" : "outlined by a person"})` : "No lesion outline yet" },
                 ...(registration ? [{ colour: FOOTPRINT_COLOUR, label: "This mosaic's field" }] : []),
               ]} />
             </section>

@@ -66,14 +66,22 @@ export function WorklistPage() {
     overdue: rows?.filter((row) => row.overdue).length ?? 0,
   }), [rows]);
 
-  const onKey = (event: React.KeyboardEvent) => {
-    if (!rows?.length) return;
-    if (event.key === "ArrowDown" || event.key === "j") setCursor((c) => Math.min(rows.length - 1, c + 1));
-    else if (event.key === "ArrowUp" || event.key === "k") setCursor((c) => Math.max(0, c - 1));
-    else if (event.key === "Enter") open(rows[cursor]);
-    else return;
-    event.preventDefault();
-  };
+  // The keys work from the moment the page shows (not only once the table has been clicked), except
+  // while the person types or picks in a filter.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (!rows?.length || event.ctrlKey || event.metaKey || event.altKey) return;
+      if ((event.target as HTMLElement | null)?.closest?.("input,textarea,select,button")) return;
+      if (event.key === "ArrowDown" || event.key === "j") setCursor((c) => Math.min(rows.length - 1, c + 1));
+      else if (event.key === "ArrowUp" || event.key === "k") setCursor((c) => Math.max(0, c - 1));
+      else if (event.key === "Enter") open(rows[cursor]);
+      else return;
+      event.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  });
+  useEffect(() => { if (rows?.length) table.current?.focus(); }, [rows]);
 
   return (
     <section className="worklist" aria-label="Worklist">
@@ -98,7 +106,7 @@ export function WorklistPage() {
       {error ? <p className="error" role="alert">{error}</p> : null}
       {rows && !rows.length ? <p className="empty">No cases match. New assignments appear here.</p> : null}
       {rows?.length ? (
-        <table ref={table} className="grid" tabIndex={0} onKeyDown={onKey} aria-label="Assigned cases" autoFocus>
+        <table ref={table} className="grid" tabIndex={0} aria-label="Assigned cases">
           <thead>
             <tr>{COLUMNS.map((column) => (
               <th key={column.label} aria-sort={column.key && ordering.replace("-", "") === column.key
