@@ -1,8 +1,8 @@
 /** The case's side panels: the quality block (what the report will carry) and the model findings,
  * each with the model's identity so a reader knows what produced a number. */
-import type { CaseFindings, CaseQuality, Finding, LegendEntry } from "../api/types";
-import { DEPTH_TEXT } from "../lib/depth";
-import { modelText, percent } from "../lib/format";
+import type { CaseFindings, CaseQuality, ExpertAgreement, Finding, LegendEntry } from "../api/types";
+import { mosaicLabels } from "../lib/depth";
+import { agreementText, modelText, percent } from "../lib/format";
 import { VerdictBadge } from "../pages/WorklistPage";
 
 export function Legend({ entries }: { entries: LegendEntry[] }) {
@@ -17,6 +17,7 @@ export function Legend({ entries }: { entries: LegendEntry[] }) {
 
 export function QualityPanel({ quality, selectedImage }: { quality: CaseQuality | null; selectedImage: string | null }) {
   if (!quality) return <section className="panel"><h2>Image quality</h2><p className="muted">Loading…</p></section>;
+  const names = mosaicLabels(quality.mosaics);
   return (
     <section className="panel" aria-label="Image quality" data-testid="quality-panel">
       <h2>Image quality <VerdictBadge verdict={quality.verdict} final={quality.verdict_is_final} /></h2>
@@ -31,7 +32,7 @@ export function QualityPanel({ quality, selectedImage }: { quality: CaseQuality 
         <tbody>
           {quality.mosaics.map((mosaic) => (
             <tr key={mosaic.image} className={mosaic.image === selectedImage ? "selected" : ""}>
-              <td>{DEPTH_TEXT[mosaic.depth_level] ?? mosaic.depth_level}</td>
+              <td>{names[mosaic.image]}</td>
               {mosaic.state === "done" ? (
                 <>
                   <td className="num">{percent(mosaic.percent_whole)}</td>
@@ -45,10 +46,13 @@ export function QualityPanel({ quality, selectedImage }: { quality: CaseQuality 
           ))}
         </tbody>
       </table>
-      {quality.mosaics.filter((m) => m.agreement).map((m) => (
-        <p key={m.image} className="small">Expert vs model on {DEPTH_TEXT[m.depth_level] ?? "mosaic"}:{" "}
-          {Object.entries(m.agreement!).map(([k, v]) => `${k.replace(/_/g, " ")} ${typeof v === "number" ? v.toFixed(2) : v}`).join(" · ")}</p>
-      ))}
+      {quality.mosaics.filter((m) => m.agreement).map((m) => {
+        const { figures, by } = agreementText(m.agreement as unknown as ExpertAgreement);
+        return (
+          <p key={m.image} className="small" data-testid="expert-agreement">Expert vs model on {names[m.image]}: {figures}
+            {by ? <span className="muted"> ({by})</span> : null}</p>
+        );
+      })}
       <p className="muted small">Model: {modelText(quality.mosaics.find((m) => m.model)?.model)}</p>
     </section>
   );

@@ -53,3 +53,24 @@ export function stepDepth<T extends { id: string; kind: string }>(ordered: T[], 
   if (index < 0) return rcm[0] ?? ordered.find((image) => image.id === currentId) ?? ordered[0];
   return rcm[Math.min(rcm.length - 1, Math.max(0, index + step))];
 }
+
+/** A name for each mosaic that tells it from the case's others: its depth level and depth in µm
+ * ("Dermal-epidermal junction · 80 µm"); where that still leaves two alike (no depth recorded, or
+ * the same depth twice), an ordinal in the given order ("Dermal-epidermal junction (2 of 2)").
+ * Keyed by image id. */
+export function mosaicLabels(mosaics: { image: string; depth_level?: string | null; depth_um?: number | null }[]): Record<string, string> {
+  const base = mosaics.map((m) => {
+    const level = DEPTH_TEXT[m.depth_level ?? ""] ?? (m.depth_level || "Mosaic");
+    return m.depth_um != null ? `${level} · ${Number(m.depth_um.toFixed(1))} µm` : level;
+  });
+  const total: Record<string, number> = {};
+  for (const label of base) total[label] = (total[label] ?? 0) + 1;
+  const seen: Record<string, number> = {};
+  const labels: Record<string, string> = {};
+  mosaics.forEach((m, index) => {
+    const label = base[index];
+    seen[label] = (seen[label] ?? 0) + 1;
+    labels[m.image] = total[label] > 1 ? `${label} (${seen[label]} of ${total[label]})` : label;
+  });
+  return labels;
+}

@@ -38,3 +38,40 @@ export function shortHash(sha256: string | null | undefined): string {
 export function modelText(model: { name: string; version: string } | null | undefined): string {
   return model ? `${model.name} ${model.version}` : "—";
 }
+
+/** A moment as the person's own clock and calendar show it ("3 Dec 2026, 07:55"), never an ISO
+ * string; the locale and time zone are the browser's unless given (tests give them). */
+export function dateTimeText(iso: string | null | undefined, options: { locale?: string; timeZone?: string } = {}): string {
+  if (!iso) return "—";
+  const moment = new Date(iso);
+  if (Number.isNaN(moment.getTime())) return "—";
+  return new Intl.DateTimeFormat(options.locale, { dateStyle: "medium", timeStyle: "short", timeZone: options.timeZone }).format(moment);
+}
+
+/** Where the uninformative area lies, to follow "uninformative area": the platform's description
+ * carries its own preposition ("at the upper left of the mosaic", "in patches spread over the
+ * mosaic"); a judgement recorded before that said only "upper left of the mosaic" or "spread over
+ * the mosaic", which this completes. */
+export function problemWhere(description: string): string {
+  const text = description.trim();
+  if (/^(at|over|in|on|across|along|near|around|within)\b/i.test(text)) return text;
+  if (/^spread\b/i.test(text)) return `in patches ${text}`;
+  if (/^most\b/i.test(text)) return `over ${text}`;
+  return `at the ${text}`;
+}
+
+/** The expert-vs-model agreement figures in words: "sensitivity 0.82 · specificity 0.93 · Dice
+ * 0.78", and who annotated when ("annotated by Rita Reader on 3 Dec 2026, 07:55"). */
+export function agreementText(
+  agreement: { sensitivity?: number | null; specificity?: number | null; dice?: number | null; expert?: string | null;
+    expert_name?: string | null; annotated_at?: string | null },
+  options: { locale?: string; timeZone?: string } = {},
+): { figures: string; by: string } {
+  const figure = (label: string, value: number | null | undefined) => (value == null ? null : `${label} ${value.toFixed(2)}`);
+  const figures = [figure("sensitivity", agreement.sensitivity), figure("specificity", agreement.specificity),
+    figure("Dice", agreement.dice)].filter(Boolean).join(" · ");
+  const who = agreement.expert_name || (agreement.expert ? "an expert" : "");
+  const when = agreement.annotated_at ? dateTimeText(agreement.annotated_at, options) : "";
+  const by = who || when ? `annotated${who ? ` by ${who}` : ""}${when ? ` on ${when}` : ""}` : "";
+  return { figures, by };
+}

@@ -12,6 +12,9 @@ const STATUS_FILTERS: Record<string, string> = {
   ready_for_reading: "Ready for reading", in_reading: "In reading", signed: "Signed", amended: "Amended",
 };
 
+/** The device the synthetic QA-history cases carry (cases.models.SYNTHETIC_QA_HISTORY_DEVICE). */
+const SYNTHETIC_QA_HISTORY_DEVICE = "QA history (synthetic)";
+
 export const REPORT_TEXT: Record<string, string> = { none: "—", draft: "Being read", signed: "Signed", amended: "Amended" };
 
 export function ClinicCasesPage({ me }: { me: Me }) {
@@ -20,12 +23,22 @@ export function ClinicCasesPage({ me }: { me: Me }) {
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState("");
   const [mine, setMine] = useState(false);
+  const [synthetic, setSynthetic] = useState(false);
+  const [typed, setTyped] = useState("");
+  const [search, setSearch] = useState("");
+
+  useEffect(() => {  // search as the person types, once they pause
+    const timer = setTimeout(() => setSearch(typed.trim()), 250);
+    return () => clearTimeout(timer);
+  }, [typed]);
 
   useEffect(() => {
     let stale = false;
     const query = {
       ...(status ? { status: status as never } : {}),
       ...(mine ? { technician: me.id } : {}),
+      ...(search ? { search } : {}),
+      ...(synthetic ? { include_synthetic: "true" as const } : {}),
       ordering: "-visit_date" as never,
       page_size: 100,
     };
@@ -40,7 +53,8 @@ export function ClinicCasesPage({ me }: { me: Me }) {
       }
     });
     return () => { stale = true; };
-  }, [status, mine, me.id]);
+  }, [status, mine, search, synthetic, me.id]);
+  const filtered = Boolean(status || mine || search);
 
   return (
     <section className="worklist" aria-label="Clinic cases">
@@ -48,23 +62,30 @@ export function ClinicCasesPage({ me }: { me: Me }) {
         <h1>Cases</h1>
         <span className="muted">{rows ? `${count} case${count === 1 ? "" : "s"}` : ""}</span>
         <span className="spacer" />
+        <input type="search" value={typed} onChange={(e) => setTyped(e.target.value)} placeholder="MRN or name"
+          aria-label="Search by MRN or patient name" title="The start of an MRN, or part of a name" maxLength={200} />
         <label>Status <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label="Status filter">
           {Object.entries(STATUS_FILTERS).map(([value, label]) => <option key={value} value={value}>{label}</option>)}
         </select></label>
         <label className="check"><input type="checkbox" checked={mine} onChange={(e) => setMine(e.target.checked)} /> Imaged by me</label>
+        <label className="check" title="Generated visits that feed the quality dashboards, not real patients">
+          <input type="checkbox" checked={synthetic} onChange={(e) => setSynthetic(e.target.checked)} /> Show synthetic QA history</label>
         <button type="button" className="primary" onClick={() => navigate("/clinic/new")}>New case</button>
       </div>
       {error ? <p className="error" role="alert">{error}</p> : null}
-      {rows && !rows.length ? <p className="empty">No cases yet. Start one with “New case”.</p> : null}
+      {rows && !rows.length ? (
+        <p className="empty">{filtered ? "No cases match these filters." : "No cases yet. Start one with “New case”."}</p>
+      ) : null}
       {rows?.length ? (
         <table className="grid" aria-label="Cases of your sites">
           <thead><tr><th>Visit</th><th>Patient</th><th>Lesion</th><th>Site</th><th>Images</th><th>Image quality</th>
             <th>Status</th><th>Report</th></tr></thead>
           <tbody>
             {rows.map((row) => (
-              <tr key={row.id} onClick={() => navigate(`/clinic/cases/${row.id}`)} data-testid="clinic-case-row" data-case={row.id}>
+              <tr key={row.id} onClick={() => navigate(`/clinic/cases/${row.id}`)} data-testid="clinic-case-row" data-case={row.id}
+                className={row.device === SYNTHETIC_QA_HISTORY_DEVICE ? "synthetic" : undefined}>
                 <td>{row.visit_date}</td>
-                <td>{row.patient_label ?? "—"}</td>
+                <td>{row.patient_label ?? "—"}{row.device === SYNTHETIC_QA_HISTORY_DEVICE ? <>{" "}<span className="badge">synthetic</span></> : null}</td>
                 <td>{row.lesion_site.label || "Lesion"} · {row.lesion_site.anatom_site || row.lesion_site.anatom_site_general || "site not recorded"}</td>
                 <td>{row.site_name}</td>
                 <td className="num">{row.image_count}</td>

@@ -10,7 +10,7 @@ import type {
 } from "../api/types";
 import { BIN_COLOURS, ChartView, SERIES_COLOURS } from "../components/ChartView";
 import { DEPTH_TEXT } from "../lib/depth";
-import { percent } from "../lib/format";
+import { dateTimeText, percent } from "../lib/format";
 import { navigate, queryParams, replaceQuery } from "../lib/route";
 import { VerdictBadge } from "./WorklistPage";
 
@@ -91,6 +91,7 @@ function MosaicsPanel({ drill, period, onClose }: { drill: Drill; period: Filter
   const [page, setPage] = useState(1);
   const [error, setError] = useState<string | null>(null);
   const params = useMemo(() => ({ ...period, ...drill.params }), [period, drill]);
+  const thumbnails = rows.some((row) => row.thumbnail_url);  // only for those who may open the cases
   const panel = useRef<HTMLElement>(null);
   useEffect(() => { panel.current?.scrollIntoView?.({ behavior: "smooth", block: "start" }); }, [drill]);
 
@@ -114,13 +115,25 @@ function MosaicsPanel({ drill, period, onClose }: { drill: Drill; period: Filter
         <a className="button small" href={`/api/v1/qa/export/?${qs({ ...params, table: "mosaics" })}`} download>CSV</a>
         <button type="button" className="link" onClick={onClose}>close</button></h2>
       {error ? <p className="error">{error}</p> : null}
+      {thumbnails ? (
+        <p className="small muted">Thumbnails: the model's uninformative areas in <span className="swatch" style={{ background: "#ff4000" }} /> orange-red.
+          {" "}“Re-captured”: a later capture replaced the mosaic; it still counts here.</p>
+      ) : rows.some((row) => row.replaced) ? <p className="small muted">“Re-captured”: a later capture replaced the mosaic; it still counts here.</p> : null}
       <table className="compact">
-        <thead><tr><th>Visit</th><th>Site</th><th>Technician</th><th>Depth</th><th>Whole</th><th>Lesion</th><th>Verdict</th><th>Case</th></tr></thead>
+        <thead><tr>{thumbnails ? <th>Mosaic</th> : null}<th>Visit</th><th>Site</th><th>Technician</th><th>Depth</th><th>Whole</th><th>Lesion</th><th>Verdict</th><th>Case</th></tr></thead>
         <tbody>
           {rows.map((row) => (
-            <tr key={row.image} data-testid="qa-mosaic-row">
+            <tr key={row.image} data-testid="qa-mosaic-row" data-recaptured={row.replaced ? "true" : "false"}>
+              {thumbnails ? (
+                <td className="thumb">{row.thumbnail_url ? (
+                  <img src={row.thumbnail_url} loading="lazy" data-testid="qa-thumbnail"
+                    alt={`Mosaic of ${row.visit_date}${row.quality_overlay ? ", uninformative areas in orange-red" : ""}`} />
+                ) : <span className="muted small">—</span>}</td>
+              ) : null}
               <td>{row.visit_date}</td><td>{row.site_name}</td><td>{row.technician_name ?? "—"}</td>
-              <td>{DEPTH_TEXT[row.depth_level] ?? row.depth_level}</td>
+              <td>{DEPTH_TEXT[row.depth_level] ?? row.depth_level}
+                {row.replaced ? <>{" "}<span className="badge recaptured" data-testid="qa-recaptured"
+                  title={row.replaced_at ? `Replaced by a later capture, ${dateTimeText(row.replaced_at)}` : "Replaced by a later capture"}>re-captured</span></> : null}</td>
               <td className="num">{percent(row.percent_whole)}</td><td className="num">{percent(row.percent_lesion)}</td>
               <td><VerdictBadge verdict={row.verdict} /></td>
               <td>{row.can_open ? <a href={`/clinic/cases/${row.case}`} onClick={(e) => { e.preventDefault(); navigate(`/clinic/cases/${row.case}`); }}>open</a>
