@@ -15,23 +15,25 @@ import { WorklistPage } from "./pages/WorklistPage";
 const CasePage = lazy(() => import("./pages/CasePage").then((m) => ({ default: m.CasePage })));
 const CapturePage = lazy(() => import("./pages/CapturePage").then((m) => ({ default: m.CapturePage })));
 const QaPage = lazy(() => import("./pages/QaPage").then((m) => ({ default: m.QaPage })));
+const SiteAdminPage = lazy(() => import("./pages/SiteAdminPage").then((m) => ({ default: m.SiteAdminPage })));
 
 export function roleSet(me: Me): Set<string> {
   return new Set(Object.values(me.roles).flat());
 }
 
-type Section = "worklist" | "clinic" | "qa" | "models";
+type Section = "worklist" | "clinic" | "qa" | "models" | "site-admin";
 
 const SECTIONS: { key: Section; label: string; path: string; roles: string[] }[] = [
   { key: "clinic", label: "Clinic", path: "/clinic", roles: ["technician", "site_admin"] },
   { key: "worklist", label: "Reading", path: "/worklist", roles: ["reader", "site_admin"] },
   { key: "qa", label: "Quality", path: "/qa", roles: ["qa_admin", "site_admin"] },
   { key: "models", label: "Models", path: "/models", roles: ["qa_admin", "site_admin"] },
+  { key: "site-admin", label: "Site admin", path: "/site-admin", roles: ["site_admin"] },
 ];
 
 const SECTION_OF: Partial<Record<Route["page"], Section>> = {
   worklist: "worklist", case: "worklist", clinic: "clinic", "clinic-new": "clinic", capture: "clinic", qa: "qa",
-  models: "models",
+  models: "models", "site-admin": "site-admin",
 };
 
 function Link({ to, children, className }: { to: string; children: React.ReactNode; className?: string }) {
@@ -47,6 +49,7 @@ function Page({ route, me }: { route: Route; me: Me }) {
     case "capture": return <CapturePage key={route.caseId} caseId={route.caseId} me={me} />;
     case "qa": return <QaPage me={me} />;
     case "models": return <ModelsPage />;
+    case "site-admin": return <SiteAdminPage me={me} />;
     default: return null;
   }
 }
