@@ -237,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ImageKindEnum": "dermrelay.cases.models.ImageKind",
         "NotificationKindEnum": "dermrelay.notifications.models.NotificationKind",
+        "SexEnum": "dermrelay.cases.models.Sex",
+        "CaseStatusEnum": "dermrelay.cases.models.CaseStatus",
     },
 }
 

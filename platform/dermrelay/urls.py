@@ -60,6 +60,8 @@ api_v1 = [
     path("cases/<str:pk>/report/amend/", reading_api.ReportAmendView.as_view(), name="case-report-amend"),
     path("cases/<str:pk>/report/versions/", reading_api.ReportVersionsView.as_view(), name="case-report-versions"),
     path("cases/<str:pk>/report/pdf/", reading_api.ReportPdfView.as_view(), name="case-report-pdf"),
+    path("cases/<str:pk>/lesion-history/", reading_api.LesionHistoryView.as_view(), name="case-lesion-history"),
+    path("sites/<str:pk>/report-policy/", reading_api.SiteReportPolicyView.as_view(), name="site-report-policy"),
     # Resumable uploads (tus), cases app:
     path("uploads/", include("dermrelay.cases.tus_urls")),
     path("vocabulary/anatom-sites/", AnatomSiteVocabularyView.as_view(), name="vocabulary-anatom-sites"),

@@ -1,5 +1,6 @@
 """Assignments (site admins assign readers of the case's site), the reader's scope (only assigned
-cases, read-only, a 404 and an audited denial elsewhere), claim and release, and the worklist."""
+cases, read-only, a 404 and an audited denial elsewhere; their lesion's earlier visits are
+tests/reading/test_prior_visits.py's), claim and release, and the worklist."""
 
 from __future__ import annotations
 

@@ -195,6 +195,8 @@ def test_an_amendment_needs_a_reason_and_the_password_and_adds_a_version():
         assert canonical_sha256(v["content"]) == v["content_sha256"]
     report = clinic.tech_client.get(f"{API}/cases/{case.id}/report/").json()
     assert (report["status"], report["current_version"], report["diagnosis"]) == ("amended", 2, "mel")
+    # the report's signing time is the amendment's own; the first signature is kept apart
+    assert (report["signed_at"], report["first_signed_at"]) == (second["signed_at"], first["signed_at"])
 
     third = client.post(url, {**changed, "comment": "Margins clear.", "reason": "Addendum", "password": PASSWORD},
                         format="json")

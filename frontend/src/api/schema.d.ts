@@ -1245,7 +1245,7 @@ export interface components {
             clinical_note?: string;
             /** @description What the clinic asks the reader, e.g. 'melanoma? please assess the junction'; printed on the report. */
             clinical_question?: string;
-            readonly status: components["schemas"]["StatusE50Enum"];
+            readonly status: components["schemas"]["CaseStatusEnum"];
             /** @default 0 */
             readonly image_count: number;
             /** Format: date-time */
@@ -1260,7 +1260,7 @@ export interface components {
             readonly patient_label: string | null;
             /** @description The patient's age in whole years on the visit date; null when the birth date is not recorded. Readers get this instead of the birth date. */
             readonly patient_age_years: number | null;
-            readonly patient_sex: components["schemas"]["PatientSexEnum"];
+            readonly patient_sex: components["schemas"]["SexEnum"];
             /** @description The worst quality verdict among the case's current mosaics (acceptable, review, reimage), or null. */
             readonly quality_verdict: string | null;
             /** @description none, draft, signed or amended. */
@@ -1278,6 +1278,18 @@ export interface components {
             /** @description What the clinic asks the reader, e.g. 'melanoma? please assess the junction'; printed on the report. */
             clinical_question?: string;
         };
+        /**
+         * @description * `draft` - Draft
+         *     * `submitted` - Submitted
+         *     * `processing` - Processing
+         *     * `ready_for_reading` - Ready for reading
+         *     * `in_reading` - In reading
+         *     * `signed` - Signed
+         *     * `recall_requested` - Recall requested
+         *     * `amended` - Amended
+         * @enum {string}
+         */
+        CaseStatusEnum: "draft" | "submitted" | "processing" | "ready_for_reading" | "in_reading" | "signed" | "recall_requested" | "amended";
         CredentialsRequest: {
             username: string;
             password: string;
@@ -1482,7 +1494,7 @@ export interface components {
             case: string;
             /** Format: date */
             visit_date: string;
-            status: components["schemas"]["StatusE50Enum"];
+            status: components["schemas"]["CaseStatusEnum"];
             /** @description this is the case the history was asked for */
             is_current: boolean;
             /** @description acceptable, review, reimage or null */
@@ -1759,14 +1771,6 @@ export interface components {
             birth_date?: string | null;
             sex?: components["schemas"]["SexEnum"];
         };
-        /**
-         * @description * `female` - Female
-         *     * `male` - Male
-         *     * `other` - Other
-         *     * `unknown` - Unknown
-         * @enum {string}
-         */
-        PatientSexEnum: "female" | "male" | "other" | "unknown";
         Person: {
             id: number;
             username: string;
@@ -2333,18 +2337,6 @@ export interface components {
          * @enum {string}
          */
         SourceEnum: "device" | "landmarks" | "placed" | "automatic";
-        /**
-         * @description * `draft` - Draft
-         *     * `submitted` - Submitted
-         *     * `processing` - Processing
-         *     * `ready_for_reading` - Ready for reading
-         *     * `in_reading` - In reading
-         *     * `signed` - Signed
-         *     * `recall_requested` - Recall requested
-         *     * `amended` - Amended
-         * @enum {string}
-         */
-        StatusE50Enum: "draft" | "submitted" | "processing" | "ready_for_reading" | "in_reading" | "signed" | "recall_requested" | "amended";
         TokenResponse: {
             token: string;
         };

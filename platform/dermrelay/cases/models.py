@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from pathlib import Path
 
@@ -40,6 +41,13 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return f"Patient {self.id}"  # no PHI in logs and reprs
+
+    def age_on(self, day: datetime.date) -> int | None:
+        """Whole years of age on `day` (a reader is told the age at the visit, never the birth date);
+        None when the birth date is not recorded or lies after the day."""
+        if self.birth_date is None or self.birth_date > day:
+            return None
+        return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
 
 
 class Lesion(models.Model):
@@ -90,6 +98,10 @@ class Case(models.Model):
     )
     device = models.CharField(max_length=120, blank=True, help_text="Capture device, e.g. 'VivaScope 1500'.")
     clinical_note = models.TextField(blank=True)
+    clinical_question = models.CharField(
+        max_length=500, blank=True,
+        help_text="What the clinic asks the reader, e.g. 'melanoma? please assess the junction'; printed on the report.",
+    )
     status = models.CharField(max_length=20, choices=CaseStatus.choices, default=CaseStatus.DRAFT, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False

@@ -2,7 +2,9 @@
 
 Technicians and site admins see and change their sites' records. A reader sees the cases assigned
 to them (and those cases' images) at the sites where they hold the reader role, and changes none of
-the clinic's records: one rule, `case_scope`. QA admins see aggregates only.
+the clinic's records: one rule, `case_scope`. To compare with the prior visit, a reader also reads
+(never changes, never annotates) the earlier visits of the lesion of a case actively assigned to
+them; that ends with the assignment. QA admins see aggregates only.
 
 Drawing on a case's images (the lesion outline, an expert's uninformative areas) is neither a read
 nor a change of the clinic's records: `annotation_scope` says who may, built from the same two
@@ -11,12 +13,12 @@ halves as `case_scope`, so a reader may annotate exactly the cases they may read
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import clinical_site_ids, site_ids_for_user
 
-from .models import SYNTHETIC_QA_HISTORY_DEVICE, Case, Image, Lesion, Patient, Upload
+from .models import SYNTHETIC_QA_HISTORY_DEVICE, Case, CaseStatus, Image, Lesion, Patient, Upload
 
 
 def patient_list(*, user: User) -> QuerySet[Patient]:
@@ -34,13 +36,27 @@ def _assigned_scope(*, user: User) -> Q:
     return Q(id__in=assigned_case_ids(user=user))
 
 
+def _prior_visits_scope(*, user: User) -> Q:
+    """The earlier visits of the lesion of each case actively assigned to the user as a reader (the
+    same lesion, visited before it, or the same day but recorded before it), drafts excluded: what
+    a reader compares with. Read-only: case_scope adds it only when not for_change, and
+    annotation_scope never does."""
+    from dermrelay.reading.selectors import assigned_case_ids  # reading builds on cases
+
+    later_assigned = Case.objects.filter(id__in=assigned_case_ids(user=user), lesion_id=OuterRef("lesion_id")).filter(
+        Q(visit_date__gt=OuterRef("visit_date"))
+        | Q(visit_date=OuterRef("visit_date"), created_at__gt=OuterRef("created_at")))
+    return Q(Exists(later_assigned)) & ~Q(status=CaseStatus.DRAFT)
+
+
 def case_scope(*, user: User, for_change: bool = False) -> Q:
     """The cases the user may read: their clinical sites' cases, plus the cases assigned to them as
-    a reader. With for_change, only the clinical sites' cases: a reader reads, the clinic changes
-    (case fields, submission, uploads, image fields, registrations)."""
+    a reader and those cases' earlier visits of the same lesion. With for_change, only the clinical
+    sites' cases: a reader reads, the clinic changes (case fields, submission, uploads, image
+    fields, registrations)."""
     scope = Q(site_id__in=clinical_site_ids(user=user))
     if not for_change:
-        scope |= _assigned_scope(user=user)
+        scope |= _assigned_scope(user=user) | _prior_visits_scope(user=user)
     return scope
 
 

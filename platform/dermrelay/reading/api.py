@@ -145,15 +145,25 @@ class ReportSerializer(serializers.ModelSerializer):
         "Filled by the platform: for a draft, the case's quality now; once signed, as frozen in the latest version."))
     quality_frozen = serializers.SerializerMethodField()
     versions = serializers.SerializerMethodField()
+    signed_at = serializers.SerializerMethodField(help_text=(
+        "When the current version was signed: an amendment's own signing time, not the first signature's; "
+        "null while a draft."))
+    first_signed_at = serializers.DateTimeField(source="signed_at", read_only=True, allow_null=True,
+                                                help_text="When version 1 was signed; null while a draft.")
 
     class Meta:
         model = Report
         fields = ["id", "case", "status", "author", "diagnosis", "diagnosis_other", "management", "follow_up_months",
-                  "findings", "comment", "quality", "quality_frozen", "current_version", "signed_at", "created_at",
-                  "updated_at", "versions"]
+                  "findings", "comment", "quality", "quality_frozen", "current_version", "signed_at", "first_signed_at",
+                  "created_at", "updated_at", "versions"]
 
     def get_author(self, report) -> dict:
         return _person(report.author)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_signed_at(self, report):
+        latest = self._latest(report)
+        return serializers.DateTimeField().to_representation(latest.signed_at) if latest else None
 
     def _latest(self, report):
         if report.status == ReportStatus.DRAFT:
@@ -365,8 +375,10 @@ class ReportPdfView(ReadingView):
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
     )
     def get(self, request, pk):
-        """The signed report as a PDF: header with the content hash, report, quality block, model
-        findings and key images with their overlays."""
+        """The signed report as a PDF for the chart: the patient's identifiers (unless the site's report
+        policy leaves them out for readers), the clinical question, the header with the content hash and
+        every version's own signing time, the report, quality block with each mosaic's depth, model
+        findings with their confidence, and key images with their overlays."""
         case = _case(request, pk, "download_report")
         report = _report(case)
         raw = request.query_params.get("version")
@@ -376,9 +388,13 @@ class ReportPdfView(ReadingView):
         if version is None:
             raise NotFound("The report has no such signed version." if raw else "The report is not signed yet.",
                            code="not_signed" if not raw else "no_version")
+        identifiers = selectors.pdf_patient_identifiers(user=request.user, case=case)
         audit_record(actor=request.user, action="download_report", object_type="report", object_id=report.id,
-                     site_id=case.site_id, detail={"case": str(case.id), "version": version.version})
-        response = HttpResponse(report_pdf(version=version, case=case), content_type="application/pdf")
+                     site_id=case.site_id, detail={"case": str(case.id), "version": version.version,
+                                                   "patient_identifiers": identifiers is not None})
+        versions = selectors.report_versions(report=report)
+        response = HttpResponse(report_pdf(version=version, case=case, patient=identifiers, versions=versions),
+                                content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="report-{case.id}-v{version.version}.pdf"'
         response["Cache-Control"] = "private, no-store"
         return response
@@ -500,3 +516,88 @@ class SiteReadingQueueView(generics.ListAPIView):
                              "queue": "assigned" if self.assigned else "unassigned",
                              "filters": sorted(request.query_params.keys())})
         return response
+
+
+# ------------------------------------------------------------------------------------ the case header and the chart
+
+
+class VisitDepthSerializer(serializers.Serializer):
+    image = serializers.UUIDField(help_text="The current mosaic (its viewer is /images/{id}/viewer/).")
+    depth_level = serializers.CharField(help_text="stratum_granulosum, spinosum, dej, papillary_dermis or other")
+    depth_um = serializers.FloatField(allow_null=True, help_text="null when the depth in µm was not recorded")
+
+
+class SignedDiagnosisSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="the latest signed version")
+    kind = serializers.CharField(help_text="signature or amendment")
+    signed_at = serializers.DateTimeField(help_text="that version's own signing time")
+    diagnosis = serializers.CharField()
+    diagnosis_label = serializers.CharField()
+    diagnosis_other = serializers.CharField()
+
+
+class LesionVisitSerializer(serializers.Serializer):
+    case = serializers.UUIDField()
+    visit_date = serializers.DateField()
+    status = serializers.ChoiceField(choices=CaseStatus.choices)
+    is_current = serializers.BooleanField(help_text="this is the case the history was asked for")
+    quality_verdict = serializers.CharField(allow_null=True, help_text="acceptable, review, reimage or null")
+    signed_report = SignedDiagnosisSerializer(allow_null=True, help_text="null until the visit's report is signed")
+    mosaic_count = serializers.IntegerField(help_text="current RCM mosaics (replaced captures not counted)")
+    mosaics = VisitDepthSerializer(many=True, help_text="the current mosaics, shallowest first")
+
+
+class LesionHistorySerializer(serializers.Serializer):
+    case = serializers.UUIDField()
+    visits = LesionVisitSerializer(many=True, help_text="oldest first")
+
+
+class LesionHistoryView(ReadingView):
+    @extend_schema(responses={200: LesionHistorySerializer})
+    def get(self, request, pk):
+        """The visits of this case's lesion you may read, oldest first, this case marked: for the clinic
+        every visit; for the case's reader this case and the lesion's earlier visits, which they may
+        open read-only to compare (images, viewer, quality, signed report) while the case is theirs."""
+        case = _case(request, pk, "view_lesion_history")
+        visits = selectors.lesion_history(user=request.user, case=case)
+        audit_record(actor=request.user, action="view_lesion_history", object_type="case", object_id=case.id,
+                     site_id=case.site_id, detail={"ids": [str(v["case"]) for v in visits]})
+        return Response(LesionHistorySerializer({"case": case.id, "visits": visits}).data)
+
+
+class ReportPolicySerializer(serializers.Serializer):
+    patient_identifiers_for_readers = serializers.BooleanField(help_text=(
+        "Print the patient's name, MRN, birth date and sex on the PDFs readers download (the clinic's own "
+        "technicians and administrators always get them). Default true."))
+    is_default = serializers.BooleanField(read_only=True, help_text="no site administrator has set the policy yet")
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class SiteReportPolicyView(ReadingView):
+    def _site(self, request, pk, action: str) -> Site:
+        try:
+            key = uuid.UUID(str(pk))
+        except ValueError:
+            raise Http404 from None
+        site = Site.objects.filter(pk=key, id__in=site_ids_for_user(user=request.user, roles=Role.values)).first()
+        if site is None:
+            if Site.objects.filter(pk=key).exists():
+                audit_record(actor=request.user, action=action, object_type="site", object_id=key,
+                             outcome=AuditOutcome.DENIED)
+            raise Http404
+        return site
+
+    @extend_schema(responses={200: ReportPolicySerializer})
+    def get(self, request, pk):
+        """The site's report policy (anyone with a role at the site; the defaults until set)."""
+        site = self._site(request, pk, "view_report_policy")
+        return Response(ReportPolicySerializer(selectors.report_policy(site_id=site.id)).data)
+
+    @extend_schema(request=ReportPolicySerializer, responses={200: ReportPolicySerializer})
+    def put(self, request, pk):
+        """Set the site's report policy (the site's administrators; 403 for its other members)."""
+        site = self._site(request, pk, "update_report_policy")
+        serializer = ReportPolicySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.report_policy_set(actor=request.user, site=site, **serializer.validated_data)
+        return Response(ReportPolicySerializer(selectors.report_policy(site_id=site.id)).data)

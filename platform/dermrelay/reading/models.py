@@ -133,3 +133,23 @@ class ReportVersion(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableError("signed report versions cannot be deleted")
+
+
+class ReportPolicy(models.Model):
+    """A site's rules for its printed reports. The report PDF is filed in the patient's chart, so it
+    names the patient (name, MRN, birth date, sex) by default; a site whose readers are outside the
+    clinic may leave those identifiers out of the PDFs its readers download. The clinic's own
+    technicians and administrators always get them: it is their chart. No row means the defaults."""
+
+    site = models.OneToOneField("accounts.Site", on_delete=models.CASCADE, related_name="report_policy")
+    patient_identifiers_for_readers = models.BooleanField(
+        default=True, help_text="Print the patient's name, MRN, birth date and sex on PDFs that readers download.")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "report policies"
+
+    def __str__(self) -> str:
+        return f"Report policy of {self.site_id}"

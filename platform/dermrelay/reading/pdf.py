@@ -1,11 +1,17 @@
-"""The PDF of a signed report version (fpdf2).
+"""The PDF of a signed report version (fpdf2), fit to be filed in the patient's chart.
 
-Everything written as text comes from the version's frozen content, so the PDF says exactly what was
-signed; the key images (thumbnails of the dermoscopy image and of the mosaics) are drawn with their
+Everything written as report text comes from the version's frozen content, so the PDF says exactly
+what was signed (the clinical question, the patient's age at the visit and sex, the quality block
+with each mosaic's depth, the model findings with their confidence); the list of versions gives each
+version's own signing time from its row. The key images (thumbnails of the dermoscopy image and of the mosaics) are drawn with their
 model overlay (uninformative areas on the mosaic, the mosaic's projection on the dermoscopy image),
 taken from the overlay pyramid's level that matches the thumbnail, filled at half opacity with a solid
-outline so the tissue under it stays visible, and with a colour legend under each image. No patient
-name, MRN or birth date appears: the header identifies the case, not the person.
+outline so the tissue under it stays visible, and with a colour legend under each image.
+
+The patient's identifiers (name, MRN, birth date, sex) are not part of the signed content (which
+readers' versions API shows): the caller passes them from the patient record at printing time, or
+None when the site's report policy leaves them out of this user's PDF (reading.selectors.
+pdf_patient_identifiers); the PDF then says that they were left out.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from PIL import Image as PILImage
 
 from dermrelay.analysis.models import Verdict, VerdictBasis
 from dermrelay.analysis.selectors import overlays_for
-from dermrelay.cases.models import Case, DepthLevel, ImageKind, ImageStatus
+from dermrelay.cases.models import Case, DepthLevel, ImageKind, ImageStatus, Sex
 
 from .models import ReportVersion
 
@@ -113,6 +119,16 @@ def _label(choices, value) -> str:
 def _depth(depth_level, depth_um) -> str:
     label = _label(DepthLevel, depth_level) if depth_level else "Depth not given"
     return label + (f", {depth_um:g} µm" if depth_um is not None else "")
+
+
+def _depth_um(depth_um) -> str:
+    return "not recorded" if depth_um is None else f"{depth_um:g} µm"
+
+
+def _age_sex(patient: dict) -> tuple[str, str]:
+    age = patient.get("age_years")
+    sex = _label(Sex, patient["sex"]) if patient.get("sex") else "Unknown"
+    return f"{age} years" if age is not None else "Age unknown", sex
 
 
 def _verdict_text(quality: dict) -> str:
@@ -217,20 +233,63 @@ def _key_images(case: Case) -> list:
     return images[:MAX_KEY_IMAGES]
 
 
-def _findings_line(entry: dict) -> str:
+def _finding_row(entry: dict) -> tuple[str, str, str, str, str]:
+    """(image, finding, result, confidence, model) of one model finding: the top answer with its
+    probability as the confidence, the runners-up beside it."""
     model = entry.get("model") or {}
     step = FINDING_STEPS.get(entry.get("step", ""), str(entry.get("step", "")).replace("_", " "))
-    head = (f"{_label(ImageKind, entry.get('image_kind', ''))} · {step} "
-            f"({model.get('name', '')} {model.get('version', '')})")
+    identity = f"{model.get('name', '')} {model.get('version', '')}".strip() or "—"
     result = entry.get("result") or {}
     ranked = result.get("ranked") or []
+    confidence = entry.get("confidence")
     if ranked:
-        top = ", ".join(f"{r.get('name') or r.get('label')} {100 * r.get('probability', 0):.0f} %" for r in ranked[:3])
+        name = ranked[0].get("name") or ranked[0].get("label")
+        others = ", ".join(f"{r.get('name') or r.get('label')} {100 * r.get('probability', 0):.0f} %" for r in ranked[1:3])
         location = (result.get("location") or {}).get("location")
-        return f"{head}: {top}" + (f" (body location given: {location})" if location else "")
-    if entry.get("error"):
-        return f"{head}: failed ({entry['error']})"
-    return f"{head}: {entry.get('state', '')}"
+        text = name + (f" (then {others})" if others else "") + (f"; body location given: {location}" if location else "")
+        if confidence is None:
+            confidence = ranked[0].get("probability")
+    elif entry.get("error"):
+        text = f"failed ({entry['error']})"
+    else:
+        text = str(entry.get("state", "")).replace("_", " ")
+    return (_label(ImageKind, entry.get("image_kind", "")), step, text,
+            "—" if confidence is None else f"{100 * confidence:.0f} %", identity)
+
+
+def _findings_table(pdf: ReportPDF, findings: list) -> None:
+    pdf.set_font(pdf.family, "", 8)
+    headings = FontFace(emphasis="BOLD", fill_color=(232, 238, 244))
+    with pdf.table(col_widths=(22, 40, 60, 20, 48), text_align="LEFT", line_height=4.2, padding=1,
+                   headings_style=headings, cell_fill_color=255, cell_fill_mode="ALL", first_row_as_headings=True,
+                   repeat_headings=1) as table:
+        row = table.row()
+        for title in ("Image", "Finding", "Result", "Confidence", "Model"):
+            row.cell(pdf.safe(title))
+        for entry in findings:
+            row = table.row()
+            for value in _finding_row(entry):
+                row.cell(pdf.safe(value))
+
+
+def _versions_table(pdf: ReportPDF, versions: list, printed: int) -> None:
+    """Every version of the report with its own signing time, this PDF's marked and later ones named,
+    so a chart never holds an amended version without saying so."""
+    pdf.set_font(pdf.family, "", 8)
+    headings = FontFace(emphasis="BOLD", fill_color=(232, 238, 244))
+    with pdf.table(col_widths=(22, 24, 42, 44, 58), text_align="LEFT", line_height=4.2, padding=1,
+                   headings_style=headings, cell_fill_color=255, cell_fill_mode="ALL", first_row_as_headings=True,
+                   repeat_headings=1) as table:
+        row = table.row()
+        for title in ("Version", "Kind", "Signed at", "Signed by", "Reason"):
+            row.cell(pdf.safe(title))
+        for entry in versions:
+            signer = entry.signed_by
+            mark = " (this PDF)" if entry.version == printed else (" (later)" if entry.version > printed else "")
+            row = table.row()
+            for value in (f"{entry.version}{mark}", entry.get_kind_display(), _when(entry.signed_at.isoformat()),
+                          signer.get_full_name() or signer.get_username(), entry.reason or "—"):
+                row.cell(pdf.safe(value))
 
 
 def _hex_rgb(colour: str, alpha: float = 1.0) -> tuple[int, int, int]:
@@ -261,17 +320,18 @@ def _quality_table(pdf: ReportPDF, mosaics: list) -> None:
     pdf.set_font(pdf.family, "", 8)
     headings = FontFace(emphasis="BOLD", fill_color=(232, 238, 244))
     # white body cells said explicitly: fpdf2 otherwise fills them with the headings' colour
-    with pdf.table(col_widths=(46, 34, 17, 17, 26, 50), text_align="LEFT", line_height=4.2, padding=1,
+    with pdf.table(col_widths=(7, 40, 17, 30, 15, 15, 24, 42), text_align="LEFT", line_height=4.2, padding=1,
                    headings_style=headings, cell_fill_color=255, cell_fill_mode="ALL", first_row_as_headings=True,
                    repeat_headings=1) as table:
         row = table.row()
-        for title in ("Mosaic", "Verdict", "% whole", "% lesion", "Judged on", "Model"):
+        for title in ("#", "Depth level", "Depth", "Verdict", "% whole", "% lesion", "Judged on", "Model"):
             row.cell(pdf.safe(title))
-        for mosaic in mosaics:
+        for number, mosaic in enumerate(mosaics, start=1):
             model = mosaic["model"]
             basis = {VerdictBasis.LESION: "the lesion", VerdictBasis.WHOLE_MOSAIC: "the whole mosaic"}.get(mosaic["basis"])
+            level = _label(DepthLevel, mosaic["depth_level"]) if mosaic["depth_level"] else "Not given"
             row = table.row()
-            for value in (_depth(mosaic["depth_level"], mosaic["depth_um"]), _mosaic_verdict(mosaic),
+            for value in (str(number), level, _depth_um(mosaic["depth_um"]), _mosaic_verdict(mosaic),
                           _percent(mosaic["percent_whole"]), _percent(mosaic["percent_lesion"]), basis or "—",
                           f"{model['name']} {model['version']}" if model else "—"):
                 row.cell(pdf.safe(value))
@@ -316,11 +376,36 @@ def _key_images_section(pdf: ReportPDF, pictures: list) -> None:
         pdf.set_xy(pdf.l_margin, bottom + 5)
 
 
-def report_pdf(*, version: ReportVersion, case: Case) -> bytes:
-    """The signed version as a PDF: header, structured report, quality block, model findings and
-    key images with overlays."""
+def _patient_section(pdf: ReportPDF, *, patient: dict | None, header: dict) -> None:
+    """Who the report is about: the identifiers when given, else a line saying they were left out;
+    the age at the visit and the sex either way (as frozen in the content)."""
+    _heading(pdf, "Patient")
+    age, sex = _age_sex(header)
+    if patient is None:
+        _field(pdf, "Identifiers", "Left out of this copy by the site's report policy for readers.")
+        _field(pdf, "Age at visit", age)
+        _field(pdf, "Sex", sex)
+        return
+    _field(pdf, "Name", patient["name"])
+    _field(pdf, "MRN", patient["mrn"])
+    _field(pdf, "Birth date", patient["birth_date"].isoformat() if patient["birth_date"] else None)
+    _field(pdf, "Age at visit", age)
+    _field(pdf, "Sex", sex)
+
+
+def report_pdf(*, version: ReportVersion, case: Case, patient: dict | None = None,
+               versions: list[ReportVersion] | None = None) -> bytes:
+    """The signed version as a PDF: the patient (identifiers when `patient` is given), the clinical
+    question, the header with every version's own signing time (`versions`, oldest first; this one
+    alone when not given), structured report, quality block with depths, model findings with their
+    confidence and key images with overlays."""
     content = version.content
     report, quality = content["report"], content["quality"]
+    # versions signed before the content carried them (schema /1): the case's own record, which
+    # cannot change once a case is submitted
+    header = content["case"].get("patient") or {"age_years": case.lesion.patient.age_on(case.visit_date),
+                                                 "sex": case.lesion.patient.sex}
+    question = content["case"].get("clinical_question", case.clinical_question)
     pdf = ReportPDF(footer_text=f"Case {content['case']['id']} · version {version.version} · "
                                 f"SHA-256 {version.content_sha256[:16]}…",
                     unicode_font=FONT_PATH.exists() and FONT_PATH.with_name("DejaVuSans-Bold.ttf").exists())
@@ -336,6 +421,12 @@ def report_pdf(*, version: ReportVersion, case: Case) -> bytes:
                                   "not for clinical use on their own."), new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.set_text_color(0)
 
+    _patient_section(pdf, patient=patient, header=header)
+
+    _heading(pdf, "Clinical question")
+    pdf.set_font(pdf.family, "", 10)
+    pdf.multi_cell(0, 5.5, pdf.safe(question or "None was asked."), new_x="LMARGIN", new_y="NEXT", align="L")
+
     _heading(pdf, "Case")
     lesion = content["case"]["lesion"]
     signer = content["signed_by"]
@@ -347,11 +438,18 @@ def report_pdf(*, version: ReportVersion, case: Case) -> bytes:
     _field(pdf, "Reader", f"{signer['name']} ({signer['username']})" if signer["name"] else signer["username"])
     _field(pdf, "Signed at", _when(content["signed_at"]))
     _field(pdf, "Version", f"{version.version} ({content['kind']})")
+    later = [v for v in versions or [] if v.version > version.version]
+    if later:
+        _field(pdf, "Superseded", f"by version {later[-1].version}, signed {_when(later[-1].signed_at.isoformat())}")
     if content["reason"]:
         _field(pdf, "Amendment reason", content["reason"])
     _field(pdf, "Content SHA-256", version.content_sha256, mono=True)
     if content["previous_sha256"]:
         _field(pdf, "Previous version", content["previous_sha256"], mono=True)
+
+    if versions and len(versions) > 1:
+        _heading(pdf, "Versions", keep=10 + 5 * len(versions))
+        _versions_table(pdf, versions, version.version)
 
     _heading(pdf, "Report")
     diagnosis = report["diagnosis_label"] + (f": {report['diagnosis_other']}" if report["diagnosis_other"] else "")
@@ -376,11 +474,11 @@ def report_pdf(*, version: ReportVersion, case: Case) -> bytes:
     _heading(pdf, "Model findings", keep=16)
     findings = content["model_findings"].get("findings") or []
     pdf.set_font(pdf.family, "", 9)
-    for entry in findings:
-        pdf.multi_cell(0, 5, pdf.safe(_findings_line(entry)), new_x="LMARGIN", new_y="NEXT", align="L")
-    if not findings:
+    if findings:
+        _findings_table(pdf, findings)
+    else:
         pdf.multi_cell(0, 5, pdf.safe("No model findings for this case."), new_x="LMARGIN", new_y="NEXT", align="L")
-    elif content["model_findings"].get("disclaimer"):
+    if findings and content["model_findings"].get("disclaimer"):
         pdf.set_font(pdf.family, "", 7.5)
         pdf.set_text_color(90)
         pdf.multi_cell(0, 4, pdf.safe(content["model_findings"]["disclaimer"]), new_x="LMARGIN", new_y="NEXT", align="L")

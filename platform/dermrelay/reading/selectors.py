@@ -16,12 +16,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dermrelay.accounts.models import Role, Site, User
-from dermrelay.accounts.selectors import site_ids_for_user, site_readers
+from dermrelay.accounts.selectors import clinical_site_ids, site_ids_for_user, site_readers
 from dermrelay.analysis.selectors import case_findings, case_quality
-from dermrelay.cases.models import Case, CaseStatus
+from dermrelay.cases.models import Case, CaseStatus, Image, ImageKind
 from dermrelay.cases.selectors import case_list
 
-from .models import Assignment, Report, ReportVersion
+from .models import Assignment, Report, ReportPolicy, ReportVersion
 
 # What a reader's worklist shows unless asked otherwise: the cases waiting for them or being read.
 OPEN_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.PROCESSING, CaseStatus.READY_FOR_READING, CaseStatus.IN_READING)
@@ -199,3 +199,58 @@ def site_reading_queue(*, user: User, site: Site, assigned: bool) -> QuerySet[Ca
     current = Assignment.objects.filter(ended_at__isnull=True).select_related("reader")
     return (cases.prefetch_related(Prefetch("assignments", queryset=current, to_attr="active_assignments"))
             .order_by("submitted_at", "created_at", "id"))
+
+
+# ------------------------------------------------------------------------------------ the case header and the chart
+
+
+def lesion_history(*, user: User, case: Case) -> list[dict]:
+    """The visits of the case's lesion that the user may read (cases.selectors.case_list: the clinic
+    sees them all; a reader, the case and its earlier visits), oldest first, the case itself marked:
+    status, quality verdict, the signed diagnosis (of the latest signed version) and the current
+    mosaics with their depths. Three queries, however many visits."""
+    mosaics = Image.objects.current().filter(kind=ImageKind.RCM_MOSAIC).order_by("depth_um", "created_at")
+    visits = list(case_list(user=user, summary=True).filter(lesion_id=case.lesion_id)
+                  .prefetch_related(Prefetch("images", queryset=mosaics, to_attr="current_mosaics"))
+                  .order_by("visit_date", "created_at"))
+    latest: dict = {}
+    for version in (ReportVersion.objects.filter(report__case_id__in=[v.id for v in visits])
+                    .select_related("report").order_by("report_id", "-version")):
+        latest.setdefault(version.report.case_id, version)
+    rows = []
+    for visit in visits:
+        version = latest.get(visit.id)
+        signed = None
+        if version is not None:
+            report = version.content.get("report", {})
+            signed = {"version": version.version, "kind": version.kind, "signed_at": version.signed_at,
+                      "diagnosis": report.get("diagnosis") or "", "diagnosis_label": report.get("diagnosis_label") or "",
+                      "diagnosis_other": report.get("diagnosis_other") or ""}
+        rows.append({
+            "case": visit.id, "visit_date": visit.visit_date, "status": visit.status, "is_current": visit.id == case.id,
+            "quality_verdict": visit.quality_verdict, "signed_report": signed,
+            "mosaic_count": len(visit.current_mosaics),
+            "mosaics": [{"image": m.id, "depth_level": m.depth_level, "depth_um": m.depth_um}
+                        for m in visit.current_mosaics],
+        })
+    return rows
+
+
+def report_policy(*, site_id) -> dict:
+    """The site's report policy (the defaults while no site administrator has set one)."""
+    policy = ReportPolicy.objects.filter(site_id=site_id).first()
+    if policy is None:
+        return {"patient_identifiers_for_readers": True, "is_default": True, "updated_at": None}
+    return {"patient_identifiers_for_readers": policy.patient_identifiers_for_readers, "is_default": False,
+            "updated_at": policy.updated_at}
+
+
+def pdf_patient_identifiers(*, user: User, case: Case) -> dict | None:
+    """The patient identifiers printed on the PDF this user downloads: always for the clinic (it is
+    their chart), for readers unless the site's report policy leaves them out; None when left out."""
+    if case.site_id not in clinical_site_ids(user=user) and \
+            not report_policy(site_id=case.site_id)["patient_identifiers_for_readers"]:
+        return None
+    patient = case.lesion.patient
+    return {"name": f"{patient.family_name}, {patient.given_name}", "mrn": patient.mrn,
+            "birth_date": patient.birth_date, "sex": patient.get_sex_display()}

@@ -12,20 +12,22 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from dermrelay.accounts.models import Role, User
+from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import site_ids_for_user
 from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 from dermrelay.cases.models import Case, CaseStatus
 from dermrelay.cases.services import case_transition
 
-from .models import Assignment, Diagnosis, Management, Report, ReportStatus, ReportVersion, ReportVersionKind
+from .models import (Assignment, Diagnosis, Management, Report, ReportPolicy, ReportStatus, ReportVersion,
+                     ReportVersionKind)
 from .selectors import as_json_data, content_sha256, model_findings, quality_block, report_version
 
 # A case may be given to a reader from submission until someone starts reading it.
 ASSIGNABLE_STATUSES = frozenset({CaseStatus.SUBMITTED, CaseStatus.PROCESSING, CaseStatus.READY_FOR_READING})
 REPORT_FIELDS = ("diagnosis", "diagnosis_other", "management", "follow_up_months", "findings", "comment")
-CONTENT_SCHEMA = "dermrelay.report/1"
+# /2 added the case's clinical question and the patient's age at the visit and sex (never identifiers).
+CONTENT_SCHEMA = "dermrelay.report/2"
 
 
 class ReadingError(Exception):
@@ -241,16 +243,19 @@ def _confirm_password(*, user: User, password: str, report: Report, action: str)
 
 
 def _content(*, report: Report, signer: User, version: int, kind: str, reason: str, signed_at, previous) -> dict:
-    """What a signed version holds: a patient-safe header (no names, MRN or birth date), the
+    """What a signed version holds: a patient-safe header (no names, MRN or birth date: the age at
+    the visit and the sex, as the reader saw them), the clinical question that was answered, the
     structured report, and the platform's quality block and model findings as they are now."""
     case = report.case
+    patient = case.lesion.patient
     quality = quality_block(case=case)
     if quality["state"] == "pending":
         raise QualityPending("The quality analysis of this case is still running; sign once it is complete.")
     return as_json_data({
         "schema": CONTENT_SCHEMA,
         "case": {"id": case.id, "site": {"id": case.site_id, "name": case.site.name}, "visit_date": case.visit_date,
-                 "device": case.device,
+                 "device": case.device, "clinical_question": case.clinical_question,
+                 "patient": {"age_years": patient.age_on(case.visit_date), "sex": patient.sex},
                  "lesion": {"label": case.lesion.label, "anatom_site_general": case.lesion.anatom_site_general,
                             "anatom_site": case.lesion.anatom_site}},
         "version": version, "kind": kind, "reason": reason, "signed_at": signed_at,
@@ -331,3 +336,18 @@ def report_amend(*, report: Report, reader: User, password: str, reason: str, **
                      detail={"case": str(report.case_id), "version": version.version, "sha256": version.content_sha256,
                              "fields": changed})
     return version
+
+
+# ------------------------------------------------------------------------------------ the site's report policy
+
+
+@transaction.atomic
+def report_policy_set(*, actor: User, site: Site, patient_identifiers_for_readers: bool) -> ReportPolicy:
+    """A site administrator decides whether the PDFs its readers download name the patient."""
+    if not (actor.is_staff or site.id in site_ids_for_user(user=actor, roles=[Role.SITE_ADMIN])):
+        raise NotSiteAdmin("Only a site administrator of this site may change its report policy.")
+    policy, _ = ReportPolicy.objects.update_or_create(
+        site=site, defaults={"patient_identifiers_for_readers": patient_identifiers_for_readers, "updated_by": actor})
+    audit_record(actor=actor, action="update_report_policy", object_type="site", object_id=site.id, site_id=site.id,
+                 detail={"patient_identifiers_for_readers": patient_identifiers_for_readers})
+    return policy
