@@ -143,7 +143,7 @@ function LesionStep({ patient, onChosen }: { patient: Patient; onChosen: (lesion
 
 function CaseStep({ lesion, patient, me }: { lesion: Lesion; patient: Patient; me: Me }) {
   const [technicians, setTechnicians] = useState<Technician[]>([]);
-  const [form, setForm] = useState({ visit_date: today(), device: DEVICES[1], technician: "", clinical_note: "" });
+  const [form, setForm] = useState({ visit_date: today(), device: DEVICES[1], technician: "", clinical_question: "", clinical_note: "" });
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -160,6 +160,7 @@ function CaseStep({ lesion, patient, me }: { lesion: Lesion; patient: Patient; m
     setBusy(true);
     const { data, error: failure } = await api.POST("/api/v1/cases/", {
       body: { lesion: lesion.id, visit_date: form.visit_date, device: form.device, clinical_note: form.clinical_note,
+        clinical_question: form.clinical_question.trim(),
         technician: form.technician ? Number(form.technician) : null } as never,
     });
     setBusy(false);
@@ -182,6 +183,8 @@ function CaseStep({ lesion, patient, me }: { lesion: Lesion; patient: Patient; m
           <option value="">Not recorded</option>
           {technicians.map((t) => <option key={t.id} value={t.id}>{t.full_name}</option>)}
         </select></label>
+        <label className="wide">Clinical question <input {...field("clinical_question")} maxLength={500}
+          placeholder="What should the reader answer? e.g. melanoma? please assess the junction" /></label>
         <label className="wide">Clinical note <textarea rows={2} {...field("clinical_note")} /></label>
         <div className="actions"><button type="submit" className="primary" disabled={busy}>Create case and add images</button></div>
         {error ? <p className="error" role="alert">{error}</p> : null}
