@@ -13,6 +13,10 @@ export type Verdict = "acceptable" | "review" | "reimage";
 
 export type Me = Schemas["Me"];
 export type Case = Schemas["Case"];
+/** GET /api/v1/cases/{id}/lesion-history/ and GET|PUT /api/v1/sites/{id}/report-policy/ (typed by the schema). */
+export type LesionHistory = Schemas["LesionHistory"];
+export type LesionVisit = Schemas["LesionVisit"];
+export type ReportPolicy = Schemas["ReportPolicy"];
 
 export interface ModelIdentity {
   name: string;
