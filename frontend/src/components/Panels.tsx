@@ -18,6 +18,7 @@ export function Legend({ entries }: { entries: LegendEntry[] }) {
 export function QualityPanel({ quality, selectedImage }: { quality: CaseQuality | null; selectedImage: string | null }) {
   if (!quality) return <section className="panel"><h2>Image quality</h2><p className="muted">Loading…</p></section>;
   const names = mosaicLabels(quality.mosaics);
+  const shortNames = mosaicLabels(quality.mosaics, { short: true });
   return (
     <section className="panel" aria-label="Image quality" data-testid="quality-panel">
       <h2>Image quality <VerdictBadge verdict={quality.verdict} final={quality.verdict_is_final} /></h2>
@@ -32,7 +33,7 @@ export function QualityPanel({ quality, selectedImage }: { quality: CaseQuality 
         <tbody>
           {quality.mosaics.map((mosaic) => (
             <tr key={mosaic.image} className={mosaic.image === selectedImage ? "selected" : ""}>
-              <td>{names[mosaic.image]}</td>
+              <td title={names[mosaic.image]} data-testid="quality-mosaic-name">{shortNames[mosaic.image]}</td>
               {mosaic.state === "done" ? (
                 <>
                   <td className="num">{percent(mosaic.percent_whole)}</td>

@@ -11,6 +11,15 @@ export const DEPTH_TEXT: Record<string, string> = {
   other: "Other depth",
 };
 
+/** The same, short enough for a narrow table column (the full name goes in its title). */
+export const DEPTH_SHORT: Record<string, string> = {
+  stratum_granulosum: "Str. granulosum",
+  spinosum: "Str. spinosum",
+  dej: "DEJ",
+  papillary_dermis: "Papillary dermis",
+  other: "Other depth",
+};
+
 /** What ordering needs of an image (the API's Image has these fields). */
 export interface Layered {
   kind: string;
@@ -57,10 +66,14 @@ export function stepDepth<T extends { id: string; kind: string }>(ordered: T[], 
 /** A name for each mosaic that tells it from the case's others: its depth level and depth in µm
  * ("Dermal-epidermal junction · 80 µm"); where that still leaves two alike (no depth recorded, or
  * the same depth twice), an ordinal in the given order ("Dermal-epidermal junction (2 of 2)").
- * Keyed by image id. */
-export function mosaicLabels(mosaics: { image: string; depth_level?: string | null; depth_um?: number | null }[]): Record<string, string> {
+ * Keyed by image id; `short` names the level for a narrow column ("DEJ · 80 µm"). */
+export function mosaicLabels(
+  mosaics: { image: string; depth_level?: string | null; depth_um?: number | null }[],
+  { short = false }: { short?: boolean } = {},
+): Record<string, string> {
+  const names = short ? DEPTH_SHORT : DEPTH_TEXT;
   const base = mosaics.map((m) => {
-    const level = DEPTH_TEXT[m.depth_level ?? ""] ?? (m.depth_level || "Mosaic");
+    const level = names[m.depth_level ?? ""] ?? (m.depth_level || "Mosaic");
     return m.depth_um != null ? `${level} · ${Number(m.depth_um.toFixed(1))} µm` : level;
   });
   const total: Record<string, number> = {};

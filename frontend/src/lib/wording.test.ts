@@ -52,6 +52,12 @@ describe("mosaic names", () => {
     ])).toEqual({ a: "Dermal-epidermal junction · 80 µm", b: "Dermal-epidermal junction · 100.3 µm", c: "Papillary dermis" });
   });
 
+  it("names the level briefly for a narrow column", () => {
+    expect(mosaicLabels([{ image: "a", depth_level: "dej", depth_um: 80 }, { image: "b", depth_level: "dej", depth_um: null },
+      { image: "c", depth_level: "dej", depth_um: null }], { short: true }))
+      .toEqual({ a: "DEJ · 80 µm", b: "DEJ (1 of 2)", c: "DEJ (2 of 2)" });
+  });
+
   it("numbers the ones still alike, in order", () => {
     expect(mosaicLabels([
       { image: "a", depth_level: "dej", depth_um: null }, { image: "b", depth_level: "dej", depth_um: null },

@@ -22,7 +22,7 @@ from dermrelay.cases.models import Image, ImageFormat
 
 MAX_SIDE = 256  # px: the listing shows them small; the viewer is for detail
 ORIGINAL_AS_THUMBNAIL_MAX_SIDE = 512  # a small original (synthetic QA history) stands in for a missing thumbnail
-OVERLAY_ALPHA = 0.55
+OVERLAY_ALPHA = 0.7
 
 
 def thumbnail_source(image: Image) -> str | None:
