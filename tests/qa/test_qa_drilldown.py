@@ -146,3 +146,33 @@ def test_csv_figure_rules():
     assert str(csv_figure("outlier_whole_z", -0.001)) == "0.0"  # never "-0.0"
     assert csv_figure("n_mosaics", 12) == 12 and csv_figure("flagged", True) is True and csv_figure("label", "x") == "x"
     assert csv_figure("mean_whole", None) is None and math.isclose(csv_figure("threshold", 5.0), 5.0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_mosaics_thumbnail_carries_the_models_labels_where_they_lie(isolated_files):
+    """Through upload, derivation and the quality model: the overlay on the derived thumbnail covers
+    about the share of it the model judged uninformative, where the phantom put it."""
+    from dermrelay.accounts.models import Role
+    from inference.phantoms import gate_phantom
+    from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
+    from tests.factories import make_case, make_site, make_user
+
+    models_sync_quality_model_only()
+    site = make_site()
+    tech = make_user(role=Role.TECHNICIAN, site=site)
+    admin = make_user(role=Role.SITE_ADMIN, site=site)
+    phantom = gate_phantom(seed=7, where="lesion", size_px=512)
+    case = make_case(site=site, actor=tech)
+    ids = upload_phantom_case(api_client(tech), case, phantom)
+    quality = MosaicQuality.objects.select_related("image").get(image_id=ids["mosaic"])
+    (row,) = _drill(admin, date_from=str(case.visit_date), date_to=str(case.visit_date))
+    assert row["image"] == ids["mosaic"]
+    assert row["thumbnail_url"] and row["quality_overlay"]
+    response = api_client(admin).get(f"{QA}/mosaics/{ids['mosaic']}/thumbnail/")
+    assert response.status_code == 200 and response["X-Quality-Overlay"] == "drawn"
+    pixels = np.asarray(PILImage.open(io.BytesIO(response.content)).convert("RGB"), dtype=int)
+    tinted = (pixels[..., 0] - pixels[..., 2]) > 60  # the orange-red overlay (grey tissue has R ≈ B)
+    assert abs(100 * tinted.mean() - quality.percent_whole) < 5, (100 * tinted.mean(), quality.percent_whole)
+    truth = np.asarray(PILImage.fromarray((phantom.uninformative & phantom.valid).astype(np.uint8) * 255)
+                       .resize((pixels.shape[1], pixels.shape[0]), PILImage.NEAREST)) > 0
+    assert (tinted & truth).sum() > 0.6 * tinted.sum()  # drawn where the phantom's problem is
