@@ -87,6 +87,8 @@ export const DeepZoomViewer = forwardRef<DeepZoomHandle, Props>(function DeepZoo
       showNavigator: Boolean(latest.current.navigator),
       navigatorPosition: "BOTTOM_RIGHT",
       gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: false },
+      // A double-click closes an outline: only two clicks on (nearly) one spot, not two quick points.
+      dblClickDistThreshold: 5,
       crossOriginPolicy: false,
       maxZoomPixelRatio: 4,
       visibilityRatio: 0.6,

@@ -16,7 +16,7 @@ import { lengthText, mosaicFootprint } from "../lib/registration";
 import { STAGES, bytesText, imageProgress } from "../lib/capture";
 import { DEPTH_TEXT, imageTitle, readingOrder } from "../lib/depth";
 import { DEPTH_LABELS, KIND_LABELS, declarationProblem, guessImageFields, type DepthLevel, type ImageKind } from "../lib/filenames";
-import { STATUS_TEXT, percent } from "../lib/format";
+import { STATUS_TEXT, percent, problemWhere } from "../lib/format";
 import { DIAGNOSES, MANAGEMENTS } from "../lib/report";
 import { navigate } from "../lib/route";
 import { startUpload } from "../lib/upload";
@@ -132,7 +132,7 @@ function ProblemNote({ mosaic }: { mosaic: MosaicQuality }) {
   return (
     <p className="problem" data-testid="problem-region">
       {mosaic.verdict === "reimage" ? "Re-image recommended: " : "Worth a look: "}
-      {region ? <>uninformative area at the <strong>{region.description}</strong>
+      {region ? <>uninformative area <strong>{problemWhere(region.description)}</strong>
         {region.share_percent != null ? ` (${percent(region.share_percent)} of the area judged)` : ""}.</> : "see the overlay."}
       {region?.bbox ? " Outlined in red on the dermoscopy." : ""}
     </p>
@@ -268,16 +268,22 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
   const dermoscopy = current.find((image) => image.kind === "dermoscopy") ?? null;
   const shownQuality = shownMosaic ? qualityOf.get(shownMosaic.id) ?? null : null;
 
+  // Each viewer descriptor is fetched once per state of what draws its overlays (the mosaic's
+  // judgement, the case's verdict): a new descriptor carries new signed tile URLs, so fetching it
+  // again reopens the viewer, which must not happen while a person is placing points on it.
+  const fetchedFor = useRef<Record<string, string>>({});
+  const judgedKey = `${shownQuality?.state}|${shownQuality?.verdict}|${shownQuality?.percent_lesion}|${quality?.state}`;
   useEffect(() => {
     for (const image of [shownMosaic, dermoscopy]) {
       if (!image || image.status !== "ready") continue;
-      const known = viewers[image.id];
-      const overlaysExpected = image.kind === "rcm_mosaic" ? shownQuality?.state === "done" : (quality?.state === "complete");
-      if (known && (!overlaysExpected || known.overlays.length)) continue;
+      const key = image.kind === "rcm_mosaic" ? `${shownQuality?.state}` : judgedKey;
+      if (viewers[image.id] && fetchedFor.current[image.id] === key) continue;
+      if (fetchedFor.current[image.id] === key) continue; // a fetch for this state is on its way
+      fetchedFor.current[image.id] = key;
       void bodyOf<ViewerDescriptor>(api.GET("/api/v1/images/{id}/viewer/", byId(image.id)))
         .then((found) => setViewers((all) => ({ ...all, [image.id]: found })));
     }
-  }, [shownMosaic, dermoscopy, shownQuality?.state, quality?.state, viewers]);
+  }, [shownMosaic, dermoscopy, shownQuality?.state, judgedKey, viewers]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {
     if (!shownMosaic || registrations[shownMosaic.id] !== undefined) return;
@@ -531,7 +537,8 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
                 setRegistrations((all) => ({ ...all, [shownMosaic.id]: saved }));
                 setEditing(null);
                 setNotice({ kind: "ok", text: `Registration saved${saved.rms_error_um != null ? ` (RMS error ${lengthText(saved.rms_error_um)})` : ""}: the mosaic is judged within the lesion again.` });
-                setViewers(({ [dermoscopy.id]: _stale, ...others }) => others); // its projection overlay follows
+                delete fetchedFor.current[dermoscopy.id]; // its projection overlay follows the new registration
+                setViewers(({ [dermoscopy.id]: _stale, ...others }) => others);
                 void refresh();
               }} />
           ) : null}

@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api, bodyOf, errorMessage } from "../api/client";
 import type {
-  Case, CaseAssignment, CaseFindings, CaseImage, CaseQuality, ExpertAnnotation, LesionOutline, Me, OverlayDescriptor,
+  Case, CaseAssignment, CaseFindings, CaseImage, CaseQuality, ExpertAnnotation, LesionHistory, LesionOutline, Me, OverlayDescriptor,
   Paginated, Registration, Report, ViewerDescriptor,
 } from "../api/types";
 import { DeepZoomViewer, type DeepZoomHandle, type ViewState, type ViewerMarker, type ViewerPolygon } from "../components/DeepZoomViewer";
@@ -53,6 +53,9 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
   const [measuring, setMeasuring] = useState(false);
   const [ruler, setRuler] = useState<Point[]>([]);
   const [registering, setRegistering] = useState(false);
+  const [history, setHistory] = useState<LesionHistory | null>(null);
+  const [comparing, setComparing] = useState(false);
+  const prior = useRef<DeepZoomHandle>(null);
   const [overlayKind, setOverlayKind] = useState<string>("quality");
   const [annotating, setAnnotating] = useState(false);
   const [draft, setDraft] = useState<Point[]>([]);
@@ -102,6 +105,7 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
     setFindings(findingsData);
     setAssignment(assignmentData);
     setReport(reportData.data ?? null);
+    setHistory(await bodyOf<LesionHistory>(api.GET("/api/v1/cases/{id}/lesion-history/", byId(caseId))));
   }, [caseId]);
 
   useEffect(() => { void loadCase(); }, [loadCase]);
@@ -158,6 +162,17 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
   const mosaicDescriptor = lastMosaicId ? viewers[lastMosaicId] : null;
   const dermoscopyDescriptor = dermoscopy ? viewers[dermoscopy.id] : null;
   const projection = dermoscopyDescriptor?.overlays.find((o) => o.kind === "projection" && o.source_image === lastMosaicId) ?? null;
+
+  // The same lesion's previous visit, and its mosaic at the depth shown now (for side-by-side reading).
+  const visits = history?.visits ?? [];
+  const currentIndex = visits.findIndex((visit) => visit.is_current);
+  const previousVisit = currentIndex > 0 ? visits[currentIndex - 1] : null;
+  const priorMosaic = previousVisit && selected && RCM.has(selected.kind)
+    ? previousVisit.mosaics.find((m) => m.depth_level === selected.depth_level) ?? null : null;
+  const priorDescriptor = priorMosaic ? viewers[priorMosaic.image] : undefined;
+  useEffect(() => {
+    if (comparing && priorMosaic && viewers[priorMosaic.image] === undefined) void loadViewer(priorMosaic.image);
+  }, [comparing, priorMosaic?.image]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const mainPolygons: ViewerPolygon[] = [];
   if (selected && RCM.has(selected.kind)) {
@@ -284,6 +299,22 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
         {!mayWrite && assignment?.active ? <span className="muted small">Assigned to {assignment.active.reader.name || assignment.active.reader.username}</span> : null}
         <button type="button" className="link" onClick={() => setHelp((on) => !on)} title="?">Shortcuts</button>
       </div>
+      <div className="case-header" data-testid="case-header">
+        <span><b>Clinical question:</b> {caseData.clinical_question || <span className="muted">none given</span>}</span>
+        <span>{caseData.patient_age_years != null ? `${caseData.patient_age_years} years` : "age not recorded"} ·{" "}
+          {caseData.patient_sex && caseData.patient_sex !== "unknown" ? caseData.patient_sex : "sex not recorded"}</span>
+        {visits.length > 1 ? (
+          <span data-testid="lesion-history"><b>This lesion:</b>{" "}
+            {visits.map((visit) => (
+              <span key={visit.case} className={visit.is_current ? "strong" : ""}>
+                {visit.is_current ? `this visit (${visit.visit_date})` : (
+                  <a href={`/cases/${visit.case}`} onClick={(e) => { e.preventDefault(); navigate(`/cases/${visit.case}`); }}>{visit.visit_date}</a>)}
+                {visit.signed_report ? ` · ${visit.signed_report.diagnosis_label}` : ""}{" "}
+              </span>
+            ))}
+          </span>
+        ) : <span className="muted">first visit of this lesion</span>}
+      </div>
       {registering && dermoscopy && dermoscopyDescriptor && lastMosaicId && mosaicDescriptor ? (
         <RegistrationEditor mosaicId={lastMosaicId} mosaicTitle={imageTitle(ordered.find((i) => i.id === lastMosaicId) ?? { kind: "rcm_mosaic" })}
           mosaic={mosaicDescriptor} dermoscopyId={dermoscopy.id} dermoscopy={dermoscopyDescriptor}
@@ -343,6 +374,10 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
               <button type="button" className={measuring ? "primary" : ""} aria-pressed={measuring}
                 onClick={() => { setMeasuring((on) => !on); setRuler([]); setAnnotating(false); }}
                 title="Click two points to measure the distance between them">Measure</button>) : null}
+            {priorMosaic ? (
+              <button type="button" className={comparing ? "primary" : ""} aria-pressed={comparing}
+                onClick={() => setComparing((on) => !on)} title="The previous visit's mosaic at this depth, side by side">
+                Compare with {previousVisit!.visit_date}</button>) : null}
             {measuring ? (
               <span className="num" data-testid="measurement" data-um={measuredUm != null ? measuredUm.toFixed(1) : ""}>
                 {measuredUm != null ? lengthText(measuredUm) : ruler.length ? "click the second point" : "click the first point"}</span>) : null}
@@ -359,16 +394,33 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
             ) : descriptor === null ? (
               <p className="notice">The image pyramid is not ready yet.</p>
             ) : descriptor && frameInfo ? (
+              <div className={comparing && priorMosaic ? "compare" : "single"}>
+              {comparing && priorMosaic ? (
+                <div className="compare-prior">
+                  <span className="compare-label">{previousVisit!.visit_date} (previous visit)</span>
+                  {priorDescriptor ? (
+                    <DeepZoomViewer ref={prior} testId="prior-viewer" label="Previous visit" dzi={priorDescriptor.frames[0].dzi}
+                      imageSize={priorDescriptor} overlays={[]} overlayOpacity={0} pixelSpacingUm={priorDescriptor.pixel_spacing_um}
+                      initialView={main.current?.getView() ?? null}
+                      onViewChange={(view) => { const here = main.current?.getView(); if (here && (Math.abs(here.zoom - view.zoom) > 1e-6 || Math.hypot(here.centre.x - view.centre.x, here.centre.y - view.centre.y) > 1e-6)) main.current?.setView(view); }} />
+                  ) : <p className="splash">Loading the previous visit…</p>}
+                </div>
+              ) : null}
               <DeepZoomViewer ref={main} testId="main-viewer" label={selected ? imageTitle(selected) : "image"}
                 dzi={frameInfo.dzi} imageSize={descriptor} navigator keepView={frames > 1}
                 initialView={views.current[family] ?? null}
-                onViewChange={(view) => { if (family) views.current[family] = view; }}
+                onViewChange={(view) => {
+                  if (family) views.current[family] = view;
+                  const there = prior.current?.getView(); // pan and zoom together with the previous visit
+                  if (comparing && there && (Math.abs(there.zoom - view.zoom) > 1e-6 || Math.hypot(there.centre.x - view.centre.x, there.centre.y - view.centre.y) > 1e-6)) prior.current?.setView(view);
+                }}
                 overlays={overlay ? [{ id: overlay.id, dzi: overlay.dzi }] : []}
                 overlayOpacity={overlayOn ? opacity : 0} polygons={mainPolygons} markers={rulerMarkers}
                 pixelSpacingUm={descriptor.pixel_spacing_um}
                 onImageClick={annotating ? (point) => setDraft((d) => [...d, point])
                   : measuring ? (point) => setRuler((r) => (r.length >= 2 ? [point] : [...r, point])) : undefined}
                 onImageDoubleClick={annotating ? () => finishShape() : undefined} />
+              </div>
             ) : <p className="splash">Loading image…</p>}
             {annotating ? (
               <div className="annotate-bar" role="toolbar" aria-label="Outlining">
