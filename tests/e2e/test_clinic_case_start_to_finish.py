@@ -8,6 +8,7 @@ distance in µm, and signs."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import numpy as np
@@ -74,12 +75,15 @@ def test_a_clinic_case_from_an_empty_site_to_a_signed_report(page, live_worker, 
     truth_lesion = 100 * phantom.lesional_uninformative_fraction
     truth_whole = 100 * phantom.uninformative_fraction
     assert truth_lesion - truth_whole > 10
+    first_visit = generate_phantom(seed=7, size_px=1024, pixel_spacing_um=phantom.pixel_spacing_um, artifact_fraction=(0.0, 0.0))
+    (tmp_path / "first-visit").mkdir()
+    (tmp_path / "first-visit" / "L1_DEJ_mosaic.png").write_bytes(png_bytes(first_visit.image))
     files = {"dermoscopy.jpg": jpeg_bytes(phantom.dermoscopy), "L1_DEJ_mosaic.png": png_bytes(phantom.image),
              "L1_spinosum_mosaic.png": png_bytes(generate_phantom(seed=11, size_px=1024, artifact_fraction=(0.0, 0.0)).image)}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
 
-    # --- The technician: patient, lesion, case, images.
+    # --- The technician's first visit, three months ago: patient, lesion, one mosaic, submitted.
     sign_in(page, "tom", PASSWORD)
     page.get_by_role("button", name="New case").click()
     page.get_by_role("button", name="Register a new patient").click()
@@ -87,13 +91,32 @@ def test_a_clinic_case_from_an_empty_site_to_a_signed_report(page, live_worker, 
     form.get_by_label("MRN").fill("H-7001")
     form.get_by_label("Family name").fill("Harbour")
     form.get_by_label("Given name").fill("Hana")
+    form.get_by_label("Birth date").fill("1971-05-20")
     form.get_by_role("button", name="Register patient").click()
     page.locator("[data-region=front-forearm-left]").click()
     page.get_by_role("button", name="Add lesion").click()
+    earlier = datetime.date.today() - datetime.timedelta(days=90)
+    page.get_by_label("Visit date").fill(earlier.isoformat())
+    page.get_by_role("button", name="Create case and add images").click()
+    expect(page).to_have_url(re.compile(r"/clinic/cases/[0-9a-f-]{36}$"))
+    page.get_by_test_id("file-input").set_input_files(str(tmp_path / "first-visit" / "L1_DEJ_mosaic.png"))
+    page.get_by_label("Pixel spacing of L1_DEJ_mosaic.png").fill(str(phantom.pixel_spacing_um))
+    page.get_by_role("button", name="Upload 1 file").click()
+    submit = page.get_by_role("button", name="Submit for reading")
+    expect(submit).to_be_enabled(timeout=240_000)  # stored, pyramid, analysed and judged
+    submit.click()
+    expect(page.get_by_test_id("case-status")).to_have_text("Ready for reading", timeout=60_000)
+
+    # --- Today's visit of the same lesion, with the clinic's question.
+    page.get_by_role("button", name="← Cases").click()
+    page.get_by_role("button", name="New case").click()
+    page.get_by_label("Patient search").fill("H-70")  # the start of the MRN is enough
+    page.get_by_role("table", name="Matching patients").get_by_role("button", name="Select").click()
+    page.get_by_role("table", name="Lesions of the patient").get_by_role("button", name="Select").click()
     page.get_by_label("Clinical question").fill("Changing naevus: melanoma? Please assess the junction.")
     page.get_by_role("button", name="Create case and add images").click()
     expect(page).to_have_url(re.compile(r"/clinic/cases/[0-9a-f-]{36}$"))
-    case = Case.objects.get(lesion__patient__mrn="H-7001")
+    case = Case.objects.get(lesion__patient__mrn="H-7001", visit_date=datetime.date.today())
 
     page.get_by_test_id("file-input").set_input_files([str(tmp_path / name) for name in files])
     expect(page.get_by_test_id("upload-item")).to_have_count(3)
@@ -196,6 +219,18 @@ def test_a_clinic_case_from_an_empty_site_to_a_signed_report(page, live_worker, 
     measured = float(page.get_by_test_id("measurement").get_attribute("data-um"))
     known = 500 * phantom.pixel_spacing_um
     assert abs(measured - known) / known < 0.05, (measured, known)
+    page.get_by_role("button", name="Measure").click()
+
+    # The previous visit's mosaic at the same depth, side by side; pan and zoom move both.
+    expect(page.get_by_test_id("lesion-history")).to_contain_text(earlier.isoformat())
+    page.get_by_role("button", name=f"Compare with {earlier.isoformat()}").click()
+    expect(page.get_by_test_id("prior-viewer")).to_be_visible()
+    page.get_by_role("button", name="Zoom in").click()
+    page.get_by_role("button", name="Zoom in").click()
+    here, there = settled_view(page, "main-viewer"), settled_view(page, "prior-viewer")
+    assert abs(here["scale"] - there["scale"]) / here["scale"] < 0.02, (here, there)
+    assert np.hypot(*np.subtract(here["centre"], there["centre"])) < 4, (here, there)
+    page.get_by_role("button", name=f"Compare with {earlier.isoformat()}").click()
 
     # Claim and sign.
     page.get_by_role("button", name="Claim case").click()
