@@ -15,7 +15,7 @@ $(INSTALLED): pyproject.toml
 
 # The browser app: npm packages from the lock file, then a type-checked Vite build into frontend/dist.
 NPM_INSTALLED := frontend/node_modules/.installed
-FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 $(NPM_INSTALLED): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_INSTALLED)

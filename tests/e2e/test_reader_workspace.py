@@ -15,7 +15,7 @@ from dermrelay.cases.models import Case, CaseStatus, ImageKind
 from dermrelay.imaging.models import Registration
 from inference.registry import Registry
 from tests.conftest import wait_for
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import expect_console_error, sign_in
 from tests.factories import PASSWORD, make_case, make_site, make_user
 
 pytestmark = [pytest.mark.browser]
@@ -138,6 +138,8 @@ def test_reader_reads_a_case_signs_the_report_and_downloads_its_pdf(page, live_w
     expect(report).to_contain_text("Draft saved.")
     report.get_by_role("button", name="Sign…").click()
     dialog = page.get_by_role("dialog", name="Sign the report")
+    expect_console_error(page, status=400, path=f"/api/v1/cases/{case.id}/report/sign/",
+                         why="a wrong password, refused on purpose")
     dialog.get_by_label("Your password").fill("not-my-password")
     dialog.get_by_role("button", name="Sign", exact=True).click()
     expect(dialog).to_contain_text("The password is not correct")
@@ -177,6 +179,7 @@ def test_reader_cannot_open_a_case_not_assigned_to_them(page, transactional_db):
     case = make_case(site=site)
     sign_in(page, reader.username, PASSWORD)
     expect(page.get_by_test_id("worklist-row")).to_have_count(0)
+    expect_console_error(page, status=404, path=f"/api/v1/cases/{case.id}/", why="a case not assigned to this reader")
     page.goto(f"/cases/{case.id}")
     expect(page.get_by_role("alert")).to_contain_text("not assigned to you")
     assert page.request.get(f"/api/v1/cases/{case.id}/").status == 404

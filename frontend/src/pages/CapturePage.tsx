@@ -2,7 +2,7 @@
  * images, watch each one go stored → pyramid → analysed, see the quality verdict of every mosaic
  * with its overlay and lesional %, and where the problem lies on the dermoscopy when re-imaging is
  * recommended; replace a mosaic (the old one is kept as history), submit, read the signed report. */
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { api, bodyOf, errorMessage } from "../api/client";
 import type {
   CaseAnalyses, CaseImage, CaseQuality, ClinicCase, LesionOutline, Me, MosaicQuality, Paginated, Registration, Report, ViewerDescriptor,
@@ -207,6 +207,7 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
   const [registrations, setRegistrations] = useState<Record<string, Registration | null>>({});
   const [editing, setEditing] = useState<{ tool: "register"; mosaicId: string } | { tool: "outline" } | null>(null);
   const [streamEpoch, setStreamEpoch] = useState(0);
+  const [recalling, setRecalling] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
   const replaceInput = useRef<HTMLInputElement>(null);
   const replacing = useRef<Replaced | null>(null);
@@ -291,10 +292,14 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
       .then((found) => setRegistrations((all) => ({ ...all, [shownMosaic.id]: found })));
   }, [shownMosaic?.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
+  // Asked for only when the quality answer names an outline on this image (model's or a person's):
+  // a 404 "none yet" would be logged by the browser as an error on every new case.
+  const outlinedOn = quality?.lesion_outline?.image ?? null;
   useEffect(() => {
     if (!dermoscopy || dermoscopy.status !== "ready") return;
+    if (outlinedOn !== dermoscopy.id) { setOutline(null); return; }
     void bodyOf<LesionOutline>(api.GET("/api/v1/images/{id}/lesion-outline/", byId(dermoscopy.id))).then(setOutline);
-  }, [dermoscopy?.id, dermoscopy?.status, quality?.lesion_outline?.source]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [dermoscopy?.id, dermoscopy?.status, outlinedOn, quality?.lesion_outline?.source]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const editable = caseData ? EDITABLE.has(caseData.status) : false;
 
@@ -353,13 +358,14 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
     void refresh();
   };
 
-  const recall = async () => {
-    const reason = window.prompt("Why recall this case from reading? (the reader and the site admin see the reason)");
-    if (reason == null) return;
-    if (!reason.trim()) { setNotice({ kind: "error", text: "A recall needs a reason." }); return; }
+  /** Called by the recall dialog: null when the case was recalled, else the server's reason. */
+  const recall = async (reason: string): Promise<string | null> => {
     const { error } = await api.POST("/api/v1/cases/{id}/recall/", { params: { path: { id: caseId } }, body: { reason } as never });
-    setNotice(error ? { kind: "error", text: errorMessage(error) } : { kind: "ok", text: "Recalled: the case is yours to change again." });
+    if (error) return errorMessage(error, "The case was not recalled.");
+    setRecalling(false);
+    setNotice({ kind: "ok", text: "Recalled: the case is yours to change again." });
     void refresh();
+    return null;
   };
 
   if (missing) return <div className="notice" role="alert">{missing} <a href="/clinic" onClick={(e) => { e.preventDefault(); navigate("/clinic"); }}>Back to the cases</a></div>;
@@ -404,7 +410,7 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
         <span className="spacer" />
         {editable ? <button type="button" className="primary" onClick={submit} disabled={!current.length || unsettled}
           title={unsettled ? "Wait until every image is stored and analysed" : undefined}>Submit for reading</button> : null}
-        {RECALLABLE.has(caseData.status) ? <button type="button" onClick={() => void recall()}>Recall from reading</button> : null}
+        {RECALLABLE.has(caseData.status) ? <button type="button" onClick={() => setRecalling(true)}>Recall from reading…</button> : null}
       </div>
       {notice ? <p className={notice.kind === "error" ? "error banner" : "ok banner"} role="status">{notice.text}</p> : null}
       <div className="capture-layout">
@@ -584,6 +590,43 @@ export function CapturePage({ caseId }: { caseId: string; me: Me }) {
           {report ? <ReportView report={report} caseId={caseId} /> : null}
         </div>
       </div>
+      {recalling ? <RecallDialog onRecall={recall} onCancel={() => setRecalling(false)} /> : null}
     </section>
+  );
+}
+
+/** Asks why the case is recalled (the reader and the site admin see the reason): a recall without
+ * one is refused here and by the platform. The dialog stays open with the server's refusal. */
+function RecallDialog({ onRecall, onCancel }: { onRecall: (reason: string) => Promise<string | null>; onCancel: () => void }) {
+  const [reason, setReason] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => { if (event.key === "Escape") onCancel(); };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [onCancel]);
+  const confirm = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!reason.trim()) { setProblem("A recall needs a reason."); return; }
+    setBusy(true);
+    const refused = await onRecall(reason.trim());
+    setBusy(false);
+    setProblem(refused);
+  };
+  return (
+    <div className="modal" role="dialog" aria-modal="true" aria-label="Recall from reading">
+      <form className="modal-card" onSubmit={(event) => void confirm(event)}>
+        <h3>Recall from reading</h3>
+        <p className="small">The case comes back to the clinic to change its images; the reader and the site admin see why.</p>
+        <label>Reason for the recall<textarea name="recall-reason" rows={3} value={reason} required autoFocus maxLength={500}
+          onChange={(event) => setReason(event.target.value)} /></label>
+        {problem ? <p className="error" role="alert">{problem}</p> : null}
+        <div className="actions">
+          <button type="button" onClick={onCancel}>Cancel</button>
+          <button type="submit" className="primary" disabled={busy}>{busy ? "Recalling…" : "Recall"}</button>
+        </div>
+      </form>
+    </div>
   );
 }

@@ -98,7 +98,8 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
       fetchQuality(caseId),
       bodyOf<CaseFindings>(api.GET("/api/v1/cases/{id}/findings/", byId(caseId))),
       bodyOf<CaseAssignment>(api.GET("/api/v1/cases/{id}/assignment/", byId(caseId))),
-      api.GET("/api/v1/cases/{id}/report/", byId(caseId)),
+      // No report before the reader claims the case (the case says so): not asked for, so no 404.
+      data.report_status === "none" ? Promise.resolve({ data: undefined }) : api.GET("/api/v1/cases/{id}/report/", byId(caseId)),
     ]);
     setImages(imageList?.results ?? []);
     setQuality(qualityData);
@@ -142,11 +143,15 @@ export function CasePage({ caseId, me }: { caseId: string; me: Me }) {
     setDrawn([]);
   }, [selected?.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
+  // The outline is asked for only when the quality answer says there is one: a 404 "none yet" would
+  // be logged by the browser as an error on every case the lesion was never outlined on.
+  const outlinedOn = quality?.lesion_outline?.image ?? null;
   useEffect(() => {
     if (!dermoscopy) return;
     void loadViewer(dermoscopy.id);
-    void fetchOutline(dermoscopy.id).then(setOutline);
-  }, [dermoscopy?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (outlinedOn === dermoscopy.id) void fetchOutline(dermoscopy.id).then(setOutline);
+    else setOutline(null);
+  }, [dermoscopy?.id, outlinedOn]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // The overlays this image can show; the chosen kind is kept across images when it exists.
   const overlayChoices: OverlayDescriptor[] = useMemo(() => {

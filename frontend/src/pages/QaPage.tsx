@@ -3,7 +3,7 @@
  * who differs from the pool (Mann–Whitney, Holm-corrected, with the effect size); how many mosaics
  * each re-imaging rule would recall. Every number opens the mosaics behind it; every table exports. */
 import type { ChartConfiguration } from "chart.js";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ImgHTMLAttributes } from "react";
 import { api, errorMessage } from "../api/client";
 import type {
   Me, Paginated, QaDescribe, QaGroup, QaMosaicRow, QaRecall, QaScope, QaSummary, QaTrend,
@@ -85,6 +85,16 @@ function GroupTable({ groups, kind, onDrill }: { groups: QaGroup[]; kind: "site"
   );
 }
 
+/** A lazily loaded thumbnail whose request is dropped when it leaves the page: a drill-down left
+ * while its 50 thumbnails are still drawn would keep the server drawing them, and after a sign-out
+ * each would fail with a 401 the browser logs as an error. */
+function Thumbnail(props: ImgHTMLAttributes<HTMLImageElement> & { "data-testid"?: string }) {
+  const dropOnUnmount = useCallback((img: HTMLImageElement | null) => () => {
+    if (img && !img.complete) img.removeAttribute("src");
+  }, []);
+  return <img ref={dropOnUnmount} loading="lazy" {...props} />;
+}
+
 function MosaicsPanel({ drill, period, onClose }: { drill: Drill; period: Filters; onClose: () => void }) {
   const [rows, setRows] = useState<QaMosaicRow[]>([]);
   const [count, setCount] = useState<number | null>(null);
@@ -126,7 +136,7 @@ function MosaicsPanel({ drill, period, onClose }: { drill: Drill; period: Filter
             <tr key={row.image} data-testid="qa-mosaic-row" data-recaptured={row.replaced ? "true" : "false"}>
               {thumbnails ? (
                 <td className="thumb">{row.thumbnail_url ? (
-                  <img src={row.thumbnail_url} loading="lazy" data-testid="qa-thumbnail"
+                  <Thumbnail src={row.thumbnail_url} data-testid="qa-thumbnail"
                     alt={`Mosaic of ${row.visit_date}${row.quality_overlay ? ", uninformative areas in orange-red" : ""}`} />
                 ) : <span className="muted small">—</span>}</td>
               ) : null}
