@@ -1,6 +1,7 @@
 """A site administrator's work in the browser: a submitted case waits in the queue, is given to a
 reader with a due date through the page, and that reader then finds it in their worklist; the
-site's quality thresholds are set through the page, the server's validation message shown first."""
+site's quality thresholds are set through the page, the server's validation message shown first;
+the report policy (do readers' PDFs name the patient?) is changed through the page."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from playwright.sync_api import expect
 from dermrelay.accounts.models import Role
 from dermrelay.analysis.models import QualityPolicy
 from dermrelay.cases.models import Case, CaseStatus
-from dermrelay.reading.models import Assignment
-from tests.e2e.conftest import sign_in
+from dermrelay.reading.models import Assignment, ReportPolicy
+from tests.e2e.conftest import expect_console_error, sign_in
 from tests.factories import PASSWORD, make_case, make_site, make_user
 
 pytestmark = [pytest.mark.browser]
@@ -58,6 +59,8 @@ def test_site_admin_assigns_a_submitted_case_and_sets_the_thresholds(page, trans
     assert datetime.timedelta(days=2) < assignment.due_at - timezone.now() < datetime.timedelta(days=4, hours=1)
 
     # The thresholds: a refused pair shows the server's reason and stores nothing; a good pair saves.
+    expect_console_error(page, status=400, path=f"/api/v1/sites/{site.id}/quality-policy/",
+                         why="the refused pair of thresholds, answered 400 on purpose")
     thresholds = page.get_by_test_id("thresholds")
     thresholds.get_by_label("Review at (%)").fill("12")
     thresholds.get_by_label("Re-image at (%)").fill("8")
@@ -69,6 +72,22 @@ def test_site_admin_assigns_a_submitted_case_and_sets_the_thresholds(page, trans
     expect(thresholds.get_by_role("status")).to_contain_text("Thresholds saved")
     policy = QualityPolicy.objects.get(site=site)
     assert (policy.review_at_percent, policy.reimage_at_percent) == (12, 30)
+
+    # The report policy: readers' PDFs name the patient (the platform default) until an admin says
+    # otherwise through the page; the choice is stored and shown again after a reload.
+    panel = page.get_by_test_id("report-policy")
+    expect(panel).to_contain_text("platform default")
+    expect(panel.get_by_label("Readers' PDFs name the patient")).to_be_checked()
+    panel.get_by_label("Readers' PDFs name the patient").uncheck()
+    panel.get_by_role("button", name="Save report policy").click()
+    expect(panel.get_by_role("status")).to_contain_text("leave out the patient's name, MRN, birth date and sex")
+    expect(panel).not_to_contain_text("platform default")
+    report_policy = ReportPolicy.objects.get(site=site)
+    assert report_policy.patient_identifiers_for_readers is False and report_policy.updated_by_id == admin.id
+    page.reload()
+    panel = page.get_by_test_id("report-policy")
+    expect(panel.get_by_label("Readers' PDFs name the patient")).not_to_be_checked()
+    expect(panel).not_to_contain_text("platform default")
 
     # The reader now finds the case in their worklist.
     page.get_by_role("button", name="Sign out").click()
