@@ -68,8 +68,11 @@ def _open_reader_case(page, case: Case) -> None:
     expect(page.get_by_test_id("findings-panel")).to_contain_text("model B")
     expect(page.get_by_test_id("scale-bar").first).to_be_visible()
     # Every depth and kind of image in the rail opens too.
-    for item in page.get_by_test_id("rail-item").all():
+    items = page.get_by_test_id("rail-item")
+    expect(items).to_have_count(6)  # three depths, the stack, the dermoscopy, the clinical photo
+    for item in items.all():
         item.click()
+        expect(item).to_have_attribute("aria-pressed", "true")
         expect(page.get_by_test_id("main-viewer")).to_have_attribute("data-image", re.compile(r"\.dzi$"))
 
 
