@@ -590,6 +590,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/images/{id}/registration/proposal/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description An automatic proposal of this mosaic's registration to the case's dermoscopy, not saved; when no
+         *     placement is clearly the best, confident is false and the statement says why (never a guess).
+         */
+        post: operations["images_registration_proposal_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/images/{id}/thumbnail/": {
         parameters: {
             query?: never;
@@ -2145,6 +2165,35 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        RegistrationProposal: {
+            /** Format: uuid */
+            dermoscopy: string;
+            /** @description Whether a proposal is offered; without one, matrix is null. */
+            confident: boolean;
+            /** @description 3x3, dermoscopy pixels → mosaic pixels; not saved: PUT it to the registration with source 'automatic' to accept it. */
+            matrix: number[][] | null;
+            /**
+             * Format: double
+             * @description Normalised cross-correlation at the best placement (-1..1).
+             */
+            score: number | null;
+            /**
+             * Format: double
+             * @description How far the best placement's score lies above the best placement elsewhere (a quarter field or more away).
+             */
+            margin: number | null;
+            method: string;
+            method_description: string;
+            /** @description In words: what is proposed, or why nothing is. */
+            statement: string;
+        };
+        RegistrationProposalRequestRequest: {
+            /**
+             * Format: uuid
+             * @description The case's dermoscopy image.
+             */
+            dermoscopy: string;
+        };
         RegistrationRequest: {
             /**
              * Format: uuid
@@ -3599,6 +3648,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Registration"];
+                };
+            };
+        };
+    };
+    images_registration_proposal_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this image. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationProposalRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RegistrationProposalRequestRequest"];
+                "multipart/form-data": components["schemas"]["RegistrationProposalRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationProposal"];
                 };
             };
         };

@@ -23,6 +23,7 @@ from dermrelay.analysis import selectors as analysis_selectors
 from dermrelay.analysis import services as analysis_services
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.imaging import services as imaging_services
+from dermrelay.imaging.auto_registration import METHOD_TEXT
 from dermrelay.imaging.models import DeviceProfile, RegistrationSource
 
 from . import selectors, services
@@ -473,6 +474,26 @@ class RegistrationSerializer(serializers.Serializer):
         }
 
 
+class RegistrationProposalRequestSerializer(serializers.Serializer):
+    dermoscopy = serializers.UUIDField(help_text="The case's dermoscopy image.")
+
+
+class RegistrationProposalSerializer(serializers.Serializer):
+    dermoscopy = serializers.UUIDField()
+    confident = serializers.BooleanField(help_text="Whether a proposal is offered; without one, matrix is null.")
+    matrix = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=3, max_length=3),
+        min_length=3, max_length=3, allow_null=True,
+        help_text="3x3, dermoscopy pixels → mosaic pixels; not saved: PUT it to the registration with source "
+                  "'automatic' to accept it.")
+    score = serializers.FloatField(allow_null=True, help_text="Normalised cross-correlation at the best placement (-1..1).")
+    margin = serializers.FloatField(allow_null=True, help_text="How far the best placement's score lies above the best "
+                                                               "placement elsewhere (a quarter field or more away).")
+    method = serializers.CharField()
+    method_description = serializers.CharField()
+    statement = serializers.CharField(help_text="In words: what is proposed, or why nothing is.")
+
+
 class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                    mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Images are created by uploading to a case (POST /cases/{id}/images/)."""
@@ -485,7 +506,7 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def get_queryset(self):
         # A registration is drawn on the images, like the lesion outline: the assigned reader may set one
         # too, and the service checks who may (annotation_scope); every other change is the clinic's.
-        for_change = self.request.method not in SAFE_METHODS and self.action != "registration"
+        for_change = self.request.method not in SAFE_METHODS and self.action not in ("registration", "registration_proposal")
         images = selectors.image_list(user=self.request.user, for_change=for_change)
         return images.prefetch_related("replaces")
 
@@ -553,6 +574,25 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         )
         analysis_services.mosaic_quality_assess(image=mosaic)  # the lesion now falls elsewhere on it
         return Response(RegistrationSerializer(registration).data)
+
+    @extend_schema(request=RegistrationProposalRequestSerializer, responses=RegistrationProposalSerializer)
+    @action(detail=True, methods=["post"], url_path="registration/proposal")
+    def registration_proposal(self, request, pk=None):
+        """An automatic proposal of this mosaic's registration to the case's dermoscopy, not saved; when no
+        placement is clearly the best, confident is false and the statement says why (never a guess)."""
+        mosaic = self.get_object()
+        serializer = RegistrationProposalRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        dermoscopy = self.get_queryset().filter(pk=serializer.validated_data["dermoscopy"]).first()
+        if dermoscopy is None:
+            raise serializers.ValidationError({"dermoscopy": "No such image."})
+        proposal = imaging_selectors.registration_proposal(actor=request.user, mosaic=mosaic, dermoscopy=dermoscopy)
+        return Response(RegistrationProposalSerializer({
+            "dermoscopy": dermoscopy.id, "confident": proposal.confident, "matrix": proposal.matrix,
+            "score": None if proposal.score is None else round(proposal.score, 3),
+            "margin": None if proposal.margin is None else round(proposal.margin, 3),
+            "method": proposal.method, "method_description": METHOD_TEXT, "statement": proposal.statement,
+        }).data)
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
