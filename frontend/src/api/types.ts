@@ -163,6 +163,18 @@ export interface Registration {
   updated_at?: string;
 }
 
+/** POST /images/{mosaic}/registration/proposal/: not saved; matrix only when confident. */
+export interface RegistrationProposal {
+  dermoscopy: string;
+  confident: boolean;
+  matrix: number[][] | null;
+  score: number | null;
+  margin: number | null;
+  method: string;
+  method_description: string;
+  statement: string;
+}
+
 export interface LesionOutline {
   image: string;
   source: string;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  applyMatrix, dermoscopyToMosaic, distanceUm, fitAffine, invertMatrix, lengthText, mosaicFootprint, scaleBar, type Matrix3,
+  applyMatrix, dermoscopyToMosaic, distanceUm, fitAffine, initialPlacement, invertMatrix, lengthText, mosaicFootprint,
+  placementCornerHandle, placementDragCorner, placementFromMatrix, placementMatrix, scaleBar, type Matrix3,
 } from "./registration";
 
 // The demo case's device registration: a similarity transform (scale 4.33, rotation 6.4°).
@@ -86,5 +87,53 @@ describe("measurement", () => {
     expect(scaleBar(0.5, 0.4)).toEqual({ um: 100, px: 80 });
     expect(scaleBar(1, 2)!.um).toBe(50);
     expect(scaleBar(0, 2)).toBeNull();
+  });
+});
+
+describe("placing the field", () => {
+  const mosaic = { width: 1024, height: 1024 };
+
+  it("maps the placed field's centre to the mosaic's centre, its corners to the mosaic's corners", () => {
+    const placement = { centre: [300, 220] as [number, number], angleDeg: 10, widthPx: 240 };
+    const m = placementMatrix(placement, mosaic);
+    const [x, y] = applyMatrix(m, [300, 220]);
+    expect(x).toBeCloseTo(512, 9);
+    expect(y).toBeCloseTo(512, 9);
+    const corners = mosaicFootprint(m, mosaic);
+    // the field is 240 px wide on the dermoscopy: its top edge is 240 px long
+    expect(Math.hypot(corners[1][0] - corners[0][0], corners[1][1] - corners[0][1])).toBeCloseTo(240, 6);
+    // turned by 10°: the top edge rises at 10° on screen (y down)
+    expect(Math.atan2(corners[1][1] - corners[0][1], corners[1][0] - corners[0][0]) * 180 / Math.PI).toBeCloseTo(10, 6);
+  });
+
+  it("gives the demo device's similarity matrix back from its placement", () => {
+    const placement = placementFromMatrix(demo, mosaic);
+    const back = placementMatrix(placement, mosaic);
+    for (let i = 0; i < 3; i += 1) for (let j = 0; j < 3; j += 1) expect(back[i][j]).toBeCloseTo(demo[i][j], 6);
+    // 4.33 mosaic px per dermoscopy px, turned 6.4° the other way on the dermoscopy
+    expect(placement.widthPx).toBeCloseTo(1024 / Math.hypot(4.3076, 0.4798), 6);
+    expect(placement.angleDeg).toBeCloseTo(-Math.atan2(0.4798, 4.3076) * 180 / Math.PI, 6);
+  });
+
+  it("starts centred at the size the pixel spacings give, else at 40 % of the dermoscopy", () => {
+    const dermoscopy = { width: 600, height: 450, pixel_spacing_um: 10 };
+    expect(initialPlacement(dermoscopy, { ...mosaic, pixel_spacing_um: 2 })).toEqual({ centre: [300, 225], angleDeg: 0, widthPx: 204.8 });
+    expect(initialPlacement({ ...dermoscopy, pixel_spacing_um: null }, { ...mosaic, pixel_spacing_um: 2 }).widthPx).toBeCloseTo(240, 9);
+  });
+
+  it("turns and scales the field by its corner handle, about its centre", () => {
+    const start = { centre: [300, 220] as [number, number], angleDeg: 0, widthPx: 200 };
+    const handle = placementCornerHandle(start, mosaic);
+    expect(handle[0]).toBeCloseTo(400, 9);
+    expect(handle[1]).toBeCloseTo(120, 9);
+    expect(placementDragCorner(start, handle, mosaic).angleDeg).toBeCloseTo(0, 9);
+    // dragging the corner to twice its distance, a quarter turn further: twice the width, turned 90°
+    const turned = placementDragCorner(start, [300 + 200, 220 + 200], mosaic);
+    expect(turned.widthPx).toBeCloseTo(400, 6);
+    expect(turned.angleDeg).toBeCloseTo(90, 6);
+    expect(turned.centre).toEqual([300, 220]);
+    const corner = placementCornerHandle(turned, mosaic);
+    expect(corner[0]).toBeCloseTo(500, 6);
+    expect(corner[1]).toBeCloseTo(420, 6);
   });
 });

@@ -120,3 +120,66 @@ export function scaleBar(pixelSpacingUm: number, screenPxPerImagePx: number, max
   const um = [5, 2, 1].map((step) => step * power).find((value) => value <= maxUm) ?? power;
   return { um, px: (um / pixelSpacingUm) * screenPxPerImagePx };
 }
+
+/** The mosaic's field placed by hand on the dermoscopy: its centre (dermoscopy px), its turn in
+ * degrees (clockwise on screen, y pointing down) and its width on the dermoscopy (dermoscopy px). */
+export interface FieldPlacement {
+  centre: Point;
+  angleDeg: number;
+  widthPx: number;
+}
+
+type Size = { width: number; height: number };
+
+/** The dermoscopy → mosaic matrix of a placement: mosaic = mosaicCentre + R(−angle)(d − centre) / k,
+ * with k the dermoscopy px per mosaic px (widthPx / mosaic width). */
+export function placementMatrix(placement: FieldPlacement, mosaic: Size): Matrix3 {
+  if (!(placement.widthPx > 0)) throw new Error("the field must have a width");
+  const k = placement.widthPx / mosaic.width;
+  const a = (placement.angleDeg * Math.PI) / 180;
+  const cos = Math.cos(a) / k, sin = Math.sin(a) / k;
+  const [cx, cy] = placement.centre;
+  const l = [[cos, sin], [-sin, cos]];
+  return [
+    [l[0][0], l[0][1], mosaic.width / 2 - (l[0][0] * cx + l[0][1] * cy)],
+    [l[1][0], l[1][1], mosaic.height / 2 - (l[1][0] * cx + l[1][1] * cy)],
+    [0, 0, 1],
+  ];
+}
+
+/** The placement nearest a matrix (a device's, a proposal's, a landmark fit's): where the mosaic's
+ * centre lands, and the turn and mean scale of the inverse's linear part. */
+export function placementFromMatrix(matrix: Matrix3, mosaic: Size): FieldPlacement {
+  const inverse = invertMatrix(matrix);
+  const centre = applyMatrix(inverse, [mosaic.width / 2, mosaic.height / 2]);
+  const [[a, b], [c, d]] = [inverse[0], inverse[1]];
+  const k = Math.sqrt(Math.abs(a * d - b * c));
+  const angleDeg = (Math.atan2(c - b, a + d) * 180) / Math.PI;
+  return { centre, angleDeg, widthPx: k * mosaic.width };
+}
+
+/** Where to start placing when nothing is registered: the field centred, unturned, at the size the
+ * two pixel spacings give, else at 40 % of the dermoscopy's width. */
+export function initialPlacement(dermoscopy: Size & { pixel_spacing_um?: number | null },
+                                 mosaic: Size & { pixel_spacing_um?: number | null }): FieldPlacement {
+  const known = mosaic.pixel_spacing_um && dermoscopy.pixel_spacing_um;
+  const widthPx = known ? (mosaic.width * mosaic.pixel_spacing_um!) / dermoscopy.pixel_spacing_um! : 0.4 * dermoscopy.width;
+  return { centre: [dermoscopy.width / 2, dermoscopy.height / 2], angleDeg: 0, widthPx };
+}
+
+/** The field's corner that turns and scales it (the mosaic's top-right corner), on the dermoscopy. */
+export function placementCornerHandle(placement: FieldPlacement, mosaic: Size): Point {
+  return applyMatrix(invertMatrix(placementMatrix(placement, mosaic)), [mosaic.width, 0]);
+}
+
+/** Dragging the corner handle to `to`: the field turns about its centre and scales so that its
+ * top-right corner follows the pointer. */
+export function placementDragCorner(placement: FieldPlacement, to: Point, mosaic: Size): FieldPlacement {
+  const [vx, vy] = [to[0] - placement.centre[0], to[1] - placement.centre[1]];
+  const length = Math.hypot(vx, vy);
+  if (length < 1e-6) return placement;
+  const half = Math.hypot(mosaic.width / 2, mosaic.height / 2);
+  const nominal = Math.atan2(-mosaic.height / 2, mosaic.width / 2);
+  const angleDeg = ((Math.atan2(vy, vx) - nominal) * 180) / Math.PI;
+  return { ...placement, angleDeg: ((angleDeg + 540) % 360) - 180, widthPx: (length / half) * mosaic.width };
+}
