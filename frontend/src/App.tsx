@@ -2,7 +2,7 @@
  * dashboards and the models page. What a person sees follows their roles; the API enforces the
  * same rules, so a page a role may not use would only ever show the server's refusal. */
 import { Suspense, lazy, useCallback, useEffect, useState } from "react";
-import { api } from "./api/client";
+import { SESSION_ENDED, api } from "./api/client";
 import type { Me } from "./api/types";
 import { navigate, useRoute, type Route } from "./lib/route";
 import { ClinicCasesPage } from "./pages/ClinicCasesPage";
@@ -63,6 +63,11 @@ export function App() {
     setMe(response.ok ? (data as Me) : null);
   }, []);
   useEffect(() => { void loadMe(); }, [loadMe]);
+  useEffect(() => {
+    const ended = () => setMe(null);
+    window.addEventListener(SESSION_ENDED, ended);
+    return () => window.removeEventListener(SESSION_ENDED, ended);
+  }, []);
 
   const roles = me ? roleSet(me) : new Set<string>();
   const sections = SECTIONS.filter((section) => section.roles.some((role) => roles.has(role)));

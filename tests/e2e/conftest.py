@@ -90,6 +90,15 @@ def page(chromium, live_server, tmp_path):
     assert not errors, "the page logged errors:\n" + "\n".join(errors)
 
 
+def sign_out(page) -> None:
+    """Sign out and wait for the sign-in form: only then has the platform ended the session, so a
+    next sign-in cannot race a logout still in flight (its pages would meet 401s)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("User name")).to_be_visible()
+
+
 def sign_in(page, username: str, password: str) -> None:
     page.goto("/")
     page.get_by_label("User name").fill(username)

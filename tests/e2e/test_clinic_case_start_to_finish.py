@@ -23,7 +23,7 @@ from dermrelay.cases.models import Case, ImageKind
 from dermrelay.imaging.models import Registration
 from inference.phantoms import gate_phantom, generate_phantom, jpeg_bytes, lesion_polygon, png_bytes
 from tests.conftest import wait_for
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, sign_out
 from tests.factories import PASSWORD, make_site, make_user
 
 pytestmark = [pytest.mark.browser]
@@ -182,7 +182,7 @@ def test_a_clinic_case_from_an_empty_site_to_a_signed_report(page, live_worker, 
     page.once("dialog", lambda dialog: dialog.accept())  # re-imaging is recommended: submit anyway
     page.get_by_role("button", name="Submit for reading").click()
     expect(page.get_by_test_id("case-status")).to_have_text("Ready for reading", timeout=60_000)
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
 
     # --- The site admin assigns the reader in the browser.
     sign_in(page, "ada", PASSWORD)
@@ -191,7 +191,7 @@ def test_a_clinic_case_from_an_empty_site_to_a_signed_report(page, live_worker, 
     queued.get_by_label("Reader").select_option(str(reader.id))
     queued.get_by_role("button", name="Assign").click()
     expect(page.get_by_test_id("admin-notice")).to_contain_text("Rui Reader")
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
 
     # --- The reader: the case opens on the DEJ; depth steps keep the view; a ruler in µm.
     sign_in(page, "rui", PASSWORD)

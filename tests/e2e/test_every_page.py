@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from dermrelay.analysis.selectors import case_findings, case_quality
 from dermrelay.cases.models import Case, CaseStatus
 from tests.conftest import wait_for
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, sign_out
 
 pytestmark = [pytest.mark.browser]
 DEMO_PASSWORD = "dermrelay-demo"
@@ -35,11 +35,6 @@ def _analysed_demo_cases() -> tuple[Case, Case]:
                  timeout=300, message=f"{case}'s model results")
     submitted.refresh_from_db()
     return submitted, draft
-
-
-def _sign_out(page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_label("User name")).to_be_visible()
 
 
 def _open_missing_route(page) -> None:
@@ -90,7 +85,7 @@ def test_every_page_of_every_demo_role_opens_without_a_console_error(page, live_
     expect(page.get_by_test_id("worklist-row")).to_have_count(2)
     expect(page.get_by_role("link", name="Clinic")).to_have_count(0)
     _open_missing_route(page)
-    _sign_out(page)
+    sign_out(page)
 
     # The site admin: the clinic's list and capture page, the site admin page (queue, thresholds,
     # report policy), the (empty) worklist, the site's QA dashboard and its drill-down, the models.
@@ -119,7 +114,7 @@ def test_every_page_of_every_demo_role_opens_without_a_console_error(page, live_
     expect(thumbnail).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
     _open_models(page)
-    _sign_out(page)
+    sign_out(page)
 
     # The QA admin: every site's dashboard with the flagged site, a drill-down, the models page.
     sign_in(page, "qa", DEMO_PASSWORD)
@@ -136,7 +131,7 @@ def test_every_page_of_every_demo_role_opens_without_a_console_error(page, live_
     _open_models(page)
     page.goto("/clinic")
     expect(page.get_by_test_id("not-allowed")).to_be_visible()
-    _sign_out(page)
+    sign_out(page)
 
     # The technician: the case list, a new case, the draft's capture page, the submitted case's
     # capture page, and its recall through the dialog (cancel first, then with a reason).

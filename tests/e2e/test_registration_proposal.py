@@ -5,6 +5,7 @@ and its images are made through the API (not the feature); everything registered
 
 from __future__ import annotations
 
+
 import numpy as np
 import pytest
 from playwright.sync_api import expect
@@ -75,13 +76,21 @@ def test_propose_accept_then_place_the_field_by_hand(page, live_worker):
     page.mouse.down()
     page.mouse.move(box["x"] + 5 + 10 * view["scale"], box["y"] + 5, steps=4)  # 10 dermoscopy px to the right
     page.mouse.up()
+    angle_before_turn = editor.get_by_label("Turn (degrees)").input_value()
     box = corner.bounding_box()
     page.mouse.move(box["x"] + 5, box["y"] + 5)
     page.mouse.down()
     page.mouse.move(box["x"] + 5, box["y"] + 5 + 15, steps=4)  # turn it a little clockwise
     page.mouse.up()
     expect(editor.get_by_test_id("placement-source")).to_contain_text("placed by you")
-    angle = float(editor.get_by_label("Turn (degrees)").input_value())
+    angle_text = editor.get_by_label("Turn (degrees)").input_value()
+    angle = float(angle_text)
+    assert angle_text != angle_before_turn
+    # One drag is one undo step; redo brings it back.
+    editor.get_by_role("button", name="Undo").click()
+    expect(editor.get_by_label("Turn (degrees)")).to_have_value(angle_before_turn)
+    editor.get_by_role("button", name="Redo").click()
+    expect(editor.get_by_label("Turn (degrees)")).to_have_value(angle_text)
     page.screenshot(path="/tmp/h5-autoreg-placed.png")
     editor.get_by_role("button", name="Save registration").click()
     expect(editor).to_have_count(0)  # saved and closed (the notice may still be the first save's)

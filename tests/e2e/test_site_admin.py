@@ -16,7 +16,7 @@ from dermrelay.accounts.models import Role
 from dermrelay.analysis.models import QualityPolicy
 from dermrelay.cases.models import Case, CaseStatus
 from dermrelay.reading.models import Assignment, ReportPolicy
-from tests.e2e.conftest import expect_console_error, sign_in
+from tests.e2e.conftest import expect_console_error, sign_in, sign_out
 from tests.factories import PASSWORD, make_case, make_site, make_user
 
 pytestmark = [pytest.mark.browser]
@@ -90,7 +90,7 @@ def test_site_admin_assigns_a_submitted_case_and_sets_the_thresholds(page, trans
     expect(panel).not_to_contain_text("platform default")
 
     # The reader now finds the case in their worklist.
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, reader.username, PASSWORD)
     expect(page).to_have_url(re.compile("/worklist$"))  # a reader's start page
     expect(page.locator(f"[data-testid=worklist-row][data-case='{case.id}']")).to_be_visible()

@@ -21,8 +21,22 @@ const csrf: Middleware = {
   },
 };
 
+/** Said when the platform answers 401 to a signed-in page (the session expired or was ended
+ * elsewhere): the app shows the sign-in form instead of pages that would only fail. */
+export const SESSION_ENDED = "dermrelay:session-ended";
+
+const sessionWatch: Middleware = {
+  onResponse({ request, response }) {
+    if (response.status === 401 && !new URL(request.url).pathname.startsWith("/api/v1/auth/")) {
+      window.dispatchEvent(new Event(SESSION_ENDED));
+    }
+    return response;
+  },
+};
+
 export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
 api.use(csrf);
+api.use(sessionWatch);
 
 /** The body of a successful request as T, or null (a 404 "none yet" included). For the endpoints
  * the schema types only as free-form objects (see types.ts): the path and parameters stay checked. */

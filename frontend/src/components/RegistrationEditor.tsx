@@ -37,6 +37,8 @@ interface Props {
 
 const rounded = (point: Point): Point => [Math.round(point[0] * 10) / 10, Math.round(point[1] * 10) / 10];
 
+type PlacementStep = { placement: FieldPlacement; proposed: Matrix3 | null };
+
 export function RegistrationEditor({ mosaicId, mosaicTitle, mosaic, dermoscopyId, dermoscopy, existing, onSaved, onClose }: Props) {
   const initial: LandmarkPair[] = existing?.source === "landmarks" && existing.landmarks
     ? existing.landmarks.map((pair) => ({ dermoscopy: pair.dermoscopy, mosaic: pair.mosaic })) : [];
@@ -51,20 +53,33 @@ export function RegistrationEditor({ mosaicId, mosaicTitle, mosaic, dermoscopyId
   const rmsUm = fit && spacing ? fit.rmsPx * spacing : null;
   // Placing the field (or a proposal): `placement` is what the person sees; `proposed` is the
   // proposal's own matrix while the person has not moved it (then it is saved as "automatic").
+  // Each placement step (a drag, a typed angle or width) is one entry, so undo and redo work there too.
   const [mode, setMode] = useState<"landmarks" | "place">("landmarks");
-  const [placement, setPlacement] = useState<FieldPlacement | null>(null);
-  const [proposed, setProposed] = useState<Matrix3 | null>(null);
+  const [placements, setPlacements] = useState<PlacementStep[]>([]);
+  const [placeAt, setPlaceAt] = useState(0);
   const [proposal, setProposal] = useState<RegistrationProposal | null>(null);
   const [proposing, setProposing] = useState(false);
-  const placing = mode === "place" && placement !== null;
+  const placementStep = mode === "place" ? placements[placeAt] ?? null : null;
+  const placement = placementStep?.placement ?? null;
+  const proposed = placementStep?.proposed ?? null;
+  const placing = placement !== null;
   const placedMatrix = placing ? (proposed ?? placementMatrix(placement, mosaic)) : null;
-  const startPlacing = (from: FieldPlacement | null = null) => {
+  const startPlacing = (from: FieldPlacement | null = null, proposedMatrix: Matrix3 | null = null) => {
     setError(null);
     setPending(null);
-    setPlacement(from ?? (existing ? placementFromMatrix(existing.matrix, mosaic) : initialPlacement(dermoscopy, mosaic)));
+    const start = from ?? (existing ? placementFromMatrix(existing.matrix, mosaic) : initialPlacement(dermoscopy, mosaic));
+    setPlacements([{ placement: start, proposed: proposedMatrix }]);
+    setPlaceAt(0);
     setMode("place");
   };
-  const movePlacement = (next: FieldPlacement) => { setProposed(null); setPlacement(next); };
+  const commitPlacement = (next: FieldPlacement) => {
+    setPlacements((all) => [...all.slice(0, placeAt + 1), { placement: next, proposed: null }]);
+    setPlaceAt((index) => index + 1);
+  };
+  /** During a drag the entry its start made is edited in place: one undo step per drag. */
+  const dragPlacement = (next: FieldPlacement) => {
+    setPlacements((all) => all.map((entry, index) => (index === all.length - 1 ? { placement: next, proposed: null } : entry)));
+  };
   const proposeAutomatically = async () => {
     setProposing(true);
     setError(null);
@@ -76,18 +91,24 @@ export function RegistrationEditor({ mosaicId, mosaicTitle, mosaic, dermoscopyId
     if (failure || !data) { setError(errorMessage(failure, "No proposal could be made.")); return; }
     const answer = data as unknown as RegistrationProposal;
     setProposal(answer);
-    if (answer.confident && answer.matrix) {
-      startPlacing(placementFromMatrix(answer.matrix, mosaic));
-      setProposed(answer.matrix);
-    }
+    if (answer.confident && answer.matrix) startPlacing(placementFromMatrix(answer.matrix, mosaic), answer.matrix);
   };
 
   const commit = (next: LandmarkPair[]) => {
     setHistory((all) => [...all.slice(0, at + 1), next]);
     setAt((index) => index + 1);
   };
-  const undo = () => { if (pending) setPending(null); else if (at > 0) setAt(at - 1); };
-  const redo = () => { if (at < history.length - 1) setAt(at + 1); };
+  const canUndo = placing ? placeAt > 0 : pending !== null || at > 0;
+  const canRedo = placing ? placeAt < placements.length - 1 : at < history.length - 1;
+  const undo = () => {
+    if (placing) { if (placeAt > 0) setPlaceAt(placeAt - 1); }
+    else if (pending) setPending(null);
+    else if (at > 0) setAt(at - 1);
+  };
+  const redo = () => {
+    if (placing) { if (placeAt < placements.length - 1) setPlaceAt(placeAt + 1); }
+    else if (at < history.length - 1) setAt(at + 1);
+  };
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -137,7 +158,8 @@ export function RegistrationEditor({ mosaicId, mosaicTitle, mosaic, dermoscopyId
   }
   const placeHandles = placing ? {
     points: [placement.centre, placementCornerHandle(placement, mosaic)],
-    onMove: (index: number, point: Point) => movePlacement(index === 0 ? { ...placement, centre: point }
+    onDragStart: () => commitPlacement(placement),
+    onMove: (index: number, point: Point) => dragPlacement(index === 0 ? { ...placement, centre: point }
       : placementDragCorner(placement, point, mosaic)),
   } : undefined;
   const step = pending ? `Now click landmark ${pairs.length + 1} on the mosaic.`
@@ -147,15 +169,15 @@ export function RegistrationEditor({ mosaicId, mosaicTitle, mosaic, dermoscopyId
     <section className="panel registration-editor" aria-label="Register the mosaic to the dermoscopy" data-testid="registration-editor">
       <h2>Register {mosaicTitle} to the dermoscopy
         <span className="spacer" />
-        <button type="button" onClick={undo} disabled={placing || (!pending && at === 0)} title="Ctrl+Z">Undo</button>
-        <button type="button" onClick={redo} disabled={placing || at >= history.length - 1} title="Ctrl+Shift+Z">Redo</button>
+        <button type="button" onClick={undo} disabled={!canUndo} title="Ctrl+Z">Undo</button>
+        <button type="button" onClick={redo} disabled={!canRedo} title="Ctrl+Shift+Z">Redo</button>
         <button type="button" onClick={() => { setPending(null); commit([]); }} disabled={!pairs.length}>Clear</button>
         <button type="button" onClick={() => void proposeAutomatically()} disabled={proposing}
           title="Ask the platform where the field lies (not saved until you save it)">
           {proposing ? "Proposing…" : "Propose automatically"}</button>
         {mode === "landmarks"
           ? <button type="button" onClick={() => startPlacing()}>Place the field</button>
-          : <button type="button" onClick={() => { setMode("landmarks"); setProposed(null); }}>Landmarks</button>}
+          : <button type="button" onClick={() => setMode("landmarks")}>Landmarks</button>}
         <button type="button" className="primary" onClick={() => void save()} disabled={(placing ? !placedMatrix : !fit) || saving}>
           {saving ? "Saving…" : "Save registration"}</button>
         <button type="button" onClick={onClose}>Close</button>
@@ -195,10 +217,10 @@ export function RegistrationEditor({ mosaicId, mosaicTitle, mosaic, dermoscopyId
       {placing ? (
         <div className="register-fit" data-testid="placement-controls">
           <label>Turn <input type="number" step={0.5} value={Number(placement.angleDeg.toFixed(1))} aria-label="Turn (degrees)"
-            onChange={(event) => { const v = Number(event.target.value); if (Number.isFinite(v)) movePlacement({ ...placement, angleDeg: v }); }} /> °</label>
+            onChange={(event) => { const v = Number(event.target.value); if (Number.isFinite(v)) commitPlacement({ ...placement, angleDeg: v }); }} /> °</label>
           <label>Width on the dermoscopy <input type="number" step={1} min={1} value={Math.round(placement.widthPx)}
             aria-label="Field width on the dermoscopy (px)"
-            onChange={(event) => { const v = Number(event.target.value); if (v > 0) movePlacement({ ...placement, widthPx: v }); }} /> px</label>
+            onChange={(event) => { const v = Number(event.target.value); if (v > 0) commitPlacement({ ...placement, widthPx: v }); }} /> px</label>
           <span className="muted small" data-testid="placement-source">Saved as: {proposed ? "automatic (the proposal as it is)" : "placed by you"}</span>
           {error ? <span className="error" role="alert">{error}</span> : null}
         </div>
