@@ -5,7 +5,6 @@ and its images are made through the API (not the feature); everything registered
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from playwright.sync_api import expect
