@@ -139,7 +139,7 @@ def test_sweep_removes_only_old_work_folders(settings, tmp_path):
     import os
     import time
 
-    from dermrelay.imaging.services import work_dirs_sweep
+    from dermrelay.storage import work_dirs_sweep
 
     base = Path(settings.MEDIA_ROOT) / ".work"
     old, young = base / "tmp-old", base / "tmp-young"

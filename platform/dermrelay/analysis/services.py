@@ -34,7 +34,8 @@ from dermrelay.cases.selectors import case_annotatable
 from dermrelay.cases.services import CaseLocked, ImageConflict
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.imaging.overlays import colourise, level_size, overlay_delete, overlay_write
-from dermrelay.imaging.services import image_local_path, storage_delete_prefix
+from dermrelay.imaging.services import image_local_path
+from dermrelay.storage import prefix_delete
 from dermrelay.jobs.models import FINISHED_STATES, JobState
 from dermrelay.jobs.services import JobEffects, PermanentJobError, job_enqueue, job_reset, job_run
 from dermrelay.notifications.models import NotificationKind
@@ -346,7 +347,7 @@ def _quality_work(run: AnalysisRun) -> JobEffects:
                        legend=QUALITY_LEGEND, inputs_key=run.model_version.weights_sha256)
 
     def discard() -> None:
-        storage_delete_prefix(prefix)
+        prefix_delete(prefix)
         overlay_delete(overlay.prefix)
 
     return JobEffects(apply=apply, discard=discard)
@@ -408,7 +409,7 @@ def _lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
         else:
             LesionOutline.objects.filter(dermoscopy=image, source=LesionSource.MODEL).delete()
 
-    return JobEffects(apply=apply, discard=lambda: storage_delete_prefix(prefix))
+    return JobEffects(apply=apply, discard=lambda: prefix_delete(prefix))
 
 
 LESION_STEP = "lesion_segmentation"

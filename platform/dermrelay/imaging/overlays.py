@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyvips
 
-from .services import _publish, _work_dir, storage_delete_prefix
+from dermrelay.storage import folder_publish, prefix_delete, work_dir
 
 TILE_SIZE = 254
 TILE_OVERLAP = 1
@@ -69,18 +69,18 @@ def overlay_write(*, rgba: np.ndarray, image_width: int, image_height: int, site
     if (sized.width, sized.height) != (width, height):  # rounding of the scale: pad or trim by a pixel
         sized = sized.embed(0, 0, width, height, extend="copy")
     prefix = f"overlays/{site_id}/{image_id}/{kind}-{uuid.uuid4().hex[:12]}"
-    work = _work_dir()
+    work = work_dir()
     try:
         target = work / "overlay"
         target.mkdir()
         sized.dzsave(str(target / OVERLAY_NAME), tile_size=TILE_SIZE, overlap=TILE_OVERLAP,
                      suffix=".png[compression=3]", layout="dz", keep="none")
         (target / f"{OVERLAY_NAME}_files" / "vips-properties.xml").unlink(missing_ok=True)
-        _publish(target, prefix)
+        folder_publish(target, prefix)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return OverlayPyramid(prefix=prefix, width=width, height=height, level_offset=offset)
 
 
 def overlay_delete(prefix: str) -> None:
-    storage_delete_prefix(prefix)
+    prefix_delete(prefix)

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pyvips
-from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -30,6 +26,7 @@ from dermrelay.cases.models import RCM_KINDS, CaseStatus, Image, ImageKind, Imag
 from dermrelay.cases.selectors import case_annotatable
 from dermrelay.cases.services import CaseLocked, ImageConflict
 from dermrelay.jobs.services import JobEffects, job_enqueue, job_reset, job_run
+from dermrelay.storage import folder_publish, prefix_delete, work_dir
 from inference.preprocessing import apply_window, display_window
 
 from .models import DerivationJob, DeviceProfile, Pyramid, Registration, RegistrationSource
@@ -78,53 +75,6 @@ def _viewable(image: pyvips.Image, crop, window) -> pyvips.Image:
     return image
 
 
-def _work_dir() -> Path:
-    """A folder on the media root's file system when storage is local, so publishing is a rename."""
-    if isinstance(default_storage, FileSystemStorage):
-        base = Path(settings.MEDIA_ROOT) / ".work"
-        base.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=base))
-    return Path(tempfile.mkdtemp(dir=settings.FILE_UPLOAD_TEMP_DIR))
-
-
-def work_dirs_sweep(*, older_than_seconds: float) -> int:
-    """Remove work folders left by workers killed mid-derivation (a live job's folder is young:
-    derivations take seconds to minutes). Returns how many were removed."""
-    base = Path(settings.MEDIA_ROOT) / ".work"
-    if not base.is_dir():
-        return 0
-    cutoff = time.time() - older_than_seconds
-    stale = [folder for folder in base.iterdir() if folder.stat().st_mtime < cutoff]
-    for folder in stale:
-        shutil.rmtree(folder, ignore_errors=True)
-    return len(stale)
-
-
-def _publish(local_dir: Path, prefix: str) -> None:
-    if isinstance(default_storage, FileSystemStorage):
-        target = Path(default_storage.path(prefix))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        local_dir.rename(target)
-        return
-    for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
-        with path.open("rb") as handle:
-            default_storage.save(f"{prefix}/{path.relative_to(local_dir).as_posix()}", File(handle))
-
-
-def storage_delete_prefix(prefix: str) -> None:
-    """Remove a published pyramid (local folder or every object under the prefix)."""
-    if isinstance(default_storage, FileSystemStorage):
-        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
-        return
-    folders = [prefix]
-    while folders:
-        folder = folders.pop()
-        subfolders, files = default_storage.listdir(folder)
-        folders += [f"{folder}/{name}" for name in subfolders]
-        for name in files:
-            default_storage.delete(f"{folder}/{name}")
-
-
 def _smallest_whole_tile(frame_dir: Path) -> Path:
     """The pyramid level whose single tile holds the whole frame: it is the thumbnail."""
     levels = sorted((int(p.name) for p in frame_dir.iterdir() if p.name.isdigit()), reverse=True)
@@ -146,7 +96,7 @@ def derivation_run(job: DerivationJob) -> JobEffects:
     crop = [profile.crop_x, profile.crop_y, profile.crop_width, profile.crop_height] if profile else None
     width, height = (crop[2], crop[3]) if crop else (image.width, image.height)
     prefix = f"derived/{image.case.site_id}/{image.id}/pyramid-{uuid.uuid4().hex[:12]}"
-    work = _work_dir()
+    work = work_dir()
     try:
         source = _local_source(image, work)
         window = _display_window(str(source), image.file_format, image.frames, crop)
@@ -159,7 +109,7 @@ def derivation_run(job: DerivationJob) -> JobEffects:
             (pyramid_dir / f"{frame_name(frame)}_files" / "vips-properties.xml").unlink(missing_ok=True)  # may hold PHI
         shutil.copyfile(_smallest_whole_tile(pyramid_dir / f"{frame_name(image.frames // 2)}_files"),
                         pyramid_dir / "thumbnail.jpg")
-        _publish(pyramid_dir, prefix)
+        folder_publish(pyramid_dir, prefix)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -179,9 +129,9 @@ def derivation_run(job: DerivationJob) -> JobEffects:
 
         analyses_request(image=image)  # in the same transaction: a ready image always has its runs
         if previous is not None and previous.prefix != prefix:
-            transaction.on_commit(lambda: storage_delete_prefix(previous.prefix))
+            transaction.on_commit(lambda: prefix_delete(previous.prefix))
 
-    return JobEffects(apply=apply, discard=lambda: storage_delete_prefix(prefix))
+    return JobEffects(apply=apply, discard=lambda: prefix_delete(prefix))
 
 
 def _local_source(image: Image, work: Path) -> Path:
@@ -198,7 +148,7 @@ def _local_source(image: Image, work: Path) -> Path:
 @contextmanager
 def image_local_path(*, image: Image) -> Iterator[Path]:
     """The original file as a local path for libvips, for as long as the block runs."""
-    work = _work_dir()
+    work = work_dir()
     try:
         yield _local_source(image, work)
     finally:

@@ -7,10 +7,10 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from .models import Pyramid
-from .services import storage_delete_prefix
+from dermrelay.storage import prefix_delete
 
 
 @receiver(post_delete, sender=Pyramid)
 def _pyramid_files_delete(sender, instance: Pyramid, **kwargs) -> None:
     prefix = instance.prefix
-    transaction.on_commit(lambda: storage_delete_prefix(prefix))
+    transaction.on_commit(lambda: prefix_delete(prefix))

@@ -7,6 +7,7 @@ from celery import shared_task
 from dermrelay.cases.services import case_advance
 from dermrelay.jobs.models import JobState
 from dermrelay.jobs.services import job_run
+from dermrelay.storage import work_dirs_sweep
 
 from . import services
 from .models import DerivationJob
@@ -24,4 +25,4 @@ def derivation_job_task(job_id: str) -> None:
 
 @shared_task(name="dermrelay.imaging.tasks.work_dirs_sweep", ignore_result=True)
 def work_dirs_sweep_task() -> int:
-    return services.work_dirs_sweep(older_than_seconds=6 * 3600)
+    return work_dirs_sweep(older_than_seconds=6 * 3600)

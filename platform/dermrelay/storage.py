@@ -1,0 +1,62 @@
+"""Stored files beyond one model's FileField: work folders for derivations, publishing a folder of
+tiles under a prefix, and removing everything under a prefix. One module, so that pyramids,
+overlays and run outputs are written and removed the same way on local disk and object storage."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
+
+
+def work_dir() -> Path:
+    """A fresh folder on the media root's file system when storage is local, so publishing is a rename."""
+    if isinstance(default_storage, FileSystemStorage):
+        base = Path(settings.MEDIA_ROOT) / ".work"
+        base.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=base))
+    return Path(tempfile.mkdtemp(dir=settings.FILE_UPLOAD_TEMP_DIR))
+
+
+def work_dirs_sweep(*, older_than_seconds: float) -> int:
+    """Remove work folders left by workers killed mid-derivation (a live job's folder is young:
+    derivations take seconds to minutes). Returns how many were removed."""
+    base = Path(settings.MEDIA_ROOT) / ".work"
+    if not base.is_dir():
+        return 0
+    cutoff = time.time() - older_than_seconds
+    stale = [folder for folder in base.iterdir() if folder.stat().st_mtime < cutoff]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(stale)
+
+
+def folder_publish(local_dir: Path, prefix: str) -> None:
+    """Move a finished folder (a pyramid) under `prefix`: a rename on local disk, else file by file."""
+    if isinstance(default_storage, FileSystemStorage):
+        target = Path(default_storage.path(prefix))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        local_dir.rename(target)
+        return
+    for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
+        with path.open("rb") as handle:
+            default_storage.save(f"{prefix}/{path.relative_to(local_dir).as_posix()}", File(handle))
+
+
+def prefix_delete(prefix: str) -> None:
+    """Remove everything published under a prefix (local folder or every object under it)."""
+    if isinstance(default_storage, FileSystemStorage):
+        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
+        return
+    folders = [prefix]
+    while folders:
+        folder = folders.pop()
+        subfolders, files = default_storage.listdir(folder)
+        folders += [f"{folder}/{name}" for name in subfolders]
+        for name in files:
+            default_storage.delete(f"{folder}/{name}")
