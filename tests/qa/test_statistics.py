@@ -1,8 +1,10 @@
-"""qa.statistics against numbers computed by hand (in the comments), and Mann–Whitney against scipy."""
+"""qa.statistics against numbers computed by hand (in the comments), and Mann–Whitney against scipy's
+mannwhitneyu and against U counted pair by pair with its tie-corrected variance counted tie group by tie group."""
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -84,6 +86,47 @@ def test_mann_whitney_equals_scipy_on_random_data_with_ties():
         a, b = rng.beta(2, 20, size=30) * 100, rng.beta(3, 12, size=25) * 100
         expected = mannwhitneyu(a, b, alternative="two-sided", method="asymptotic", use_continuity=True)
         assert mann_whitney(list(a), list(b))["p"] == pytest.approx(float(expected.pvalue), abs=1e-12)
+
+
+def pairwise_mann_whitney(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """(U of a, signed z, two-sided p) from the definitions, with no ranks: U counts the pairs where
+    a's value is higher (a tie counts one half); the variance is n_a n_b / 12 · ((n + 1) − Σ(t³ − t) /
+    (n (n − 1))) over the tie groups t; z and p take the continuity correction of 0.5."""
+    u = sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in a for y in b)
+    n = len(a) + len(b)
+    ties = sum(t ** 3 - t for t in Counter(a + b).values())
+    sd = math.sqrt(len(a) * len(b) / 12 * ((n + 1) - ties / (n * (n - 1))))
+    difference = u - len(a) * len(b) / 2
+    z = math.copysign(max(abs(difference) - 0.5, 0.0) / sd, difference)
+    return u, z, min(1.0, math.erfc(((abs(difference) - 0.5) / sd) / math.sqrt(2)))
+
+
+def test_mann_whitney_equals_pairwise_counting():
+    # Site-like samples of % uninformative with ties (values to 0.5 %), one group shifted upwards.
+    rng = np.random.default_rng(42)
+    for _ in range(100):
+        a = list(np.round(rng.gamma(2.0, 4.0, size=int(rng.integers(5, 60))) * 2) / 2 + 3)
+        b = list(np.round(rng.gamma(2.0, 3.0, size=int(rng.integers(5, 90))) * 2) / 2)
+        u, z, p = pairwise_mann_whitney(a, b)
+        found = mann_whitney(a, b)
+        assert found["u"] == pytest.approx(u, abs=1e-9)
+        assert found["z"] == pytest.approx(z, abs=1e-9)
+        assert found["p"] == pytest.approx(p, rel=1e-9, abs=1e-300)
+        assert found["effect_size"] == pytest.approx(2 * u / (len(a) * len(b)) - 1, abs=1e-12)
+
+
+def test_mann_whitney_pinned_figures_of_a_clearly_worse_site():
+    # a = 8 mosaics of a poor site, b = 10 of the others (ties: 6 in both, 12 twice in a).
+    # Pairs a > b: 25, 18, 14, 12, 12 → 10 each; 9 → 9; 7 → 8; 6 → 7 and a tie → U = 74.5.
+    # mean 40; tie groups {6: 2, 12: 2} → Σ(t³ − t) = 12; var = 80/12 · (19 − 12/306) = 126.405229;
+    # sd 11.243008; z = (34.5 − 0.5)/11.243008 = 3.024102; p = erfc(3.024102/√2) = 0.0024937.
+    a = [25.0, 18.0, 14.0, 12.0, 12.0, 9.0, 7.0, 6.0]
+    b = [11.0, 8.5, 6.0, 5.0, 4.5, 4.0, 3.0, 2.5, 2.0, 1.0]
+    found = mann_whitney(a, b)
+    assert found["u"] == 74.5
+    assert found["z"] == pytest.approx(3.024102, abs=1e-6)
+    assert found["p"] == pytest.approx(0.0024937, abs=1e-7)
+    assert found["effect_size"] == pytest.approx(2 * 74.5 / 80 - 1)  # 0.8625
 
 
 def test_mann_whitney_all_identical_values():
