@@ -69,7 +69,8 @@ def child_phantom(folder: Path, size: int, seed: int, spacing: float) -> None:
 
     from PIL import Image as PILImage
 
-    from inference.phantoms import gate_phantom, lesion_polygon
+    from inference.phantoms.generator import gate_phantom
+    from inference.phantoms.outlines import lesion_polygon
 
     started = time.perf_counter()
     phantom = gate_phantom(seed=seed, where="lesion", size_px=size, pixel_spacing_um=spacing)

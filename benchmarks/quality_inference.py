@@ -31,7 +31,7 @@ def main() -> None:
     import torch
 
     from benchmarks.common import versions, write_result
-    from inference.phantoms import generate_phantom
+    from inference.phantoms.generator import generate_phantom
     from inference.quality import analyse_file
     from inference.registry import Registry
 

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 
 from dermrelay.imaging.auto_registration import METHOD, MIN_MARGIN, MIN_SCORE, propose  # noqa: E402
-from inference.phantoms import generate_phantom  # noqa: E402
-from inference.registration_phantoms import pigmented, shared_signal  # noqa: E402
+from inference.phantoms.generator import generate_phantom  # noqa: E402
+from inference.phantoms.registration import pigmented, shared_signal  # noqa: E402
 
 SEEDS = range(2000, 2024)
 WRONG_UM = 200.0

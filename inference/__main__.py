@@ -34,7 +34,7 @@ def _seeds(text: str) -> range:
 
 
 def cmd_generate(args) -> None:
-    from .phantoms import write_dataset
+    from .phantoms.dataset import write_dataset
 
     manifest = write_dataset(out_dir=Path(args.out), seeds=_seeds(args.seeds), size_px=args.size,
                              pixel_spacing_um=args.spacing)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dermrelay.analysis.models import ModelVersion
 from dermrelay.analysis.services import model_versions_sync
 from dermrelay.cases.models import ImageKind
-from inference.phantoms import Phantom, lesion_polygon
-from inference.phantoms import jpeg_bytes as jpeg_of
-from inference.phantoms import png_bytes as png_of
+from inference.phantoms.encoding import jpeg_bytes as jpeg_of
+from inference.phantoms.encoding import png_bytes as png_of
+from inference.phantoms.generator import Phantom
+from inference.phantoms.outlines import lesion_polygon
 from tests.factories import upload
 
 

@@ -23,7 +23,8 @@ from dermrelay.cases.models import Case, Image, ImageKind
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.notifications.models import Notification
 from dermrelay.notifications.services import notification_send
-from inference.phantoms import gate_phantom, lesion_polygon, mask_polygon
+from inference.phantoms.generator import gate_phantom
+from inference.phantoms.outlines import lesion_polygon, mask_polygon
 from tests.analysis.gate_cases import models_sync_quality_model_only, png_of, upload_phantom_case
 from tests.factories import api_client, make_case, make_site, make_user, png_bytes, upload
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from dermrelay.analysis import gate
-from inference.phantoms import generate_phantom, lesion_polygon
+from inference.phantoms.generator import generate_phantom
+from inference.phantoms.outlines import lesion_polygon
 
 IDENTITY = np.eye(3)
 N, I, U = gate.NOT_IMAGED, gate.INFORMATIVE, gate.UNINFORMATIVE

@@ -13,7 +13,7 @@ from dermrelay.analysis.models import AnalysisRun, LesionOutline
 from inference import ham10000
 from inference.datasets import shared_datasets
 from inference.lesion_segmentation import jaccard
-from inference.phantoms import gate_phantom
+from inference.phantoms.generator import gate_phantom
 from tests.analysis.gate_cases import clinic_with_shipped_models, upload_phantom_case
 from tests.factories import make_case, upload
 

@@ -8,7 +8,7 @@ import pytest
 from dermrelay.accounts.models import Role
 from dermrelay.analysis.models import AnalysisRun, MosaicQuality, Overlay
 
-from inference.phantoms import gate_phantom
+from inference.phantoms.generator import gate_phantom
 from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
 from tests.factories import api_client, make_case, make_site, make_user
 

@@ -35,7 +35,8 @@ from dermrelay.cases.services import case_update
 from dermrelay.imaging.models import DerivationJob
 from dermrelay.imaging.tasks import derivation_job_task
 from dermrelay.jobs.models import JobState
-from inference.phantoms import gate_phantom, generate_phantom, lesion_polygon
+from inference.phantoms.generator import gate_phantom, generate_phantom
+from inference.phantoms.outlines import lesion_polygon
 from tests.analysis.gate_cases import png_of, upload_phantom_case
 from tests.conftest import stored_files, wait_for
 from tests.factories import api_client, make_case, make_site, make_user, upload

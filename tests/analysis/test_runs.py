@@ -21,7 +21,7 @@ from dermrelay.analysis.services import (
 )
 from dermrelay.cases.models import Case, Image, ImageKind, ImageStatus
 from dermrelay.jobs.models import JobState
-from inference.phantoms import generate_phantom
+from inference.phantoms.generator import generate_phantom
 from inference.registry import DEFAULT_CARDS_DIR, Registry
 from tests.analysis.gate_cases import jpeg_of, png_of
 from tests.factories import api_client, make_case, make_site, make_user, upload

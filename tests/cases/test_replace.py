@@ -16,8 +16,9 @@ from dermrelay.audit.models import AuditEvent
 from dermrelay.cases import services
 from dermrelay.cases.models import Case, CaseStatus, Image, ImageKind, ImageStatus
 from dermrelay.reading.pdf import _key_images
-from inference.phantoms import gate_phantom, generate_phantom, lesion_polygon
-from inference.phantoms import png_bytes as phantom_png
+from inference.phantoms.encoding import png_bytes as phantom_png
+from inference.phantoms.generator import gate_phantom, generate_phantom
+from inference.phantoms.outlines import lesion_polygon
 from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
 from tests.conftest import stored_files
 from tests.factories import api_client, make_case, make_judged_mosaic, make_site, make_user, png_bytes, upload

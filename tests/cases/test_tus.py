@@ -28,8 +28,8 @@ from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.cases import services
 from dermrelay.cases.models import CaseStatus, Image, ImageKind, Upload, UploadState
 from dermrelay.cases.uploads import sanitised_filename
-from inference.phantoms import gate_phantom
-from inference.phantoms import png_bytes as phantom_png
+from inference.phantoms.encoding import png_bytes as phantom_png
+from inference.phantoms.generator import gate_phantom
 from tests.conftest import stored_files
 from tests.factories import PASSWORD, api_client, make_case, make_site, make_user, png_bytes, upload
 

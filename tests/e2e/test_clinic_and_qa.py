@@ -17,7 +17,9 @@ from rest_framework.test import APIClient
 from dermrelay.accounts.models import Membership, Role
 from dermrelay.analysis.selectors import case_quality
 from dermrelay.cases.models import Case, Image, ImageKind
-from inference.phantoms import gate_phantom, generate_phantom, jpeg_bytes, lesion_polygon, png_bytes
+from inference.phantoms.encoding import jpeg_bytes, png_bytes
+from inference.phantoms.generator import gate_phantom, generate_phantom
+from inference.phantoms.outlines import lesion_polygon
 from tests.conftest import wait_for
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, make_site, make_user

@@ -12,8 +12,9 @@ from playwright.sync_api import expect
 from dermrelay.analysis.selectors import case_quality
 from dermrelay.cases.models import ImageKind
 from dermrelay.imaging.models import Registration
-from inference.phantoms import generate_phantom, jpeg_bytes, png_bytes
-from inference.registration_phantoms import shared_signal
+from inference.phantoms.encoding import jpeg_bytes, png_bytes
+from inference.phantoms.generator import generate_phantom
+from inference.phantoms.registration import shared_signal
 from tests.analysis.gate_cases import models_sync_quality_model_only
 from tests.conftest import wait_for
 from tests.e2e.conftest import sign_in

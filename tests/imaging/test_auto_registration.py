@@ -17,10 +17,10 @@ from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.cases.models import Image, ImageKind
 from dermrelay.imaging.auto_registration import propose
 from dermrelay.imaging.models import Registration
-from inference.phantoms import generate_phantom
-from inference.phantoms import jpeg_bytes as jpeg_of
-from inference.phantoms import png_bytes as png_of
-from inference.registration_phantoms import shared_signal
+from inference.phantoms.encoding import jpeg_bytes as jpeg_of
+from inference.phantoms.encoding import png_bytes as png_of
+from inference.phantoms.generator import generate_phantom
+from inference.phantoms.registration import shared_signal
 from tests.factories import api_client, make_case, make_site, make_user, upload
 from tests.reading.helpers import assign, make_clinic, submit
 

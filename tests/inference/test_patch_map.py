@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from inference.patch_map import grid_for, patch_map
-from inference.phantoms import gate_phantom
+from inference.phantoms.generator import gate_phantom
 from inference.quality import field_map
 from inference.registry import Registry
 

@@ -11,13 +11,9 @@ import pytest
 from PIL import Image
 from scipy import ndimage as ndi
 
-from inference.phantoms import (
-    ARTIFACT_NAMES,
-    PHANTOM_VERSION,
-    Phantom,
-    generate_phantom,
-    write_dataset,
-)
+from inference.phantoms.artifacts import ARTIFACT_NAMES
+from inference.phantoms.dataset import write_dataset
+from inference.phantoms.generator import PHANTOM_VERSION, Phantom, generate_phantom
 
 SEEDS = range(30)
 SIZE = 512  # 1 mm at 2 µm: big enough for every artifact type, quick to make

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from inference import metrics
-from inference.phantoms import generate_phantom
+from inference.phantoms.generator import generate_phantom
 from inference.quality import analyse_pixels
 from inference.registry import Registry
 

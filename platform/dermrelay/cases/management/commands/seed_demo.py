@@ -23,7 +23,9 @@ from dermrelay.analysis.models import LesionOutline
 from dermrelay.analysis.services import lesion_outline_set
 from dermrelay.cases.uploads import stage_stream
 from dermrelay.imaging.services import registration_set
-from inference.phantoms import gate_phantom, jpeg_bytes, lesion_polygon, png_bytes
+from inference.phantoms.encoding import jpeg_bytes, png_bytes
+from inference.phantoms.generator import gate_phantom
+from inference.phantoms.outlines import lesion_polygon
 
 DEFAULT_PASSWORD = "dermrelay-demo"
 

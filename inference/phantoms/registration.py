@@ -1,6 +1,6 @@
 """Phantom pairs for testing automatic dermoscopy → mosaic registration.
 
-The mosaics of `inference.phantoms` carry their lesion only as a faint change of texture (damped
+The mosaics of `generate_phantom` carry their lesion only as a faint change of texture (damped
 papillae, sparse nests), not as the dermoscopy's pigment: measured, their low-resolution image
 correlates with the registered dermoscopy's inverted grey channel at about -0.1 to 0.5, with no
 consistent sign, so no image-based method can find the registration from them
@@ -19,7 +19,7 @@ import dataclasses
 import numpy as np
 from scipy import ndimage as ndi
 
-from .phantoms import Phantom
+from .generator import Phantom
 
 
 def pigment_map(dermoscopy: np.ndarray) -> np.ndarray:
