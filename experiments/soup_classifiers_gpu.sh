@@ -4,7 +4,7 @@
 # (`python -m inference soup-classifier`): one network per model, no dearer to run than one seed.
 # A and B get the same seeds and recipe, so McNemar's comparison of the two soups stays fair.
 #
-#   bash scripts/soup_classifiers_gpu.sh DATA OUT [SEEDS] [SECONDS]
+#   bash experiments/soup_classifiers_gpu.sh DATA OUT [SEEDS] [SECONDS]
 #
 # SEEDS (default "11 12 13 14"); SECONDS (default 480): a run still training then stops, says so in
 # its card, and is left out of the soup. SOUP_WITH_SHIPPED=1 adds the shipped runs (inference/cards,

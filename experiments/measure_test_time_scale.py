@@ -11,7 +11,7 @@ scale's alone. Val's rare classes (10-29 images) make balanced accuracy jump by 
 so read the intervals, not the points. Recomputing the statistics takes ~10 min per model and
 scale on 2 cores.
 
-    .venv/bin/python scripts/measure_test_time_scale.py ../shared/datasets/ham10000 var/test-time-scale.json 1.12
+    .venv/bin/python experiments/measure_test_time_scale.py ../shared/datasets/ham10000 var/test-time-scale.json 1.12
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ balanced accuracy and macro AUC of view sets are written with a paired bootstrap
 shipped views (the image and its two mirror images). Val's rare classes (10-29 images) make
 balanced accuracy jump by ~0.01 per image, so read the interval, not the point.
 
-    .venv/bin/python scripts/measure_test_time_views.py ../shared/datasets/ham10000 var/test-time-views.json
+    .venv/bin/python experiments/measure_test_time_views.py ../shared/datasets/ham10000 var/test-time-views.json
 """
 
 from __future__ import annotations

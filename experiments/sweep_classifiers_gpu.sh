@@ -7,7 +7,7 @@
 # run with the best balanced accuracy. The 4 best pairs' and the best body-region run's weights and
 # cards, every run's summary and log, and the ranking (sweep.json) go to OUT.
 #
-#   bash scripts/sweep_classifiers_gpu.sh DATA OUT [SECONDS]
+#   bash experiments/sweep_classifiers_gpu.sh DATA OUT [SECONDS]
 #
 # SWEEP_EXTRA adds flags to every run (a smoke test: SWEEP_EXTRA="--epochs 1 --batch 8").
 # SECONDS (default 540) is the time the sweep may take from its start: the first wave always runs;
