@@ -40,10 +40,10 @@ def main() -> None:
     import torch
 
     from benchmarks.common import versions, write_result
-    from inference import ham10000
-    from inference.classification import location_index
-    from inference.datasets import shared_datasets
-    from inference.registry import Registry
+    from inference.datasets import ham10000
+    from inference.datasets.shared import shared_datasets
+    from inference.serving.classification import location_index
+    from inference.serving.registry import Registry
 
     root = shared_datasets() / "ham10000"
     val = [r for r in ham10000.read_metadata(root / "metadata.csv") if r.split == "val"][:8]

@@ -95,8 +95,8 @@ def child_bare(folder: Path, spacing: float) -> None:
     answers one JSON line, so each platform run gets a bare run right beside it (same load)."""
     import pyvips
 
-    from inference.quality import analyse_file
-    from inference.registry import Registry
+    from inference.serving.quality import analyse_file
+    from inference.serving.registry import Registry
 
     source = str(folder / "mosaic.png")
     started = time.perf_counter()
@@ -612,7 +612,7 @@ def main() -> None:
     path = write_result(
         benchmark="end_to_end", figures=figures,
         baseline="the bare pipeline in one process: pyvips dzsave of the same mosaic file + the quality model "
-                 "(registry, ONNX Runtime) on it via inference.quality.analyse_file, model loaded beforehand",
+                 "(registry, ONNX Runtime) on it via inference.serving.quality.analyse_file, model loaded beforehand",
         ratio=worst, target=f"median <= {TARGET_S:g} s per configuration from upload start to verdict readable",
         meets_target=meets,
         versions_=versions("django", "celery", "kombu", "gunicorn", "pyvips", "pyvips-binary", "onnxruntime", "numpy",

@@ -32,8 +32,8 @@ def main() -> None:
 
     from benchmarks.common import versions, write_result
     from inference.phantoms.generator import generate_phantom
-    from inference.quality import analyse_file
-    from inference.registry import Registry
+    from inference.serving.quality import analyse_file
+    from inference.serving.registry import Registry
 
     folder = Path(tempfile.mkdtemp(prefix="bench-quality-"))
     try:

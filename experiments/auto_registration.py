@@ -2,9 +2,9 @@
 
 Seeds 2000-2023 (the thresholds were set on seeds 101-108; the tests use 104 and 106). Three kinds of
 pair, each with the dermoscopy's pixel spacing known (scale fixed ± 5 %) and unknown (scale searched):
-- plain: inference.phantoms.generate_phantom as it is (its mosaic carries the lesion only as texture);
-- pigmented: registration_phantoms.pigmented(contrast=0.6) (melanin bright in the mosaic, modestly);
-- shared: registration_phantoms.shared_signal (reflectance follows the dermoscopy's pigment strongly).
+- plain: inference.phantoms.generator.generate_phantom as it is (its mosaic carries the lesion only as texture);
+- pigmented: phantoms.registration.pigmented(contrast=0.6) (melanin bright in the mosaic, modestly);
+- shared: phantoms.registration.shared_signal (reflectance follows the dermoscopy's pigment strongly).
 The error is the largest distance, in µm on the mosaic, between where the proposal and the truth put
 the mosaic's corners (measured for every best placement, offered or not). An offer is "wrong" when
 that error exceeds 200 µm. Run: .venv/bin/python experiments/auto_registration.py

@@ -24,11 +24,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inference import classification_metrics  # noqa: E402
-from inference.classification import (LOGIT_ADJUSTMENTS, MODEL_NAMES, TASKS, adjusted_probabilities, build,  # noqa: E402
-                                      train_and_val, view_logits, with_batch_norm_recomputed)
-from inference.registry import DEFAULT_CARDS_DIR  # noqa: E402
-from inference.weight_soup import card_prior, member_cards, member_weights, unfolded  # noqa: E402
+from inference.evaluation import classification_metrics  # noqa: E402
+from inference.serving.classification import MODEL_NAMES, TASKS  # noqa: E402
+from inference.serving.registry import DEFAULT_CARDS_DIR  # noqa: E402
+from inference.training.classification import (LOGIT_ADJUSTMENTS, adjusted_probabilities, build, train_and_val,  # noqa: E402
+                                               view_logits, with_batch_norm_recomputed)
+from inference.training.weight_soup import card_prior, member_cards, member_weights, unfolded  # noqa: E402
 
 
 def balanced(truth: np.ndarray, answers: np.ndarray, classes: int) -> float:

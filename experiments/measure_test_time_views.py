@@ -19,10 +19,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inference import classification_metrics, ham10000  # noqa: E402
-from inference.classification import MODEL_NAMES, examples  # noqa: E402
-from inference.registry import Registry  # noqa: E402
-from inference.training_loop import to_input, turned  # noqa: E402
+from inference.datasets import ham10000  # noqa: E402
+from inference.datasets.ham10000 import examples  # noqa: E402
+from inference.evaluation import classification_metrics  # noqa: E402
+from inference.serving.classification import MODEL_NAMES  # noqa: E402
+from inference.serving.preprocessing import to_input  # noqa: E402
+from inference.serving.registry import Registry  # noqa: E402
+from inference.training.training_loop import turned  # noqa: E402
 
 VIEWS = [(turn, mirror) for turn in range(0, 360, 45) for mirror in (1.0, -1.0)]
 SETS = {"shipped: image, mirror images": [(0, 1.0), (0, -1.0), (180, -1.0)],

@@ -14,9 +14,9 @@ from dermrelay.accounts.models import Role
 from dermrelay.analysis.models import AnalysisRun, ModelVersion
 from dermrelay.audit.models import AuditEvent
 from dermrelay.cases.models import Case, CaseStatus
-from inference.classification import LOCATIONS
 from inference.phantoms.encoding import jpeg_bytes
 from inference.phantoms.generator import gate_phantom
+from inference.serving.classification import LOCATIONS
 from tests.analysis.gate_cases import clinic_with_shipped_models
 from tests.factories import api_client, make_case, make_site, make_user, upload
 

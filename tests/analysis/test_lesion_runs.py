@@ -10,9 +10,9 @@ import pytest
 from PIL import Image as PILImage
 
 from dermrelay.analysis.models import AnalysisRun, LesionOutline
-from inference import ham10000
-from inference.datasets import shared_datasets
-from inference.lesion_segmentation import jaccard
+from inference.datasets import ham10000
+from inference.datasets.shared import shared_datasets
+from inference.evaluation.lesion_segmentation import jaccard
 from inference.phantoms.generator import gate_phantom
 from tests.analysis.gate_cases import clinic_with_shipped_models, upload_phantom_case
 from tests.factories import make_case, upload

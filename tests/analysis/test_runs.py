@@ -22,7 +22,7 @@ from dermrelay.analysis.services import (
 from dermrelay.cases.models import Case, Image, ImageKind, ImageStatus
 from dermrelay.jobs.models import JobState
 from inference.phantoms.generator import generate_phantom
-from inference.registry import DEFAULT_CARDS_DIR, Registry
+from inference.serving.registry import DEFAULT_CARDS_DIR, Registry
 from tests.analysis.gate_cases import jpeg_of, png_of
 from tests.factories import api_client, make_case, make_site, make_user, upload
 
@@ -181,7 +181,7 @@ def test_altered_weights_fail_the_run_at_once_with_the_reason(clinic, phantom, c
 
 def test_missing_registered_weights_fail_the_run_even_when_an_onnx_export_is_installed(clinic, phantom, copied_registry,
                                                                                         monkeypatch):
-    monkeypatch.setattr("inference.registry.choose_device", lambda: "cpu")  # the CPU worker's path, on any machine
+    monkeypatch.setattr("inference.serving.registry.choose_device", lambda: "cpu")  # the CPU worker's path, on any machine
     site, tech, client = clinic
     weights = copied_registry.card(MODEL).file("weights")
     weights.unlink()  # only the PyTorch weights the ModelVersion row names; the ONNX export stays

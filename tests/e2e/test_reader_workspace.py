@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from dermrelay.analysis.selectors import case_findings, case_quality
 from dermrelay.cases.models import Case, CaseStatus, ImageKind
 from dermrelay.imaging.models import Registration
-from inference.registry import Registry
+from inference.serving.registry import Registry
 from tests.conftest import wait_for
 from tests.e2e.conftest import expect_console_error, sign_in
 from tests.factories import PASSWORD, make_case, make_site, make_user

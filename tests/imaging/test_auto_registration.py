@@ -2,7 +2,7 @@
 (never saved, audited, the same people as registering, a clear "no confident proposal").
 
 The phantoms of inference.phantoms carry no shared signal between mosaic and dermoscopy (see
-inference/registration_phantoms.py), so the positive cases use `shared_signal` pairs, whose mosaic
+inference/phantoms/registration.py), so the positive cases use `shared_signal` pairs, whose mosaic
 follows the dermoscopy's pigment. Seeds 104 and 106; the benchmark (experiments/auto_registration.py)
 uses 2000-2023.
 """

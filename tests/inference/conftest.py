@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.datasets import shared_datasets
+from inference.datasets.shared import shared_datasets
 
 HAM10000 = (shared_datasets() or Path("../shared/datasets")) / "ham10000"
 

@@ -4,9 +4,9 @@ import pytest
 from isic_metadata.anatom_site_hierarchical import AnatomSiteEnum
 from isic_metadata.fields import AnatomSiteGeneralEnum
 
-from inference import body_sites
-from inference.classification import LOCATIONS
-from inference.ham10000 import REGION7
+from inference.serving import body_sites
+from inference.serving.classification import LOCATIONS
+from inference.serving.classification import REGION7
 
 
 @pytest.mark.parametrize(("anatom_site", "general", "expected"), [
@@ -60,8 +60,8 @@ def test_region7_is_derived_from_localization_as_the_data_set_made_it(tmp_path):
     import csv
     import os
 
-    from inference import ham10000
-    from inference.datasets import shared_datasets
+    from inference.datasets import ham10000
+    from inference.datasets.shared import shared_datasets
 
     (tmp_path / "e.csv").write_text("image_id,dx,localization\na,nv,back\nb,mel,acral\nc,nv,unknown\n")
     assert [r.region7 for r in ham10000.read_metadata(tmp_path / "e.csv")] == ["trunk", "other", ""]

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from inference import classification_metrics as cm
+from inference.evaluation import classification_metrics as cm
 
 
 def test_confusion_precision_sensitivity_and_balanced_accuracy_by_hand():

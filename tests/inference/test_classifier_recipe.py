@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inference.classification import (Examples, TrainConfig, adjusted_probabilities, build, classify, log_prior,
-                                      network_predict, sampling_prior, starting_network, training_command, view_logits)
-from inference.training_loop import random_views, turned
+from inference.datasets.ham10000 import Examples
+from inference.serving.classification import classify
+from inference.training.classification import (TrainConfig, adjusted_probabilities, build, log_prior, network_predict,
+                                               sampling_prior, starting_network, view_logits)
+from inference.training.classifier_cards import training_command
+from inference.training.training_loop import random_views, turned
 
 
 def _disc(height: int = 150, width: int = 200, radius: int = 40) -> torch.Tensor:

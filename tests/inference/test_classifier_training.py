@@ -9,7 +9,7 @@ import json
 import pytest
 
 from inference.__main__ import main
-from inference.registry import Registry
+from inference.serving.registry import Registry
 
 
 @pytest.mark.parametrize("task", ["diagnosis-location", "body-region"])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.datasets import shared_datasets
+from inference.datasets.shared import shared_datasets
 from inference.networks.efficientnet_lite import MEAN, STD, EfficientNetLite0, efficientnet_lite0
 
 DATASETS = shared_datasets()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from inference.networks.mednet import MEDNet, deep_supervision_loss
-from inference.tiling import blend_window, sliding_window
+from inference.serving.tiling import blend_window, sliding_window
 
 
 def _network(**kwargs) -> MEDNet:

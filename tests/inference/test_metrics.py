@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from inference import metrics
+from inference.serving import metrics
 
 
 def test_percentages_count_only_the_imaged_area():
@@ -54,7 +54,7 @@ def test_confidence():
 def test_the_mask_maps_back_to_full_resolution(tmp_path):
     from PIL import Image as PILImage
 
-    from inference.quality import QualityResult, write_full_resolution_mask
+    from inference.serving.quality import QualityResult, write_full_resolution_mask
 
     mask = np.zeros((10, 12), bool)
     mask[2:4, 3:6] = True
@@ -71,7 +71,7 @@ def test_the_mask_maps_back_to_full_resolution(tmp_path):
 def test_sixteen_bit_mosaics_reach_the_network_windowed_not_squashed(tmp_path, source_spacing_um):
     from PIL import Image as PILImage
 
-    from inference.preprocessing import read_at_spacing
+    from inference.serving.preprocessing import read_at_spacing
 
     values = np.random.default_rng(0).integers(1000, 5000, (400, 400)).astype(np.uint16)
     PILImage.fromarray(values).save(tmp_path / "m16.tif")

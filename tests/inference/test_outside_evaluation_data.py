@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from inference import ham10000
 from inference.__main__ import main
+from inference.datasets import ham10000
 
 from .conftest import HAM10000
 

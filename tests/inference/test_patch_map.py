@@ -4,10 +4,10 @@ a label image; served by a body-region-like classifier and by the RCM patch scor
 import numpy as np
 import pytest
 
-from inference.patch_map import grid_for, patch_map
 from inference.phantoms.generator import gate_phantom
-from inference.quality import field_map
-from inference.registry import Registry
+from inference.serving.patch_map import grid_for, patch_map
+from inference.serving.quality import field_map
+from inference.serving.registry import Registry
 
 
 def test_grid_covers_the_image_with_the_last_patches_flush_with_the_edges():

@@ -10,7 +10,7 @@ import torch
 
 from inference.networks.mednet import MEDNet
 from inference.onnx_export import export_onnx
-from inference.registry import CardInvalid, Registry, WeightsHashMismatch, WeightsMissing, sha256_of
+from inference.serving.registry import CardInvalid, Registry, WeightsHashMismatch, WeightsMissing, sha256_of
 
 
 @pytest.fixture

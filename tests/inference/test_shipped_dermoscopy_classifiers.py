@@ -8,10 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from inference import ham10000
-from inference.classification import MODEL_NAMES, TASKS, classify, examples
-from inference.datasets import shared_datasets
-from inference.registry import Registry
+from inference.datasets import ham10000
+from inference.datasets.ham10000 import examples
+from inference.datasets.shared import shared_datasets
+from inference.serving.classification import MODEL_NAMES, TASKS, classify
+from inference.serving.registry import Registry
 
 HAM10000 = (shared_datasets() or __import__("pathlib").Path("../shared/datasets")) / "ham10000"
 # Well under each card's val accuracy (B 0.80, A 0.72, body region 0.56): 60 images is a small sample.

@@ -4,10 +4,10 @@ and it finds artifacts on a phantom it never saw (seeds beyond training's and te
 import numpy as np
 import pytest
 
-from inference import metrics
 from inference.phantoms.generator import generate_phantom
-from inference.quality import analyse_pixels
-from inference.registry import Registry
+from inference.serving import metrics
+from inference.serving.quality import analyse_pixels
+from inference.serving.registry import Registry
 
 NAME = "rcm-quality-mednet"
 

@@ -13,11 +13,13 @@ import pytest
 import torch
 
 from inference.__main__ import main
-from inference.classification import (Examples, build, choose_fold_and_save, classify, log_prior, network_predict,
-                                      recalibrate_batch_norm, sampling_prior, with_batch_norm_recomputed)
-from inference.registry import Registry
-from inference.training_loop import to_input
-from inference.weight_soup import MembersDoNotMix, averaged, member_cards, unfolded
+from inference.datasets.ham10000 import Examples
+from inference.serving.classification import classify
+from inference.serving.preprocessing import to_input
+from inference.serving.registry import Registry
+from inference.training.classification import (build, choose_fold_and_save, log_prior, network_predict,
+                                               recalibrate_batch_norm, sampling_prior, with_batch_norm_recomputed)
+from inference.training.weight_soup import MembersDoNotMix, averaged, member_cards, unfolded
 
 
 def test_the_folded_logit_adjustment_comes_out_before_averaging():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from dermrelay.imaging.registration import apply as project_points
 from dermrelay.imaging.registration import invert
-from inference import metrics
+from inference.serving import metrics
 
 NOT_IMAGED, INFORMATIVE, UNINFORMATIVE = 0, 1, 2
 MIN_LESION_PIXELS = 64  # imaged lesion pixels at the working spacing below which the lesional % is noise

@@ -246,7 +246,7 @@ def case_findings(*, case: Case) -> dict:
 def anatomic_site_suggestion(*, case: Case) -> dict:
     """What the body-region maps of the case's clinical photos suggest for the lesion's anatomic
     site (mean of their overall region probabilities), beside what is recorded."""
-    from inference import body_sites
+    from inference.serving import body_sites
 
     lesion = case.lesion
     runs = [run for (_, step), run in _latest_runs(case=case, steps=("body_region",)).items()

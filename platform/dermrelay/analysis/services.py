@@ -40,9 +40,9 @@ from dermrelay.jobs.models import FINISHED_STATES, JobState
 from dermrelay.jobs.services import JobEffects, PermanentJobError, job_enqueue, job_reset, job_run
 from dermrelay.notifications.models import NotificationKind
 from dermrelay.notifications.services import notification_send
-from inference import quality as quality_analysis
-from inference.preprocessing import read_at_spacing
-from inference.registry import LoadedModel, ModelError, Registry
+from inference.serving import quality as quality_analysis
+from inference.serving.preprocessing import read_at_spacing
+from inference.serving.registry import LoadedModel, ModelError, Registry
 
 from . import gate
 from .models import (
@@ -383,7 +383,7 @@ def _model_and_rgb(run: AnalysisRun, *, max_side: int) -> tuple[_Stopwatch, Load
 def _lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
     """The lesion on a dermoscopy image, as a mask file and the model's outline of the image (a
     person's outline still wins); the case's mosaics are judged again after the run."""
-    from inference.lesion_segmentation import segment
+    from inference.serving.lesion_segmentation import segment
 
     image = run.image
     watch, model, rgb = _model_and_rgb(run, max_side=MAX_DERMOSCOPY_SIDE)
@@ -442,9 +442,9 @@ def _diagnosis_location(image: Image, rgb_small: np.ndarray) -> dict:
     as the paper does, unless DERMRELAY_DIAGNOSIS_LOCATION_FALLBACK is "unknown" (see settings)."""
     from django.conf import settings
 
-    from inference import body_sites
-    from inference.classification import classify
-    from inference.ham10000 import REGION7
+    from inference.serving import body_sites
+    from inference.serving.classification import classify
+    from inference.serving.classification import REGION7
 
     lesion = image.case.lesion
     recorded = body_sites.location_from_anatom_site(anatom_site=lesion.anatom_site,
@@ -473,7 +473,7 @@ def _diagnosis_location(image: Image, rgb_small: np.ndarray) -> dict:
 def _diagnosis_work(run: AnalysisRun) -> JobEffects:
     """Model B (or A) on a dermoscopy image: the 7 HAM10000 classes ranked, with the body location B
     was given and where that came from. Decision support for the reader, never a verdict."""
-    from inference.classification import classify, location_index, resized
+    from inference.serving.classification import classify, location_index, resized
 
     image = run.image
     watch, model, rgb = _model_and_rgb(run, max_side=MAX_DERMOSCOPY_SIDE)
@@ -498,8 +498,8 @@ def _diagnosis_work(run: AnalysisRun) -> JobEffects:
 def body_region_map(model: LoadedModel, rgb: np.ndarray):
     """The body-region patch map of a photo: 4:3 patches half the photo's height (at least the
     model's 200x150 input) overlapping by half; a small photo is one patch."""
-    from inference.classification import IMAGE_SIZE, classify, resized
-    from inference.patch_map import grid_for, patch_map
+    from inference.serving.classification import IMAGE_SIZE, classify, resized
+    from inference.serving.patch_map import grid_for, patch_map
 
     height = max(IMAGE_SIZE[1], rgb.shape[0] // 2)
     grid = grid_for(width=rgb.shape[1], height=rgb.shape[0], patch=(round(height * 4 / 3), height), overlap=0.5)
@@ -510,7 +510,7 @@ def body_region_map(model: LoadedModel, rgb: np.ndarray):
 def _body_region_work(run: AnalysisRun) -> JobEffects:
     """The body-region map of a clinical photo, its overall region, and the anatomic site it
     suggests for the lesion (a person confirms it; see anatomic_site_confirm)."""
-    from inference import body_sites
+    from inference.serving import body_sites
 
     watch, model, rgb = _model_and_rgb(run, max_side=MAX_CLINICAL_SIDE)
     found = body_region_map(model, rgb)

@@ -27,7 +27,7 @@ from dermrelay.cases.selectors import case_annotatable
 from dermrelay.cases.services import CaseLocked, ImageConflict
 from dermrelay.jobs.services import JobEffects, job_enqueue, job_reset, job_run
 from dermrelay.storage import folder_publish, prefix_delete, work_dir
-from inference.preprocessing import apply_window, display_window
+from inference.serving.preprocessing import apply_window, display_window
 
 from .models import DerivationJob, DeviceProfile, Pyramid, Registration, RegistrationSource
 from .registration import check_matrix, fit_affine
