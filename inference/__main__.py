@@ -22,8 +22,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from .ham10000 import DataInvalid
-from .registry import DEFAULT_CARDS_DIR, Registry, sha256_of
+from .datasets.ham10000 import DataInvalid
+from .serving.registry import DEFAULT_CARDS_DIR, Registry, sha256_of
 
 QUALITY_MODEL = "rcm-quality-mednet"
 
@@ -44,8 +44,8 @@ def cmd_generate(args) -> None:
 
 def cmd_train(args) -> None:
     from .networks.mednet import MEDNet
-    from .preprocessing import MEAN, STD
-    from .train import TrainConfig, train
+    from .serving.preprocessing import MEAN, STD
+    from .training.quality import TrainConfig, train
 
     weights = Path(args.cards).resolve().parent / "weights" / f"{args.name}.pt"  # the card's "../weights/"
     config = TrainConfig(data=Path(args.data), weights_out=weights, working_spacing_um=args.spacing,
@@ -65,7 +65,7 @@ def cmd_train(args) -> None:
         "weights": {"file": f"../weights/{weights.name}", "sha256": sha256_of(weights), "dtype": "float16"},
         "architecture": {"class": "MEDNet", "kwargs": {"levels": args.levels, "width": args.width, "depth": args.depth}},
         "training": {
-            "data": f"synthetic RCM phantoms (inference/phantoms.py), {log['images']} images",
+            "data": f"synthetic RCM phantoms (inference/phantoms/), {log['images']} images",
             "data_hashes": {"manifest.json": sha256_of(manifest)} if manifest.exists() else {},
             "seed": args.seed, "command": "python -m inference " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
             **{key: value for key, value in asdict(config).items() if key in ("steps", "batch", "patch", "learning_rate")},
@@ -86,7 +86,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from .evaluate import evaluate_quality
+    from .evaluation.quality import evaluate_quality
 
     registry = Registry(args.cards)
     model = registry.load(args.name, backend=args.backend)
@@ -103,7 +103,8 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_train_lesion(args) -> None:
-    from .lesion_segmentation import MODEL_NAME, TrainConfig, card_write, train
+    from .serving.lesion_segmentation import MODEL_NAME
+    from .training.lesion_segmentation import TrainConfig, card_write, train
 
     weights = Path(args.weights_dir) / f"{MODEL_NAME}.pt"
     config = TrainConfig(data=Path(args.data), out=weights, epochs=args.epochs, batch=args.batch,
@@ -114,8 +115,8 @@ def cmd_train_lesion(args) -> None:
 
 
 def cmd_evaluate_lesion(args) -> None:
-    from . import ham10000
-    from .lesion_segmentation import evaluate_shipped
+    from .datasets import ham10000
+    from .evaluation.lesion_segmentation import evaluate_shipped
 
     records = ham10000.read_metadata(Path(args.csv) if args.csv else Path(args.data) / "metadata.csv")
     if args.split:
@@ -127,7 +128,9 @@ def cmd_evaluate_lesion(args) -> None:
 
 
 def cmd_train_classifier(args) -> None:
-    from .classification import MODEL_NAMES, TrainConfig, card_write, train
+    from .serving.classification import MODEL_NAMES
+    from .training.classification import TrainConfig, train
+    from .training.classifier_cards import card_write
 
     weights = Path(args.weights_dir) / f"{MODEL_NAMES[args.task]}.pt"
     config = TrainConfig(data=Path(args.data), out=weights, task=args.task, epochs=args.epochs, batch=args.batch,
@@ -139,8 +142,8 @@ def cmd_train_classifier(args) -> None:
 
 
 def cmd_soup_classifier(args) -> None:
-    from .classification import MODEL_NAMES
-    from .weight_soup import MembersDoNotMix, soup
+    from .serving.classification import MODEL_NAMES
+    from .training.weight_soup import MembersDoNotMix, soup
 
     weights = Path(args.weights_dir) / f"{MODEL_NAMES[args.task]}.pt"
     try:
@@ -154,8 +157,8 @@ def cmd_soup_classifier(args) -> None:
 def cmd_recalibrate_classifier(args) -> None:
     """A soup of one: the registered run's BatchNorm statistics and τ chosen again on val, its weights
     and card rewritten in place."""
-    from .classification import MODEL_NAMES
-    from .weight_soup import MembersDoNotMix, soup
+    from .serving.classification import MODEL_NAMES
+    from .training.weight_soup import MembersDoNotMix, soup
 
     card_path = Path(args.cards) / f"{MODEL_NAMES[args.task]}.json"
     if not card_path.is_file():
@@ -170,7 +173,7 @@ def cmd_recalibrate_classifier(args) -> None:
 
 
 def cmd_evaluate_classifier(args) -> None:
-    from .classification import evaluate_shipped
+    from .evaluation.classifiers import evaluate_shipped
 
     found = evaluate_shipped(Registry(args.cards), task=args.task, images=Path(args.images), csv_path=Path(args.csv))
     Path(args.out).write_text(json.dumps(found, indent=2) + "\n")
@@ -178,15 +181,15 @@ def cmd_evaluate_classifier(args) -> None:
 
 
 def cmd_evaluate_dermoscopy(args) -> None:
-    from .dermoscopy_evaluation import evaluate_all
+    from .evaluation.dermoscopy import evaluate_all
 
     summary = evaluate_all(registry=Registry(args.cards), images=Path(args.images), csv_path=Path(args.csv), out=Path(args.out))
     print(json.dumps(summary, indent=2))
 
 
 def cmd_compare_diagnosis(args) -> None:
-    from .classification import compare_diagnosis_on_folder, compare_diagnosis_on_val, examples
-    from .ham10000 import read_metadata
+    from .datasets.ham10000 import examples, read_metadata
+    from .evaluation.diagnosis_comparison import compare_diagnosis_on_folder, compare_diagnosis_on_val
 
     if args.images and not args.csv:
         sys.exit("compare-diagnosis: --images needs --csv (image_id, dx, localization)")
@@ -274,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     classifier.add_argument("--data", required=True, help="folder with images/ and metadata.csv (split column)")
     classifier.add_argument("--weights-dir", default=str(DEFAULT_CARDS_DIR.parent / "weights"))
     classifier.add_argument("--version", default="0.2.0")
-    from .classification import SAMPLING, TrainConfig
+    from .training.classification import SAMPLING, TrainConfig
 
     defaults = TrainConfig.__dataclass_fields__
     classifier.add_argument("--epochs", type=int, default=defaults["epochs"].default)

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import torch
 
-from .registry import Registry, sha256_of
+from .serving.registry import Registry, sha256_of
 
 
 class _LastLevel(torch.nn.Module):

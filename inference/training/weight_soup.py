@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import classification_metrics
-from .classification import (MODEL_NAMES, SAMPLING_TEXT, TASKS, build, choose_fold_and_save, classify, log_prior,
-                             network_predict, sampling_prior, train_and_val, training_device, with_batch_norm_recomputed)
-from .registry import sha256_of
+from ..evaluation import classification_metrics
+from ..serving.classification import MODEL_NAMES, TASKS, classify
+from ..serving.registry import sha256_of
+from .classification import (SAMPLING_TEXT, build, choose_fold_and_save, log_prior, network_predict, sampling_prior,
+                             train_and_val, training_device, with_batch_norm_recomputed)
 
 # what members must share: everything in the recipe but the seed of batches, views and mixup, and the epochs
 SHARED_TRAINING = ("init_seed", "batch", "optimiser", "frozen", "input_scale", "augmentation", "sampling",

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .datasets import Sample, load_folder
-from .networks.mednet import MEDNet, deep_supervision_loss
-from .preprocessing import normalise
+from ..datasets.mosaic_folders import Sample, load_folder
+from ..networks.mednet import MEDNet, deep_supervision_loss
+from ..serving.preprocessing import normalise
 from .training_loop import seed_everything
 
 

@@ -5,6 +5,7 @@ trained on it are for non-commercial use): images/<image_id>.jpg, masks/<image_i
 metadata.csv with image_id, lesion_id, dx, dx_type, age, sex, localization, region7, split. The
 evaluation commands take any folder with the same images/ (and masks/) and a CSV of image_id, dx,
 localization, so that others can measure the shipped models on data this project does not have.
+`examples` loads a task's labelled images at the classifiers' size.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-DX_CLASSES = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
-REGION7 = ("arm", "leg", "feet", "hand", "head", "trunk", "other")
+from ..serving.classification import DX_CLASSES, IMAGE_SIZE, TASKS, location_index
+
 # How the data set's region7 column was made from `localization` (checked against all 8,029 rows):
 # used when an evaluation CSV has only image_id, dx and localization.
 REGION7_OF_LOCALIZATION = {
@@ -169,3 +170,26 @@ def file_hashes(root: Path, records: list[Record], *, masks: bool = True) -> dic
     if masks:
         found[f"masks ({len(records)})"] = digests["masks"].hexdigest()
     return found
+
+
+@dataclass(frozen=True)
+class Examples:
+    images: np.ndarray  # uint8 N x H x W x 3
+    labels: np.ndarray  # int64 N
+    locations: np.ndarray  # int64 N (0 = unknown)
+    ids: list[str]
+
+
+def examples(root: Path, records, task: str) -> Examples:
+    """The records that carry the task's label, loaded at IMAGE_SIZE."""
+    spec = TASKS[task]
+    kept = [r for r in records if getattr(r, spec["field"]) in spec["labels"]]
+    if not kept:
+        raise DataInvalid(f"none of the {len(records)} rows has a {spec['field']} among {', '.join(spec['labels'])}")
+    paths = find_images(root, [r.image_id for r in kept])
+    return Examples(
+        images=np.stack([load_rgb(paths[r.image_id], IMAGE_SIZE) for r in kept]),
+        labels=np.array([spec["labels"].index(getattr(r, spec["field"])) for r in kept], dtype=np.int64),
+        locations=np.array([location_index(r.localization) for r in kept], dtype=np.int64),
+        ids=[r.image_id for r in kept],
+    )

@@ -1,6 +1,7 @@
-"""What the dermoscopy trainers share: input normalisation, flips and colour changes (NumPy, for the
-CPU-sized lesion training; PyTorch on the training device, for the classifiers), the one-cycle AdamW
-loop with a time limit and a progress log, and fp16 weights that are measured as shipped."""
+"""What the dermoscopy trainers share: flips and colour changes (NumPy, for the CPU-sized lesion
+training; PyTorch on the training device, for the classifiers), the one-cycle AdamW loop with a time
+limit and a progress log, and fp16 weights that are measured as shipped. Input normalisation is the
+platform's own (inference.serving.preprocessing.to_input)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .networks.efficientnet_lite import MEAN, STD
+from ..networks.efficientnet_lite import MEAN, STD
 
 
 def seed_everything(seed: int) -> np.random.Generator:
@@ -25,12 +26,6 @@ def seed_everything(seed: int) -> np.random.Generator:
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     return np.random.default_rng(seed)
-
-
-def to_input(rgb: np.ndarray) -> np.ndarray:
-    """uint8 (N,) H x W x 3 → float32 (N,) 3 x H x W, normalised as the Lite0 encoder was pretrained."""
-    x = (rgb.astype(np.float32) / 255.0 - np.asarray(MEAN, np.float32)) / np.asarray(STD, np.float32)
-    return np.ascontiguousarray(np.moveaxis(x, -1, -3))
 
 
 def flips_and_colour(rng: np.random.Generator, images: np.ndarray, *masks: np.ndarray) -> tuple[np.ndarray, ...]:

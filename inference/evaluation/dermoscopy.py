@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import classification, ham10000, lesion_segmentation
+from ..datasets import ham10000
+from . import classifiers, diagnosis_comparison, lesion_segmentation
 
 LESION_JACCARD_GOAL = 0.80
 DIAGNOSIS_BALANCED_ACCURACY_GOAL = 0.75
@@ -25,18 +26,19 @@ def evaluate_all(*, registry, images: Path, csv_path: Path, out: Path) -> dict:
     """Writes out/<model>.json for each model, out/comparison.json (A vs B, with each image's
     answers) and out/summary.json; returns the summary."""
     records = ham10000.read_metadata(csv_path)
-    data = classification.examples(Path(images), records, "diagnosis-location")
-    comparison, found = classification.compare_diagnosis_on_folder(registry=registry, images=images, records=records, data=data)
+    data = ham10000.examples(Path(images), records, "diagnosis-location")
+    comparison, found = diagnosis_comparison.compare_diagnosis_on_folder(registry=registry, images=images, records=records,
+                                                                         data=data)
     results = {  # A and B are measured once: their metrics and the comparison come from the same answers
-        "diagnosis-location": classification.folder_report(
+        "diagnosis-location": classifiers.folder_report(
             data, found[PLATFORM_B], task="diagnosis-location", rows=len(records),
             sources=comparison[f"location_sources_{PLATFORM_B}"]),
-        "diagnosis": classification.folder_report(data, found["a_image_only"], task="diagnosis", rows=len(records)),
+        "diagnosis": classifiers.folder_report(data, found["a_image_only"], task="diagnosis", rows=len(records)),
     }
     for task, model in (("diagnosis-location", "b"), ("diagnosis", "a")):
         results[task]["measured_with"] = {"model": comparison["models"][model], "images": str(images), "csv": str(csv_path)}
     results["body-region"] = _unless_nothing_to_measure(
-        lambda: classification.evaluate_shipped(registry, task="body-region", images=images, csv_path=csv_path))
+        lambda: classifiers.evaluate_shipped(registry, task="body-region", images=images, csv_path=csv_path))
     results["comparison"] = comparison
     results["lesion-segmentation"] = _unless_nothing_to_measure(
         lambda: lesion_segmentation.evaluate_shipped(registry, data=images, records=records))

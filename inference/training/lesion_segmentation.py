@@ -1,9 +1,8 @@
-"""Lesion segmentation of dermoscopy images: training, evaluation and prediction.
+"""Training the lesion segmentation of dermoscopy images on HAM10000, and its model card.
 
 Trained on HAM10000's `train` split, chosen on `val` (the images are 200x150; the network works at
-160x120 and its probabilities are resized back to each image's own size). Metrics follow the ISIC
-2018 lesion segmentation challenge: per image Jaccard index of the thresholded mask, averaged; the
-"thresholded Jaccard" counts every image below 0.65 as 0. Everything is seeded.
+160x120, inference.serving.lesion_segmentation.WORKING_SIZE). Everything is seeded. The val figures
+are measured on the fp16 weights as they ship (inference.evaluation.lesion_segmentation).
 """
 
 from __future__ import annotations
@@ -16,58 +15,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
-from . import ham10000
-from .networks.lesion_unet import LesionUNet
-from .training_loop import flips_and_colour, one_cycle_training, save_fp16, seed_everything, to_input
-
-WORKING_SIZE = (160, 120)  # width, height the network sees
-THRESHOLD = 0.5
-
-
-def largest_component(mask: np.ndarray) -> np.ndarray:
-    """Keep the largest connected region and fill its holes: one lesion per dermoscopy image."""
-    labels, count = ndimage.label(mask)
-    if count == 0:
-        return mask
-    sizes = ndimage.sum_labels(mask, labels, np.arange(1, count + 1))
-    return ndimage.binary_fill_holes(labels == (1 + int(np.argmax(sizes))))
-
-
-def probability_at(probability: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A working-size probability map resized (bilinear) to `size` = (width, height)."""
-    tensor = torch.from_numpy(np.ascontiguousarray(probability, dtype=np.float32))[None, None]
-    return F.interpolate(tensor, size=(size[1], size[0]), mode="bilinear", align_corners=False)[0, 0].numpy()
-
-
-def segment(predict, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mask, probability) at the image's own size; `predict` maps (B, 3, H, W) to (B, 1, H, W)
-    probabilities (LoadedModel.predict). The image is resized to the working size first."""
-    from PIL import Image as PILImage
-
-    working = np.asarray(PILImage.fromarray(rgb).resize(WORKING_SIZE, PILImage.BILINEAR))
-    probability = predict(to_input(working)[None])[0, 0]
-    full = probability_at(probability, (rgb.shape[1], rgb.shape[0]))
-    return largest_component(full >= THRESHOLD), full
-
-
-def jaccard(predicted: np.ndarray, expected: np.ndarray) -> float:
-    union = np.count_nonzero(predicted | expected)
-    return float(np.count_nonzero(predicted & expected)) / union if union else 1.0
-
-
-def scores(jaccards: list[float]) -> dict:
-    values = np.asarray(jaccards, dtype=np.float64)
-    dice = 2 * values / (1 + values)
-    return {
-        "images": int(values.size),
-        "jaccard_mean": round(float(values.mean()), 4),
-        "jaccard_thresholded": round(float(np.where(values < 0.65, 0.0, values).mean()), 4),
-        "dice_mean": round(float(dice.mean()), 4),
-        "jaccard_median": round(float(np.median(values)), 4),
-        "below_0_65": int((values < 0.65).sum()),
-    }
+from ..datasets import ham10000
+from ..evaluation.lesion_segmentation import evaluate
+from ..networks.lesion_unet import LesionUNet
+from ..serving.lesion_segmentation import MODEL_NAME, THRESHOLD, WORKING_SIZE
+from ..serving.preprocessing import to_input
+from ..serving.registry import sha256_of
+from .training_loop import flips_and_colour, one_cycle_training, save_fp16, seed_everything
 
 
 @dataclass(frozen=True)
@@ -98,31 +53,8 @@ def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return bce + dice.mean()
 
 
-def evaluate(predict, root: Path, records) -> dict:
-    """Per-image Jaccard of `segment` against the image's mask, at the mask's own size."""
-    if not records:
-        raise ham10000.DataInvalid("no rows to measure (is --split right?)")
-    ids = [r.image_id for r in records]
-    images, masks = ham10000.find_images(root, ids), ham10000.find_masks(root, ids)
-    jaccards = []
-    for record in records:
-        rgb = ham10000.load_rgb(images[record.image_id])
-        expected = ham10000.load_mask(masks[record.image_id], (rgb.shape[1], rgb.shape[0]))
-        predicted, _ = segment(predict, rgb)
-        jaccards.append(jaccard(predicted, expected))
-    return scores(jaccards)
-
-
-def evaluate_shipped(registry, *, data: Path, records, name: str | None = None, backend: str = "auto") -> dict:
-    """evaluate() with the registered model, saying which model, backend and data were measured."""
-    model = registry.load(name or MODEL_NAME, backend=backend)
-    found = evaluate(model.predict, Path(data), records)
-    found["measured_with"] = {"backend": model.backend, "device": model.device, "data": str(data),
-                              "model": f"{model.card.name} {model.card.version}"}
-    return found
-
-
 def network_predict(network: LesionUNet):
+    """`predict` for segment() from a PyTorch network (the val measurement of a fresh run)."""
     def predict(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return torch.sigmoid(network(torch.from_numpy(batch))).numpy()
@@ -169,13 +101,9 @@ def train(config: TrainConfig, *, log=print) -> dict:
     return summary
 
 
-MODEL_NAME = "dermoscopy-lesion-segmentation"
-
 
 def card_write(*, cards_dir: Path, weights: Path, summary: dict, config: TrainConfig, version: str) -> Path:
     """The model card of freshly trained weights (the ONNX entry is added by export-onnx)."""
-    from .registry import sha256_of
-
     card = {
         "name": MODEL_NAME,
         "version": version,

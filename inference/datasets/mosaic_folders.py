@@ -1,6 +1,6 @@
 """Labelled mosaic folders: images/NAME + masks/NAME (0 informative, >0 uninformative), optional
 valid/NAME (imaged area) and lesion/NAME, and an optional manifest.json with each image's pixel
-spacing. Phantoms are written this way (phantoms.write_dataset), and so can a clinic's own mosaics."""
+spacing. Phantoms are written this way (phantoms.dataset.write_dataset), and so can a clinic's own mosaics."""
 
 from __future__ import annotations
 
@@ -11,21 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from .preprocessing import estimate_valid
-
-REPO_DIR = Path(__file__).resolve().parent.parent
-
-
-def shared_datasets() -> Path | None:
-    """The folder of shared data sets (never copied into the repository): $DERMRELAY_DATASETS, else
-    ../shared/datasets beside the checkout, else this machine's /work/shared/datasets."""
-    import os
-
-    candidates = [os.environ.get("DERMRELAY_DATASETS"), REPO_DIR.parent / "shared" / "datasets", "/work/shared/datasets"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
+from ..serving.preprocessing import estimate_valid
 
 
 @dataclass(frozen=True)

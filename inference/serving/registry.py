@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_CARDS_DIR = Path(__file__).resolve().parent / "cards"
+DEFAULT_CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
 REQUIRED = ("name", "version", "task", "modality", "labels", "input", "weights", "architecture", "training",
             "metrics", "intended_use", "limitations", "license")
 ARCHITECTURES = {

@@ -1,4 +1,5 @@
-"""Getting a mosaic to the network: read at the working pixel spacing, normalise, find the imaged area.
+"""Getting an image to the network: a mosaic read at the working pixel spacing, normalised, its imaged
+area found; a dermoscopy image normalised as the Lite0 encoder was pretrained.
 
 Reading goes through libvips' thumbnail (shrink-on-load for JPEG, streamed for the rest), so a
 144-megapixel mosaic at 0.5 µm/px becomes a 2-megapixel array at 4 µm/px without ever being held
@@ -85,3 +86,11 @@ def estimate_valid(pixels: np.ndarray, *, min_padding_px: int = 64) -> np.ndarra
     sizes = ndimage.sum_labels(zero, labels, np.arange(count + 1))
     padding_labels = [label for label in border if label and sizes[label] >= min_padding_px]
     return ~np.isin(labels, padding_labels)
+
+
+def to_input(rgb: np.ndarray) -> np.ndarray:
+    """uint8 (N,) H x W x 3 → float32 (N,) 3 x H x W, normalised as the Lite0 encoder was pretrained."""
+    from ..networks.efficientnet_lite import MEAN, STD  # here, not above: that module imports torch, mosaics need none
+
+    x = (rgb.astype(np.float32) / 255.0 - np.asarray(MEAN, np.float32)) / np.asarray(STD, np.float32)
+    return np.ascontiguousarray(np.moveaxis(x, -1, -3))

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
-from .datasets import load_folder
-from .quality import analyse_pixels
-from .registry import LoadedModel
+from ..datasets.mosaic_folders import load_folder
+from ..serving import metrics
+from ..serving.quality import analyse_pixels
+from ..serving.registry import LoadedModel
 
 
 def evaluate_quality(model: LoadedModel, data: Path, *, default_spacing_um: float | None = None) -> dict:
+    """The metrics of the model's masks against a labelled folder's, as the card's `metrics` carry them."""
     samples = load_folder(data, working_spacing_um=model.card.input["pixel_spacing_um"],
                           default_spacing_um=default_spacing_um)
     counts = np.zeros(4, dtype=np.int64)  # tp, fp, fn, tn
