@@ -10,7 +10,11 @@ from dermrelay.analysis import api as analysis_api
 from dermrelay.cases.api import AnatomSiteVocabularyView, CaseViewSet, ImageViewSet, LesionViewSet, PatientViewSet
 from dermrelay.imaging.tiles import tile_view
 from dermrelay.notifications.api import NotificationViewSet
-from dermrelay.reading import api as reading_api
+from dermrelay.reading.api import (
+    assignments as reading_assignments, lesion_history as reading_lesion_history,
+    report_policy as reading_report_policy, reports as reading_reports, site_admin as reading_site_admin,
+    worklist as reading_worklist,
+)
 from dermrelay.web import app_shell
 
 router = DefaultRouter()
@@ -49,19 +53,19 @@ api_v1 = [
     path("sites/<str:pk>/quality-policy/", analysis_api.SiteQualityPolicyView.as_view(), name="site-quality-policy"),
     path("models/", analysis_api.ModelVersionListView.as_view(), name="model-versions"),
     path("analysis-plans/", analysis_api.AnalysisPlanView.as_view(), name="analysis-plans"),
-    path("worklist/", reading_api.WorklistView.as_view(), name="worklist"),
-    path("sites/<str:pk>/readers/", reading_api.SiteReadersView.as_view(), name="site-readers"),
-    path("sites/<str:pk>/reading-queue/", reading_api.SiteReadingQueueView.as_view(), name="site-reading-queue"),
-    path("cases/<str:pk>/assignment/", reading_api.CaseAssignmentView.as_view(), name="case-assignment"),
-    path("cases/<str:pk>/claim/", reading_api.CaseClaimView.as_view(), name="case-claim"),
-    path("cases/<str:pk>/release/", reading_api.CaseReleaseView.as_view(), name="case-release"),
-    path("cases/<str:pk>/report/", reading_api.CaseReportView.as_view(), name="case-report"),
-    path("cases/<str:pk>/report/sign/", reading_api.ReportSignView.as_view(), name="case-report-sign"),
-    path("cases/<str:pk>/report/amend/", reading_api.ReportAmendView.as_view(), name="case-report-amend"),
-    path("cases/<str:pk>/report/versions/", reading_api.ReportVersionsView.as_view(), name="case-report-versions"),
-    path("cases/<str:pk>/report/pdf/", reading_api.ReportPdfView.as_view(), name="case-report-pdf"),
-    path("cases/<str:pk>/lesion-history/", reading_api.LesionHistoryView.as_view(), name="case-lesion-history"),
-    path("sites/<str:pk>/report-policy/", reading_api.SiteReportPolicyView.as_view(), name="site-report-policy"),
+    path("worklist/", reading_worklist.WorklistView.as_view(), name="worklist"),
+    path("sites/<str:pk>/readers/", reading_site_admin.SiteReadersView.as_view(), name="site-readers"),
+    path("sites/<str:pk>/reading-queue/", reading_site_admin.SiteReadingQueueView.as_view(), name="site-reading-queue"),
+    path("cases/<str:pk>/assignment/", reading_assignments.CaseAssignmentView.as_view(), name="case-assignment"),
+    path("cases/<str:pk>/claim/", reading_assignments.CaseClaimView.as_view(), name="case-claim"),
+    path("cases/<str:pk>/release/", reading_assignments.CaseReleaseView.as_view(), name="case-release"),
+    path("cases/<str:pk>/report/", reading_reports.CaseReportView.as_view(), name="case-report"),
+    path("cases/<str:pk>/report/sign/", reading_reports.ReportSignView.as_view(), name="case-report-sign"),
+    path("cases/<str:pk>/report/amend/", reading_reports.ReportAmendView.as_view(), name="case-report-amend"),
+    path("cases/<str:pk>/report/versions/", reading_reports.ReportVersionsView.as_view(), name="case-report-versions"),
+    path("cases/<str:pk>/report/pdf/", reading_reports.ReportPdfView.as_view(), name="case-report-pdf"),
+    path("cases/<str:pk>/lesion-history/", reading_lesion_history.LesionHistoryView.as_view(), name="case-lesion-history"),
+    path("sites/<str:pk>/report-policy/", reading_report_policy.SiteReportPolicyView.as_view(), name="site-report-policy"),
     # Resumable uploads (tus), cases app:
     path("uploads/", include("dermrelay.cases.tus_urls")),
     path("vocabulary/anatom-sites/", AnatomSiteVocabularyView.as_view(), name="vocabulary-anatom-sites"),

@@ -15,7 +15,7 @@ from dermrelay.analysis.selectors import case_findings, case_quality, overlays_f
 from dermrelay.audit.models import AuditEvent
 from dermrelay.cases import services
 from dermrelay.cases.models import Case, CaseStatus, Image, ImageKind, ImageStatus
-from dermrelay.reading.pdf import _key_images
+from dermrelay.reading.pdf.key_images import case_key_images
 from inference.phantoms.encoding import png_bytes as phantom_png
 from inference.phantoms.generator import gate_phantom, generate_phantom
 from inference.phantoms.outlines import lesion_polygon
@@ -80,7 +80,7 @@ def test_a_new_capture_replaces_the_old_one_and_both_are_listed(env):
     # the viewer still opens the replaced image (derivation ran: tasks are eager in tests)
     assert env.client.get(f"/api/v1/images/{old['id']}/viewer/").status_code == 200
     assert Image.objects.get(pk=old["id"]).thumbnail  # it could be a key image, but is history
-    assert [str(i.id) for i in _key_images(env.case)] == [new["id"]]
+    assert [str(i.id) for i in case_key_images(env.case)] == [new["id"]]
 
 
 def test_a_replacement_through_tus_metadata(env):

@@ -15,7 +15,7 @@ from dermrelay.accounts.models import Membership, Role, User
 from dermrelay.analysis.models import MosaicQuality
 from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.qa import statistics
-from dermrelay.qa.api import csv_cell
+from dermrelay.qa.api.export import csv_cell
 from tests.factories import api_client, make_judged_mosaic, make_site, make_user
 from tests.qa.conftest import PERIOD, TODAY
 

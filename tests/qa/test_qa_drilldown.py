@@ -17,7 +17,7 @@ from PIL import Image as PILImage
 
 from dermrelay.analysis.models import MosaicQuality
 from dermrelay.audit.models import AuditEvent, AuditOutcome
-from dermrelay.qa.api import csv_figure
+from dermrelay.qa.api.export import csv_figure
 from tests.factories import api_client
 from tests.qa.conftest import PERIOD
 

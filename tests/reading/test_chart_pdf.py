@@ -18,7 +18,7 @@ from dermrelay.audit.models import AuditEvent
 from dermrelay.cases import services as case_services
 from dermrelay.cases.models import Case, ImageKind
 from dermrelay.reading.models import ReportPolicy, ReportVersion
-from dermrelay.reading.pdf import _finding_row
+from dermrelay.reading.pdf.tables import finding_row
 from tests.factories import PASSWORD, api_client, make_lesion, make_site, make_user, png_bytes, upload
 from tests.reading.helpers import API, COMPLETE_REPORT, Clinic, assign, make_clinic, submit
 
@@ -148,11 +148,11 @@ def test_a_model_finding_is_printed_with_its_confidence():
                                    {"label": "nv", "name": "Nevus", "probability": 0.15},
                                    {"label": "bkl", "name": "Benign keratosis", "probability": 0.02}],
                         "location": {"location": "back"}}}
-    image, finding, result, confidence, model = _finding_row(entry)
+    image, finding, result, confidence, model = finding_row(entry)
     assert (image, confidence, model) == ("Dermoscopy", "81 %", "dermoscopy-diagnosis-location 0.2.1")
     assert finding == "Diagnosis, image and body location"
     assert result == "Melanoma (then Nevus 15 %, Benign keratosis 2 %); body location given: back"
-    failed = _finding_row({"image_kind": "clinical", "step": "body_region", "state": "failed", "error": "no weights",
-                           "model": {"name": "body-region", "version": "0.2.1"}})
+    failed = finding_row({"image_kind": "clinical", "step": "body_region", "state": "failed", "error": "no weights",
+                          "model": {"name": "body-region", "version": "0.2.1"}})
     assert failed[2] == "failed (no weights)" and failed[3] == "—"
     assert ReportVersion.objects.count() == 0

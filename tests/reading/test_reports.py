@@ -16,7 +16,7 @@ from dermrelay.analysis.services import analysis_execute
 from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.cases.models import Case, CaseStatus, Image
 from dermrelay.reading.models import ImmutableError, Report, ReportVersion
-from dermrelay.reading.pdf import _for_paper, key_image
+from dermrelay.reading.pdf.key_images import for_paper, key_image
 from inference.phantoms.generator import gate_phantom
 from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
 from tests.factories import PASSWORD, make_case, make_queued_analysis_run
@@ -308,7 +308,7 @@ def test_printed_overlays_let_the_tissue_show_through_inside_a_solid_outline():
     rgba = np.zeros((40, 40, 4), np.uint8)
     rgba[10:30, 10:30] = (255, 64, 0, 255)  # an uninformative area
     rgba[30:36, 10:30] = (0, 170, 255, 64)  # a faint neighbouring area, as in the projection overlay
-    printed = np.asarray(_for_paper(PILImage.fromarray(rgba, "RGBA")))
+    printed = np.asarray(for_paper(PILImage.fromarray(rgba, "RGBA")))
     assert (printed[..., :3] == rgba[..., :3]).all()  # the legend's colours are kept
     assert printed[20, 20, 3] == 127 and printed[33, 20, 3] == 32  # filled at half their alpha
     for y, x in ((10, 20), (11, 20), (29, 20), (28, 20), (20, 10), (20, 29), (30, 20), (35, 20)):

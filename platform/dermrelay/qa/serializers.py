@@ -219,7 +219,7 @@ class QaMosaicSerializer(serializers.Serializer):
         "Whether the thumbnail carries the quality overlay (the judged run's label map is stored)."))
 
     def get_technician_name(self, quality) -> str:
-        from .selectors import technician_label
+        from .selectors.groups import technician_label
 
         technician = quality.image.case.technician
         if technician is None:

@@ -1,7 +1,7 @@
 """A judged mosaic's thumbnail with the quality model's uninformative areas drawn over it, for the
 QA drill-down: the reviewer sees at a glance what the number behind a row looks like.
 
-The pixels are patient data, so qa.selectors.mosaic_for_thumbnail decides who gets one (the case
+The pixels are patient data, so qa.selectors.mosaics.mosaic_for_thumbnail decides who gets one (the case
 must be one the user may open) and the view audits every one sent. The overlay is the judged run's
 label map (the same labels the gate counted), scaled onto the thumbnail without smoothing; the
 thumbnail and the label map both cover the viewable mosaic (caption cropped), so they line up.

@@ -2,14 +2,14 @@
 
 from django.urls import path
 
-from . import api
+from .api import dashboards, drilldown, export
 
 urlpatterns = [
-    path("scope/", api.QaScopeView.as_view(), name="qa-scope"),
-    path("summary/", api.QaSummaryView.as_view(), name="qa-summary"),
-    path("trend/", api.QaTrendView.as_view(), name="qa-trend"),
-    path("recall/", api.QaRecallView.as_view(), name="qa-recall"),
-    path("mosaics/", api.QaMosaicListView.as_view(), name="qa-mosaics"),
-    path("mosaics/<uuid:image>/thumbnail/", api.QaMosaicThumbnailView.as_view(), name="qa-mosaic-thumbnail"),
-    path("export/", api.QaExportView.as_view(), name="qa-export"),
+    path("scope/", dashboards.QaScopeView.as_view(), name="qa-scope"),
+    path("summary/", dashboards.QaSummaryView.as_view(), name="qa-summary"),
+    path("trend/", dashboards.QaTrendView.as_view(), name="qa-trend"),
+    path("recall/", dashboards.QaRecallView.as_view(), name="qa-recall"),
+    path("mosaics/", drilldown.QaMosaicListView.as_view(), name="qa-mosaics"),
+    path("mosaics/<uuid:image>/thumbnail/", drilldown.QaMosaicThumbnailView.as_view(), name="qa-mosaic-thumbnail"),
+    path("export/", export.QaExportView.as_view(), name="qa-export"),
 ]
