@@ -150,7 +150,7 @@ def quality_model_version() -> ModelVersion:
     if existing is not None:
         return existing
     try:
-        from inference.registry import Registry
+        from inference.serving.registry import Registry
 
         card = Registry().card(QUALITY_MODEL)
         identity = {"name": card.name, "version": card.version, "weights_sha256": card.weights["sha256"]}
