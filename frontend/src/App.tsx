@@ -4,6 +4,7 @@
 import { Suspense, lazy, useCallback, useEffect, useState } from "react";
 import { SESSION_ENDED, api } from "./api/client";
 import type { Me } from "./api/types";
+import { Link } from "./components/Link";
 import { navigate, useRoute, type Route } from "./lib/route";
 import { ClinicCasesPage } from "./pages/ClinicCasesPage";
 import { LoginPage } from "./pages/LoginPage";
@@ -35,10 +36,6 @@ const SECTION_OF: Partial<Record<Route["page"], Section>> = {
   worklist: "worklist", case: "worklist", clinic: "clinic", "clinic-new": "clinic", capture: "clinic", qa: "qa",
   models: "models", "site-admin": "site-admin",
 };
-
-function Link({ to, children, className }: { to: string; children: React.ReactNode; className?: string }) {
-  return <a className={className} href={to} onClick={(event) => { event.preventDefault(); navigate(to); }}>{children}</a>;
-}
 
 function Page({ route, me }: { route: Route; me: Me }) {
   switch (route.page) {

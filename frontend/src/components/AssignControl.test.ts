@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { problemText } from "../pages/SiteAdminPage";
 import { dueAtFromDate, readerText } from "./AssignControl";
 
 describe("assigning", () => {
@@ -13,14 +12,5 @@ describe("assigning", () => {
   it("shows each reader's open load", () => {
     expect(readerText({ id: 1, full_name: "Rita Reader", username: "rita", open_assignments: 1 })).toBe("Rita Reader (rita) · 1 open case");
     expect(readerText({ id: 2, full_name: "sam", username: "sam", open_assignments: 0 })).toBe("sam (sam) · 0 open cases");
-  });
-
-  it("names the fields the server refused, else gives its sentence", () => {
-    expect(problemText({ detail: "Some fields are invalid.", code: "invalid",
-      fields: { review_at_percent: ["Thresholds must satisfy 0 < review ≤ re-image ≤ 100."] } }))
-      .toBe("Review at: Thresholds must satisfy 0 < review ≤ re-image ≤ 100.");
-    expect(problemText({ detail: "The case is being read; its reader must release it first.", code: "assignment_conflict" }))
-      .toBe("The case is being read; its reader must release it first.");
-    expect(problemText(undefined, "The case was not assigned.")).toBe("The case was not assigned.");
   });
 });

@@ -11,9 +11,6 @@ Chart.defaults.color = "#8f98a6";
 Chart.defaults.borderColor = "#2c323c";
 Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
-export const SERIES_COLOURS = ["#4ea1ff", "#3ecf8e", "#f5b942", "#ff6b5a", "#b48cff", "#4dd8e0", "#ff9fd2", "#c0c66b"];
-export const BIN_COLOURS = ["#2f9e6e", "#7cc36b", "#f5b942", "#f08a3c", "#e0483a"];
-
 interface Props {
   config: ChartConfiguration;
   label: string;

@@ -27,6 +27,9 @@ export const STATUS_TEXT: Record<string, string> = {
   in_reading: "In reading", signed: "Signed", recall_requested: "Recall requested", amended: "Amended",
 };
 
+/** Where a case's report stands, as the clinic's lists say it. */
+export const REPORT_TEXT: Record<string, string> = { none: "—", draft: "Being read", signed: "Signed", amended: "Amended" };
+
 export function percent(value: number | null | undefined, digits = 1): string {
   return value == null ? "—" : `${value.toFixed(digits)}%`;
 }

@@ -1,11 +1,11 @@
 /** The clinic's cases: what was captured, where each stands (draft, with the reader, signed) and
  * how good its images are; a new case starts here. Patients appear by name only to the clinic. */
 import { useEffect, useState } from "react";
-import { api, errorMessage } from "../api/client";
-import type { ClinicCase, Me, Paginated } from "../api/types";
-import { STATUS_TEXT } from "../lib/format";
+import type { Me } from "../api/types";
+import { VerdictBadge } from "../components/VerdictBadge";
+import { useClinicCases } from "../hooks/useClinicCases";
+import { REPORT_TEXT, STATUS_TEXT } from "../lib/format";
 import { navigate } from "../lib/route";
-import { VerdictBadge } from "./WorklistPage";
 
 const STATUS_FILTERS: Record<string, string> = {
   "": "All", draft: "Draft", recall_requested: "Recall requested", submitted: "Submitted", processing: "Processing",
@@ -15,12 +15,7 @@ const STATUS_FILTERS: Record<string, string> = {
 /** The device the synthetic QA-history cases carry (cases.models.SYNTHETIC_QA_HISTORY_DEVICE). */
 const SYNTHETIC_QA_HISTORY_DEVICE = "QA history (synthetic)";
 
-export const REPORT_TEXT: Record<string, string> = { none: "—", draft: "Being read", signed: "Signed", amended: "Amended" };
-
 export function ClinicCasesPage({ me }: { me: Me }) {
-  const [rows, setRows] = useState<ClinicCase[] | null>(null);
-  const [count, setCount] = useState(0);
-  const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState("");
   const [mine, setMine] = useState(false);
   const [synthetic, setSynthetic] = useState(false);
@@ -32,28 +27,7 @@ export function ClinicCasesPage({ me }: { me: Me }) {
     return () => clearTimeout(timer);
   }, [typed]);
 
-  useEffect(() => {
-    let stale = false;
-    const query = {
-      ...(status ? { status: status as never } : {}),
-      ...(mine ? { technician: me.id } : {}),
-      ...(search ? { search } : {}),
-      ...(synthetic ? { include_synthetic: "true" as const } : {}),
-      ordering: "-visit_date" as never,
-      page_size: 100,
-    };
-    void api.GET("/api/v1/cases/", { params: { query } }).then(({ data, error: failure }) => {
-      if (stale) return;
-      if (failure) setError(errorMessage(failure));
-      else {
-        const page = data as unknown as Paginated<ClinicCase>;
-        setRows(page.results);
-        setCount(page.count);
-        setError(null);
-      }
-    });
-    return () => { stale = true; };
-  }, [status, mine, search, synthetic, me.id]);
+  const { rows, count, error } = useClinicCases({ status, technician: mine ? me.id : null, search, includeSynthetic: synthetic });
   const filtered = Boolean(status || mine || search);
 
   return (

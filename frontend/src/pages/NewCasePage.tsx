@@ -4,6 +4,7 @@ import { useEffect, useMemo, useState } from "react";
 import { api, errorMessage } from "../api/client";
 import type { Lesion, Me, Paginated, Patient, Site } from "../api/types";
 import { BodyPicker, type SitePick } from "../components/BodyPicker";
+import { useSites } from "../hooks/useSites";
 import { navigate } from "../lib/route";
 
 const DEVICES = ["VivaScope 1500", "VivaScope 1500 + VivaCam", "VivaScope 3000", "Handheld RCM"];
@@ -194,19 +195,14 @@ function CaseStep({ lesion, patient, me }: { lesion: Lesion; patient: Patient; m
 }
 
 export function NewCasePage({ me }: { me: Me }) {
-  const [sites, setSites] = useState<Site[]>([]);
   const [patient, setPatient] = useState<Patient | null>(null);
   const [lesion, setLesion] = useState<Lesion | null>(null);
   const clinicalSites = useMemo(
     () => new Set(Object.entries(me.roles).filter(([, roles]) => roles.some((r) => r === "technician" || r === "site_admin")).map(([id]) => id)),
     [me.roles]);
 
-  useEffect(() => {
-    void api.GET("/api/v1/sites/").then(({ data }) => {
-      const list = data ?? [];
-      setSites(list.filter((site) => clinicalSites.has(site.id)));
-    });
-  }, [clinicalSites]);
+  const allSites = useSites();
+  const sites = useMemo(() => allSites.filter((site) => clinicalSites.has(site.id)), [allSites, clinicalSites]);
 
   return (
     <section className="new-case" aria-label="New case">

@@ -1,9 +1,11 @@
 /** The reader's worklist: assigned cases with waiting time, site, quality verdict and status,
  * sorted and filtered on the server; arrow keys (or j/k) move, Enter opens. */
 import { useEffect, useMemo, useRef, useState } from "react";
-import { api, errorMessage } from "../api/client";
-import type { Paginated, Verdict, WorklistRow } from "../api/types";
-import { STATUS_TEXT, verdictText, waitingText } from "../lib/format";
+import type { Verdict, WorklistRow } from "../api/types";
+import { VerdictBadge } from "../components/VerdictBadge";
+import { useSites } from "../hooks/useSites";
+import { useWorklist } from "../hooks/useWorklist";
+import { STATUS_TEXT, waitingText } from "../lib/format";
 import { navigate } from "../lib/route";
 
 type Ordering = "waiting" | "due_at" | "visit_date" | "status" | "verdict" | "site";
@@ -17,47 +19,17 @@ const STATUS_FILTERS: Record<string, string> = {
   "signed,amended": "Signed", "ready_for_reading,in_reading,signed,amended,processing,submitted": "All",
 };
 
-export function VerdictBadge({ verdict, final = true }: { verdict: Verdict | null; final?: boolean }) {
-  return <span className={`badge verdict-${verdict ?? "pending"}`}>{verdictText(verdict, final)}</span>;
-}
-
 export function WorklistPage() {
-  const [rows, setRows] = useState<WorklistRow[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [ordering, setOrdering] = useState<string>("-waiting");
   const [status, setStatus] = useState("open");
   const [verdict, setVerdict] = useState<"" | Verdict>("");
   const [site, setSite] = useState("");
   const [overdueOnly, setOverdueOnly] = useState(false);
   const [cursor, setCursor] = useState(0);
-  const [sites, setSites] = useState<{ id: string; name: string }[]>([]);
+  const sites = useSites();
+  const { rows, error } = useWorklist({ ordering, status, verdict, site, overdueOnly });
   const table = useRef<HTMLTableElement>(null);
-
-  useEffect(() => {
-    void api.GET("/api/v1/sites/").then(({ data }) => setSites(data ?? []));
-  }, []);
-
-  useEffect(() => {
-    let stale = false;
-    const query = {
-      ordering: ordering as never,
-      ...(status !== "open" ? { status } : {}),
-      ...(verdict ? { verdict } : {}),
-      ...(site ? { site } : {}),
-      ...(overdueOnly ? { overdue: true } : {}),
-      page_size: 100,
-    };
-    void api.GET("/api/v1/worklist/", { params: { query } }).then(({ data, error: failure }) => {
-      if (stale) return;
-      if (failure) setError(errorMessage(failure));
-      else {
-        setError(null);
-        setRows((data as unknown as Paginated<WorklistRow>).results);
-        setCursor(0);
-      }
-    });
-    return () => { stale = true; };
-  }, [ordering, status, verdict, site, overdueOnly]);
+  useEffect(() => { setCursor(0); }, [rows]);  // a new answer starts at its first row
 
   const sortBy = (key: Ordering) => setOrdering((current) => (current === `-${key}` ? key : `-${key}`));
   const open = (row: WorklistRow) => navigate(`/cases/${row.case}`);
