@@ -1,17 +1,31 @@
 """Metrics of the dermoscopy classifiers, as Amruthalingam et al. (JEADV 2022) report them.
 
-Per class precision and sensitivity with bootstrap 95 % confidence intervals (images resampled with
-replacement, seeded), balanced accuracy (mean sensitivity), macro one-vs-rest ROC AUC, the confusion
-matrix, and McNemar's test of two models on the same images (exact binomial on the discordant
-pairs, the paper's comparison of image-only vs image + location).
+Per class precision and sensitivity with bootstrap 95 % confidence intervals, balanced accuracy
+(mean sensitivity), macro one-vs-rest ROC AUC (the Mann–Whitney U of the class's scores, from
+scipy.stats.mannwhitneyu), the confusion matrix, and McNemar's test of two models on the same
+images (the exact binomial test on the discordant pairs, scipy.stats.binomtest: the paper's
+comparison of image-only vs image + location).
+
+The bootstrap is scipy.stats.bootstrap over the images (resampled with replacement, `rounds`
+resamples drawn from numpy.random.default_rng(seed)), with percentile intervals. These are the
+resamples the hand-written loop that made the shipped cards' figures drew (rng.integers(0, n, n)
+per round, in order: scipy draws them as one rounds x n array from the same generator, which numpy
+fills in the same order), so the intervals are the cards' figures. A statistic a resample leaves
+undefined (the precision of a class never predicted in it, the sensitivity of a class absent from
+it) is left out of that statistic's interval: the interval is scipy.stats.quantile of the
+bootstrap distribution with NaN omitted, which for a statistic defined in every resample is
+exactly the interval scipy.stats.bootstrap returns.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
+from scipy import stats
+
+_BATCH = 100  # resamples drawn and measured at a time (a 100 x images array of indices), whatever `rounds` is
 
 
 def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -37,22 +51,15 @@ def balanced_accuracy(matrix: np.ndarray) -> float:
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
-    """Area under the ROC curve by the rank-sum (Mann–Whitney) formula, ties counted half."""
-    positive = np.asarray(positive, dtype=bool)
+    """Area under the ROC curve: the Mann–Whitney U of the positives' scores over the pairs, ties
+    counted half; NaN without positives or negatives."""
+    scores, positive = np.asarray(scores, dtype=np.float64), np.asarray(positive, dtype=bool)  # U in float64 whatever the input
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores), dtype=np.float64)
-    sorted_scores = np.asarray(scores)[order]
-    start = 0
-    while start < len(sorted_scores):  # average ranks of ties
-        stop = start
-        while stop + 1 < len(sorted_scores) and sorted_scores[stop + 1] == sorted_scores[start]:
-            stop += 1
-        ranks[order[start:stop + 1]] = (start + stop) / 2 + 1
-        start = stop + 1
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    # the U statistic is the same by any method; "asymptotic" spares the exact p-value, unused here
+    u = stats.mannwhitneyu(scores[positive], scores[~positive], method="asymptotic").statistic
+    return float(u / (n_pos * n_neg))
 
 
 def macro_auc(probabilities: np.ndarray, truth: np.ndarray) -> float:
@@ -61,53 +68,80 @@ def macro_auc(probabilities: np.ndarray, truth: np.ndarray) -> float:
     return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
+def resampled_per_class(*, truth: np.ndarray, predicted: np.ndarray, classes: int,
+                        samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(precision, sensitivity), each R x classes, of the resamples `samples` (R x n indices of the
+    images): per_class of each resample's confusion matrix, all resamples at once."""
+    rounds = len(samples)
+    codes = (truth[samples] * classes + predicted[samples]) + (np.arange(rounds) * classes * classes)[:, None]
+    matrices = np.bincount(codes.ravel(), minlength=rounds * classes * classes).reshape(rounds, classes, classes)
+    true_positive = np.diagonal(matrices, axis1=1, axis2=2).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return true_positive / matrices.sum(axis=1), true_positive / matrices.sum(axis=2)
+
+
+def mean_over_classes(values: np.ndarray) -> np.ndarray:
+    """The mean over the last axis of the classes that have a value (NaN where none has)."""
+    with warnings.catch_warnings():  # a resample where no class has a value: NaN, left out of the interval
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=-1)
+
+
+def image_bootstrap(statistic: Callable[[np.ndarray], np.ndarray], *, images: int, rounds: int, seed: int,
+                    level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scipy.stats.bootstrap of `statistic` (R x n resampled image indices → K x R values, or R) over
+    n = `images` images, percentile method, the resamples drawn from default_rng(seed): the bootstrap
+    distribution (K x R) and scipy's interval (low, high; NaN where a resample left the statistic
+    undefined)."""
+    with warnings.catch_warnings():  # an undefined statistic in some resample: see percentile_interval
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        found = stats.bootstrap((np.arange(images),), lambda samples, axis: statistic(samples), n_resamples=rounds,
+                                batch=_BATCH, vectorized=True, method="percentile", confidence_level=level,
+                                rng=np.random.default_rng(seed))
+    return found.bootstrap_distribution, found.confidence_interval.low, found.confidence_interval.high
+
+
+def percentile_interval(distribution: np.ndarray, *, level: float) -> np.ndarray:
+    """K x 2 (low, high) percentile intervals of a K x R bootstrap distribution, each statistic's
+    undefined (NaN) resamples left out; NaN where it is undefined in every resample."""
+    alpha = (1 - level) / 2
+    return stats.quantile(distribution, np.array([alpha, 1 - alpha]), axis=-1, nan_policy="omit")
+
+
 def bootstrap_intervals(truth: np.ndarray, predicted: np.ndarray, classes: int, *, rounds: int = 1000,
                         seed: int = 0, level: float = 0.95) -> dict:
     """Percentile intervals of per-class precision and sensitivity, of balanced accuracy (= macro
-    sensitivity) and of macro precision."""
-    rng = np.random.default_rng(seed)
-    n = len(truth)
-    precision, sensitivity, balanced, macro_precision = [], [], [], []
-    for _ in range(rounds):
-        sample = rng.integers(0, n, n)
-        matrix = confusion(truth[sample], predicted[sample], classes)
-        p, s = per_class(matrix)
-        precision.append(p)
-        sensitivity.append(s)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            balanced.append(np.nanmean(s))
-            macro_precision.append(np.nanmean(p))
-    low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    sensitivity) and of macro precision (see the module docstring)."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
 
-    def interval(values):
-        with warnings.catch_warnings():  # a class never predicted in any round has no precision: NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanpercentile(np.asarray(values, dtype=np.float64), [low, high], axis=0)
+    def statistic(samples: np.ndarray) -> np.ndarray:
+        precision, sensitivity = resampled_per_class(truth=truth, predicted=predicted, classes=classes, samples=samples)
+        return np.concatenate([precision.T, sensitivity.T, mean_over_classes(sensitivity)[None],
+                               mean_over_classes(precision)[None]])
 
-    return {"precision": interval(precision), "sensitivity": interval(sensitivity), "balanced_accuracy": interval(balanced),
-            "macro_precision": interval(macro_precision)}
+    distribution, _, _ = image_bootstrap(statistic, images=len(truth), rounds=rounds, seed=seed, level=level)
+    interval = percentile_interval(distribution, level=level)
+    return {"precision": interval[:classes].T, "sensitivity": interval[classes:2 * classes].T,
+            "balanced_accuracy": interval[2 * classes], "macro_precision": interval[2 * classes + 1]}
 
 
 def balanced_accuracy_difference(truth: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray, classes: int, *,
                                  rounds: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     """B's balanced accuracy minus A's with a paired bootstrap interval (the same resampled images for
     both): McNemar says whether B is right on more images, this says whether it is better on the
-    measure the goal is set in, where the rare classes weigh as much as nv."""
+    measure the goal is set in, where the rare classes weigh as much as nv. A class a resample lacks
+    is left out of both means."""
     truth, predicted_a, predicted_b = (np.asarray(v) for v in (truth, predicted_a, predicted_b))
-    rng = np.random.default_rng(seed)
-    n = len(truth)
 
-    def difference(sample) -> float:
-        return balanced_accuracy(confusion(truth[sample], predicted_b[sample], classes)) - \
-            balanced_accuracy(confusion(truth[sample], predicted_a[sample], classes))
+    def statistic(samples: np.ndarray) -> np.ndarray:
+        _, sensitivity_a = resampled_per_class(truth=truth, predicted=predicted_a, classes=classes, samples=samples)
+        _, sensitivity_b = resampled_per_class(truth=truth, predicted=predicted_b, classes=classes, samples=samples)
+        return mean_over_classes(sensitivity_b) - mean_over_classes(sensitivity_a)
 
-    with warnings.catch_warnings():  # a resample without some class: it is left out of both means
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rounds_found = np.array([difference(rng.integers(0, n, n)) for _ in range(rounds)])
-    low, high = np.percentile(rounds_found, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
-    return {"b_minus_a": round(difference(np.arange(n)), 4), "ci95": [round(float(low), 4), round(float(high), 4)],
-            "b_better_in_share_of_resamples": round(float((rounds_found > 0).mean()), 3)}
+    distribution, low, high = image_bootstrap(statistic, images=len(truth), rounds=rounds, seed=seed, level=level)
+    whole = balanced_accuracy(confusion(truth, predicted_b, classes)) - balanced_accuracy(confusion(truth, predicted_a, classes))
+    return {"b_minus_a": round(whole, 4), "ci95": [round(float(low), 4), round(float(high), 4)],
+            "b_better_in_share_of_resamples": round(float((distribution > 0).mean()), 3)}
 
 
 def chosen_on_other_half(truth: np.ndarray, candidates: list[np.ndarray], classes: int, *, rounds: int = 500,
@@ -129,15 +163,12 @@ def chosen_on_other_half(truth: np.ndarray, candidates: list[np.ndarray], classe
 
 
 def mcnemar(truth: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray) -> dict:
-    """McNemar's exact test: b = A right and B wrong, c = A wrong and B right; two-sided binomial
-    p-value of min(b, c) among b + c discordant images at p = 1/2."""
+    """McNemar's exact test: b = A right and B wrong, c = A wrong and B right; the two-sided exact
+    binomial p-value of b among b + c discordant images at p = 1/2 (1 when there are none)."""
     right_a, right_b = predicted_a == truth, predicted_b == truth
     b, c = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
-    n = b + c
-    if n == 0:
-        return {"a_only_right": b, "b_only_right": c, "p_value": 1.0}
-    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
-    return {"a_only_right": b, "b_only_right": c, "p_value": min(1.0, 2 * tail)}
+    p_value = float(stats.binomtest(b, b + c, 0.5).pvalue) if b + c else 1.0
+    return {"a_only_right": b, "b_only_right": c, "p_value": p_value}
 
 
 def report(truth, probabilities, labels: list[str], *, rounds: int = 1000, seed: int = 0) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -92,3 +93,80 @@ def test_choosing_on_one_half_and_measuring_on_the_other_is_not_optimistic():
     honest = cm.chosen_on_other_half(truth, noise, 4, rounds=200)
     assert honest < 0.27 and honest < best_on_all - 0.03  # the best of ten guessers looks better than it is
     assert cm.chosen_on_other_half(truth, [*noise, truth.copy()], 4, rounds=50) == 1.0  # a right one is always found
+
+
+def _bootstrap_by_hand(truth, predicted, classes, *, rounds, seed):
+    """The percentile bootstrap as the shipped cards' figures were made before scipy drew it: one
+    rng.integers(0, n, n) resample per round, NaN (a class never predicted, or absent) left out."""
+    rng = np.random.default_rng(seed)
+    found = {"precision": [], "sensitivity": [], "balanced_accuracy": [], "macro_precision": []}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for _ in range(rounds):
+            sample = rng.integers(0, len(truth), len(truth))
+            precision, sensitivity = cm.per_class(cm.confusion(truth[sample], predicted[sample], classes))
+            found["precision"].append(precision)
+            found["sensitivity"].append(sensitivity)
+            found["balanced_accuracy"].append(np.nanmean(sensitivity) if np.isfinite(sensitivity).any() else np.nan)
+            found["macro_precision"].append(np.nanmean(precision) if np.isfinite(precision).any() else np.nan)
+    return {name: np.nanpercentile(np.asarray(values, dtype=np.float64), [2.5, 97.5], axis=0)
+            for name, values in found.items()}
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_scipy_bootstrap_draws_the_same_resamples_as_one_resample_per_round(seed):
+    # a small, unbalanced sample: class 2 has two images and is seldom predicted, so some resamples
+    # leave its precision or sensitivity undefined, and those are left out of its interval
+    truth = np.r_[np.zeros(20, int), np.ones(8, int), np.full(2, 2), np.ones(3, int)]
+    predicted = truth.copy()
+    predicted[[20, 21, 22, 28]] = 0
+    predicted[29] = 2
+    found = cm.bootstrap_intervals(truth, predicted, 3, rounds=400, seed=seed)
+    expected = _bootstrap_by_hand(truth, predicted, 3, rounds=400, seed=seed)
+    for name in expected:
+        assert np.allclose(found[name], expected[name], rtol=0, atol=1e-12, equal_nan=True), name
+
+
+def test_report_figures_on_a_fixed_seed_are_pinned():
+    """Computed before the bootstrap and McNemar came from scipy.stats; the same after."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 300)
+    probabilities = rng.random((300, 3))
+    probabilities[np.arange(300), truth] += 0.6
+    found = cm.report(truth, probabilities, ["a", "b", "c"], rounds=200, seed=1)
+    assert found["balanced_accuracy"] == 0.8677 and found["balanced_accuracy_ci95"] == [0.8301, 0.8997]
+    assert found["macro_precision_ci95"] == [0.8262, 0.8959]
+    assert found["per_class"]["c"] == {"support": 115, "precision": 0.9, "precision_ci95": [0.8392, 0.9429],
+                                       "sensitivity": 0.8609, "sensitivity_ci95": [0.7965, 0.9167]}
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 4, 400)
+    a = np.where(rng.random(400) < 0.6, truth, (truth + 1) % 4)
+    better = np.where(rng.random(400) < 0.5, truth, a)
+    assert cm.balanced_accuracy_difference(truth, a, better, 4, rounds=300) == {
+        "b_minus_a": 0.2051, "ci95": [0.1664, 0.246], "b_better_in_share_of_resamples": 1.0}
+
+
+@pytest.mark.parametrize(("a_only", "b_only"), [(26, 113), (17, 40), (3, 4), (10, 10), (250, 300), (1, 1000), (0, 1)])
+def test_mcnemar_p_value_is_the_exact_two_sided_binomial_tail(a_only, b_only):
+    truth = np.zeros(a_only + b_only, dtype=int)
+    a = np.r_[np.zeros(a_only, int), np.ones(b_only, int)]  # right exactly where B is wrong
+    found = cm.mcnemar(truth, a, 1 - a)
+    n = a_only + b_only
+    exact = min(1.0, 2 * sum(math.comb(n, k) for k in range(min(a_only, b_only) + 1)) / 2**n)
+    assert (found["a_only_right"], found["b_only_right"]) == (a_only, b_only)
+    assert found["p_value"] == pytest.approx(exact, rel=1e-12)
+
+
+def test_mcnemar_gives_model_b_cards_figure():
+    # HAM10000 val, A vs B with the recorded location: 26 images only A classifies right, 113 only B
+    # (inference/cards/dermoscopy-diagnosis-location.json, ham10000_val_versus_model_a)
+    truth = np.zeros(139, dtype=int)
+    a = np.r_[np.zeros(26, int), np.ones(113, int)]
+    assert cm.mcnemar(truth, a, 1 - a)["p_value"] == pytest.approx(3.95734820051663e-14, rel=1e-12)
+
+
+def test_auc_of_float32_scores_is_computed_in_float64():
+    rng = np.random.default_rng(4)
+    scores = rng.random(500).astype(np.float32)
+    positive = rng.random(500) < 0.3
+    assert cm.roc_auc(scores, positive) == cm.roc_auc(scores.astype(np.float64), positive)
+    assert cm.roc_auc(scores, positive) == pytest.approx(_auc_brute_force(scores, positive), rel=1e-12)
