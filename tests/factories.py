@@ -101,9 +101,9 @@ def make_judged_mosaic(*, site: Site, percent_whole: float, percent_lesion: floa
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from dermrelay.analysis.gate import verdict_for
-    from dermrelay.analysis.models import MosaicQuality, VerdictBasis
-    from dermrelay.analysis.services import quality_thresholds
+    from dermrelay.gate.geometry import verdict_for
+    from dermrelay.gate.models import MosaicQuality, VerdictBasis
+    from dermrelay.gate.selectors import quality_thresholds
     from dermrelay.cases.models import ImageStatus
     from dermrelay.jobs.models import JobState
     from dermrelay.qa.seeding import mosaic_png, quality_model_version

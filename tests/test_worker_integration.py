@@ -8,7 +8,7 @@ import pytest
 from dermrelay.accounts.models import Role
 from dermrelay.cases.models import Case, CaseStatus, Image, ImageKind, ImageStatus
 from dermrelay.imaging.models import DerivationJob
-from dermrelay.imaging.tasks import derivation_job_task
+from dermrelay.pipeline.tasks import derive_task
 from tests.conftest import stored_files, wait_for
 from tests.factories import api_client, jpeg_bytes, make_case, make_site, make_user, png_bytes, upload
 
@@ -54,8 +54,8 @@ def test_running_derivation_twice_changes_nothing_more(live_worker, worker_media
     before = stored_files(derived_dir)
     job = DerivationJob.objects.get(image=image)
 
-    derivation_job_task.delay(str(job.pk))
-    derivation_job_task.delay(str(job.pk))
+    derive_task.delay(str(job.pk))
+    derive_task.delay(str(job.pk))
     # A marker task queued behind them on the same queue tells us both have been handled.
     marker = make_case(site=site, actor=tech)
     marker_body = upload(api_client(tech), marker, png_bytes(32, 32), kind=ImageKind.CLINICAL).json()

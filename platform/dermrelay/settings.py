@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "dermrelay.cases",
     "dermrelay.imaging",
     "dermrelay.analysis",
+    "dermrelay.gate",
+    "dermrelay.pipeline",
     "dermrelay.notifications",
     "dermrelay.reading",
     "dermrelay.qa",
@@ -285,12 +287,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"dermrelay.imaging.tasks.*": {"queue": "ingest"}, "dermrelay.analysis.tasks.analysis_run": {"queue": "inference"}}
+CELERY_TASK_ROUTES = {"dermrelay.pipeline.tasks.derive": {"queue": "ingest"}, "dermrelay.imaging.tasks.*": {"queue": "ingest"},
+                      "dermrelay.pipeline.tasks.analysis_run": {"queue": "inference"}}
 CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "dermrelay.jobs.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
     "sweep-work-dirs": {"task": "dermrelay.imaging.tasks.work_dirs_sweep", "schedule": 3600},
     "purge-expired-uploads": {"task": "dermrelay.cases.tasks.upload_expired_purge", "schedule": 3600},
-    "judge-stale-quality": {"task": "dermrelay.analysis.tasks.quality_assess_stale", "schedule": DERMRELAY_RECONCILE_SECONDS},
+    "reconcile-pipeline": {"task": "dermrelay.pipeline.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER") == "1"

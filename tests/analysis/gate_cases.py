@@ -4,7 +4,7 @@ its mosaic, its dermoscopy image, the registration between them and the lesion o
 from __future__ import annotations
 
 from dermrelay.analysis.models import ModelVersion
-from dermrelay.analysis.services import model_versions_sync
+from dermrelay.analysis.catalogue import model_versions_sync
 from dermrelay.cases.models import ImageKind
 from inference.phantoms.encoding import jpeg_bytes as jpeg_of
 from inference.phantoms.encoding import png_bytes as png_of

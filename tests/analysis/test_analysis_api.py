@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 
 from dermrelay.accounts.models import Role
-from dermrelay.analysis.models import (
-    AnalysisRun, ExpertAnnotation, LesionOutline, ModelStatus, ModelVersion, MosaicQuality, Overlay, QualityPolicy,
-)
-from dermrelay.analysis.services import mosaic_quality_assess, quality_assess_stale
+from dermrelay.analysis.models import AnalysisRun, ModelStatus, ModelVersion, Overlay
+from dermrelay.gate.models import ExpertAnnotation, LesionOutline, MosaicQuality, QualityPolicy
+from dermrelay.gate.judgement import mosaic_quality_assess, quality_assess_stale
 from dermrelay.audit.models import AuditEvent
 from dermrelay.cases.models import Case, Image, ImageKind
 from dermrelay.imaging import selectors as imaging_selectors

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from dermrelay.analysis.models import AnalysisRun, LesionOutline
+from dermrelay.analysis.models import AnalysisRun
+from dermrelay.gate.models import LesionOutline
 from inference.datasets import ham10000
 from inference.datasets.shared import shared_datasets
 from inference.evaluation.lesion_segmentation import jaccard
@@ -74,19 +75,20 @@ def test_the_gate_uses_the_model_outline_until_a_person_outlines_the_lesion(clin
 def test_the_model_outline_comes_as_a_polygon_that_traces_its_mask(clinic, settings):
     """The browser draws the model's outline and a technician corrects it: the API gives it as a
     polygon in dermoscopy pixels that covers what the mask covers (the mask stays what is judged)."""
-    from dermrelay.analysis import gate
+    from dermrelay.analysis import masks
+    from dermrelay.gate import geometry
 
     site, tech, client = clinic
     phantom = gate_phantom(seed=7, where="lesion")
     case = make_case(site=site, actor=tech)
     ids = upload_phantom_case(client, case, phantom, outline=False)
     body = client.get(f"/api/v1/images/{ids['dermoscopy']}/lesion-outline/").json()
-    assert body["source"] == "model" and 8 <= len(body["polygon"]) <= gate.MAX_OUTLINE_VERTICES
+    assert body["source"] == "model" and 8 <= len(body["polygon"]) <= masks.MAX_OUTLINE_VERTICES
     outline = LesionOutline.objects.get(dermoscopy_id=ids["dermoscopy"], source="model")
     with open(os.path.join(settings.MEDIA_ROOT, outline.mask), "rb") as handle:
         mask = np.array(PILImage.open(handle)) > 0
     width, height = phantom.dermoscopy.shape[1], phantom.dermoscopy.shape[0]
-    drawn = gate.polygon_fill(np.asarray(body["polygon"]), shape=(height, width))
+    drawn = geometry.polygon_fill(np.asarray(body["polygon"]), shape=(height, width))
     on_image = np.asarray(PILImage.fromarray(mask).resize((width, height), PILImage.Resampling.NEAREST))
     assert jaccard(drawn, on_image) > 0.9
     # An outline recorded before outlines were traced (polygon empty) is traced when read.

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from dermrelay.analysis.models import ModelStatus, ModelVersion
-from dermrelay.analysis.services import model_versions_sync
+from dermrelay.analysis.catalogue import model_versions_sync
 from inference.serving.registry import DEFAULT_CARDS_DIR, Registry
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dermrelay.analysis import gate
-from dermrelay.analysis.gate import INFORMATIVE, NOT_IMAGED, UNINFORMATIVE
+
+from dermrelay.gate import geometry
+from dermrelay.analysis.masks import INFORMATIVE, NOT_IMAGED, UNINFORMATIVE
 from dermrelay.imaging.registration import apply, invert
 
 SCALE = 4.0  # mosaic pixels per working pixel
@@ -30,7 +31,7 @@ def lesion_mask(shape=(30, 40)) -> np.ndarray:
 
 
 def region(labels, *, lesion=None, on_lesion=False, matrix=MATRIX, share=25.0, dermoscopy_size=DERMOSCOPY):
-    return gate.problem_region(labels, lesion=lesion, on_lesion=on_lesion, scale=SCALE, share_percent=share,
+    return geometry.problem_region(labels, lesion=lesion, on_lesion=on_lesion, scale=SCALE, share_percent=share,
                                matrix=matrix, mosaic_size=(160, 120), dermoscopy_size=dermoscopy_size)
 
 
@@ -143,11 +144,11 @@ def test_nothing_to_show_and_a_lesional_verdict_without_a_lesion():
 
 def test_grid_cell_and_words():
     box = (0.0, 0.0, 30.0, 30.0)
-    assert gate.grid_cell((0.0, 0.0), box) == (0, 0)
-    assert gate.grid_cell((14.5, 14.5), box) == (1, 1)
-    assert gate.grid_cell((29.0, 0.0), box) == (0, 2)
-    assert gate.grid_cell((100.0, -50.0), box) == (0, 2)  # outside: the nearest cell
-    assert gate.position_words(1, 1) == "centre" and gate.position_words(2, 0) == "lower left"
+    assert geometry.grid_cell((0.0, 0.0), box) == (0, 0)
+    assert geometry.grid_cell((14.5, 14.5), box) == (1, 1)
+    assert geometry.grid_cell((29.0, 0.0), box) == (0, 2)
+    assert geometry.grid_cell((100.0, -50.0), box) == (0, 2)  # outside: the nearest cell
+    assert geometry.position_words(1, 1) == "centre" and geometry.position_words(2, 0) == "lower left"
 
 
 # --------------------------------------------------------------------------- through the gate
@@ -156,7 +157,7 @@ def test_grid_cell_and_words():
 @pytest.mark.django_db(transaction=True)
 def test_the_case_quality_answer_points_at_the_problem_on_the_dermoscopy(isolated_files):
     from dermrelay.accounts.models import Role
-    from dermrelay.analysis.models import MosaicQuality
+    from dermrelay.gate.models import MosaicQuality
     from dermrelay.notifications.models import Notification
     from inference.phantoms.generator import gate_phantom
     from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dermrelay.accounts.models import Role
-from dermrelay.analysis.models import AnalysisRun, MosaicQuality, Overlay
+from dermrelay.analysis.models import AnalysisRun, Overlay
+from dermrelay.gate.models import MosaicQuality
 
 from inference.phantoms.generator import gate_phantom
 from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case

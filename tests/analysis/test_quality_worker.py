@@ -24,16 +24,17 @@ from django.db import connection
 from PIL import Image as PILImage
 
 from dermrelay.accounts.models import Role
-from dermrelay.analysis import gate
-from dermrelay.analysis.models import AnalysisRun, MosaicQuality, Overlay
-from dermrelay.analysis.services import (
-    analyses_request, model_versions_sync, mosaic_quality_assess, quality_assess_stale,
-)
-from dermrelay.analysis.tasks import analysis_run_task
+from dermrelay.gate import geometry
+from dermrelay.analysis.models import AnalysisRun, Overlay
+from dermrelay.gate.models import MosaicQuality
+from dermrelay.analysis.runs import analyses_request
+from dermrelay.analysis.catalogue import model_versions_sync
+from dermrelay.gate.judgement import mosaic_quality_assess, quality_assess_stale
+from dermrelay.pipeline.tasks import analysis_run_task
 from dermrelay.cases.models import Image, ImageKind
 from dermrelay.cases.services import case_update
 from dermrelay.imaging.models import DerivationJob
-from dermrelay.imaging.tasks import derivation_job_task
+from dermrelay.pipeline.tasks import derive_task
 from dermrelay.jobs.models import JobState
 from inference.phantoms.generator import gate_phantom, generate_phantom
 from inference.phantoms.outlines import lesion_polygon
@@ -230,7 +231,7 @@ def test_reenqueued_messages_and_requests_never_run_the_model_twice(clinic, work
 
     analysis_run_task.delay(str(run.id))
     analysis_run_task.delay(str(run.id))
-    derivation_job_task.delay(str(DerivationJob.objects.get(image=image).id))
+    derive_task.delay(str(DerivationJob.objects.get(image=image).id))
     assert analyses_request(image=image) == [run]
 
     # A marker mosaic of another case goes through the same queues (ingest, then inference) behind
@@ -323,7 +324,7 @@ def test_a_judgement_racing_the_outline_put_does_not_leave_a_stale_verdict(trans
     assert MosaicQuality.objects.get(image_id=ids["mosaic"]).basis == "whole_mosaic"
 
     inputs_read, release = threading.Event(), threading.Event()
-    real_shares, worker_thread = gate.shares, []
+    real_shares, worker_thread = geometry.shares, []
 
     def shares(labels, lesion):  # called after the inputs were read, before the verdict is written
         if threading.current_thread() in worker_thread:
@@ -331,7 +332,7 @@ def test_a_judgement_racing_the_outline_put_does_not_leave_a_stale_verdict(trans
             assert release.wait(60)
         return real_shares(labels, lesion)
 
-    monkeypatch.setattr(gate, "shares", shares)
+    monkeypatch.setattr(geometry, "shares", shares)
     errors = []
 
     def judge():
@@ -372,8 +373,8 @@ def test_a_derived_mosaic_is_never_complete_before_its_analysis_is_requested(tra
     """In process (eager tasks): what a concurrent reader (the SSE stream, a poller) sees right after
     the derivation job committed. With an active quality model the answer must still be pending
     (or already carry a verdict), never 'complete' without one."""
-    from dermrelay.analysis import selectors
-    from dermrelay.imaging import tasks as imaging_tasks
+    from dermrelay.gate import selectors
+    from dermrelay.pipeline import tasks as pipeline_tasks
 
     model_versions_sync()
     site = make_site()
@@ -381,7 +382,7 @@ def test_a_derived_mosaic_is_never_complete_before_its_analysis_is_requested(tra
     client = api_client(tech)
     case = _case_for(site, tech)
     seen = []
-    real_job_run = imaging_tasks.job_run
+    real_job_run = pipeline_tasks.job_run
 
     def job_run(*, model, job_id, work):
         state = real_job_run(model=model, job_id=job_id, work=work)
@@ -389,7 +390,7 @@ def test_a_derived_mosaic_is_never_complete_before_its_analysis_is_requested(tra
             seen.append(selectors.case_quality(case=case))  # what the stream's next poll reads
         return state
 
-    monkeypatch.setattr(imaging_tasks, "job_run", job_run)
+    monkeypatch.setattr(pipeline_tasks, "job_run", job_run)
     phantom = generate_phantom(seed=11, size_px=256, artifact_fraction=(0.0, 0.0))
     response = upload(client, case, png_of(phantom.image), name="mosaic.png", kind=ImageKind.RCM_MOSAIC,
                       depth_level="dej", pixel_spacing_um=phantom.pixel_spacing_um)

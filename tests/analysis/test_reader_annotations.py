@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from dermrelay.accounts.models import Role
-from dermrelay.analysis.models import ExpertAnnotation, LesionOutline, MosaicQuality
+from dermrelay.gate.models import ExpertAnnotation, LesionOutline, MosaicQuality
 from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.cases.models import Case, CaseStatus, Image
 from dermrelay.imaging import selectors as imaging_selectors

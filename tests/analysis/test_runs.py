@@ -14,11 +14,12 @@ from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
 from dermrelay.accounts.models import Role
-from dermrelay.analysis import services as analysis_services
-from dermrelay.analysis.models import AnalysisRun, ModelStatus, ModelVersion, MosaicQuality, Overlay, QualityPolicy
-from dermrelay.analysis.services import (
-    analyses_request, case_analyses_rerun, model_versions_sync, mosaic_quality_assess, quality_assess_stale,
-)
+from dermrelay.analysis import catalogue
+from dermrelay.analysis.models import AnalysisRun, ModelStatus, ModelVersion, Overlay
+from dermrelay.gate.models import MosaicQuality, QualityPolicy
+from dermrelay.analysis.runs import analyses_request, case_analyses_rerun
+from dermrelay.analysis.catalogue import model_versions_sync
+from dermrelay.gate.judgement import mosaic_quality_assess, quality_assess_stale
 from dermrelay.cases.models import Case, Image, ImageKind, ImageStatus
 from dermrelay.jobs.models import JobState
 from inference.phantoms.generator import generate_phantom
@@ -33,9 +34,9 @@ MODEL = "rcm-quality-mednet"
 @pytest.fixture(autouse=True)
 def fresh_model_cache():
     """Models loaded by one test (maybe from a copied registry) are not reused by the next."""
-    analysis_services._LOADED.clear()
+    catalogue.models_forget()
     yield
-    analysis_services._LOADED.clear()
+    catalogue.models_forget()
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +130,7 @@ def test_a_second_request_after_the_run_finished_does_not_run_the_model_again(cl
     def no_model(**kwargs):
         raise AssertionError("the model ran again")
 
-    monkeypatch.setattr(analysis_services, "model_load", no_model)
+    monkeypatch.setattr(catalogue, "model_load", no_model)
     analyses_request(image=mosaic)
     run.refresh_from_db()
     assert (run.state, run.attempts, run.finished_at) == (JobState.SUCCEEDED, 1, finished_at)

@@ -10,8 +10,10 @@ import uuid
 import pytest
 
 from dermrelay.accounts.models import Role
-from dermrelay.analysis.models import MosaicQuality, Overlay
-from dermrelay.analysis.selectors import case_findings, case_quality, overlays_for
+from dermrelay.gate.models import MosaicQuality
+from dermrelay.analysis.models import Overlay
+from dermrelay.analysis.selectors import case_findings, overlays_for
+from dermrelay.gate.selectors import case_quality
 from dermrelay.audit.models import AuditEvent
 from dermrelay.cases import services
 from dermrelay.cases.models import Case, CaseStatus, Image, ImageKind, ImageStatus

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from dermrelay.accounts.models import Membership, Role
-from dermrelay.analysis.selectors import case_quality
+from dermrelay.gate.selectors import case_quality
 from dermrelay.cases.models import Case, Image, ImageKind
 from inference.phantoms.encoding import jpeg_bytes, png_bytes
 from inference.phantoms.generator import gate_phantom, generate_phantom

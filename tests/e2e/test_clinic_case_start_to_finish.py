@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from dermrelay.accounts.models import Membership, Role
-from dermrelay.analysis.selectors import case_quality
+from dermrelay.gate.selectors import case_quality
 from dermrelay.cases.models import Case, ImageKind
 from dermrelay.imaging.models import Registration
 from inference.phantoms.encoding import jpeg_bytes, png_bytes

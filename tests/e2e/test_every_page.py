@@ -12,7 +12,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from dermrelay.analysis.selectors import case_findings, case_quality
+from dermrelay.analysis.selectors import case_findings
+from dermrelay.gate.selectors import case_quality
 from dermrelay.cases.models import Case, CaseStatus
 from tests.conftest import wait_for
 from tests.e2e.conftest import sign_in, sign_out

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from dermrelay.analysis.selectors import case_quality
+from dermrelay.gate.selectors import case_quality
 from dermrelay.cases.models import ImageKind
 from dermrelay.imaging.models import Registration
 from inference.phantoms.encoding import jpeg_bytes, png_bytes

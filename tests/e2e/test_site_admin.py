@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from dermrelay.accounts.models import Role
-from dermrelay.analysis.models import QualityPolicy
+from dermrelay.gate.models import QualityPolicy
 from dermrelay.cases.models import Case, CaseStatus
 from dermrelay.reading.models import Assignment, ReportPolicy
 from tests.e2e.conftest import expect_console_error, sign_in, sign_out

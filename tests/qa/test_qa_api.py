@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from dermrelay.accounts.models import Membership, Role, User
-from dermrelay.analysis.models import MosaicQuality
+from dermrelay.gate.models import MosaicQuality
 from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.qa import statistics
 from dermrelay.qa.api.export import csv_cell

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image as PILImage
 
-from dermrelay.analysis.models import MosaicQuality
+from dermrelay.gate.models import MosaicQuality
 from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.qa.api.export import csv_figure
 from tests.factories import api_client

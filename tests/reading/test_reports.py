@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from dermrelay.analysis.services import analysis_execute
+from dermrelay.pipeline.steps import run_now
 from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.cases.models import Case, CaseStatus, Image
 from dermrelay.reading.models import ImmutableError, Report, ReportVersion
@@ -294,7 +294,7 @@ def test_signing_is_refused_while_a_quality_run_is_pending_and_allowed_once_it_i
     assert Case.objects.get(pk=case.pk).status == CaseStatus.IN_READING
     assert not AuditEvent.objects.filter(action="sign", object_type="report").exists()
 
-    analysis_execute(run=run)  # the worker's turn, in this process: the run finishes and the mosaic is judged
+    run_now(run=run)  # the worker's turn, in this process: the run finishes and the mosaic is judged
     assert client.get(f"{API}/cases/{case.id}/quality/").json()["state"] == "complete"
     response = sign(client, case)
     assert response.status_code == 201, response.content

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from dermrelay.jobs.services import job_enqueue, job_reset
 
-from .models import AnalysisRun, ModelVersion, MosaicQuality, QualityPolicy
+from .models import AnalysisRun, ModelVersion
 
 
 @admin.register(ModelVersion)
@@ -31,19 +31,3 @@ class AnalysisRunAdmin(admin.ModelAdmin):
             job_reset(run)
             job_enqueue(run)
         self.message_user(request, f"{queryset.count()} run(s) queued again.")
-
-
-@admin.register(MosaicQuality)
-class MosaicQualityAdmin(admin.ModelAdmin):
-    list_display = ["image", "verdict", "basis", "percent_whole", "percent_lesion", "assessed_at"]
-    list_filter = ["verdict", "basis"]
-    readonly_fields = [f.name for f in MosaicQuality._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-
-@admin.register(QualityPolicy)
-class QualityPolicyAdmin(admin.ModelAdmin):
-    list_display = ["site", "review_at_percent", "reimage_at_percent", "updated_by", "updated_at"]
-    readonly_fields = ["updated_by", "updated_at"]

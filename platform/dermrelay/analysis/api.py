@@ -33,8 +33,12 @@ from dermrelay.cases import selectors as case_selectors
 from dermrelay.cases.models import Case, Image
 from dermrelay.cases.vocabulary import ANATOM_SITE_GENERAL_CHOICES, validate_anatom_site
 
-from . import selectors, services
-from .models import ExpertAnnotation, ModelVersion, MosaicQuality, OverlayKind, QualityPolicy
+from dermrelay.gate import selectors as gate_selectors
+from dermrelay.gate.models import ExpertAnnotation, MosaicQuality, QualityPolicy
+from dermrelay.pipeline import steps
+
+from . import runs, selectors
+from .models import ModelVersion, OverlayKind
 
 
 def _scoped(queryset, pk, *, object_type: str, action: str, user):
@@ -79,7 +83,7 @@ class CaseQualityView(APIView):
         """The case's quality gate now: poll it, or stream it from `stream/`."""
         case = _case(request, pk, "view_quality")
         audit_record(actor=request.user, action="view_quality", object_type="case", object_id=case.id, site_id=case.site_id)
-        return Response(selectors.case_quality(case=case))
+        return Response(gate_selectors.case_quality(case=case))
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -111,7 +115,7 @@ def quality_events(case_id, *, poll_seconds: float, max_seconds: float, heartbea
         while True:
             close_old_connections()
             case = Case.objects.get(pk=case_id)
-            payload = selectors.case_quality(case=case)
+            payload = gate_selectors.case_quality(case=case)
             digest = _digest(payload)
             if digest != last_digest:
                 yield _event("quality", payload)
@@ -178,8 +182,8 @@ class CaseAnalysesRerunView(APIView):
         version = ModelVersion.objects.filter(pk=serializer.validated_data["model_version"]).first()
         if version is None:
             raise serializers.ValidationError({"model_version": "No such model version."})
-        runs = services.case_analyses_rerun(actor=request.user, case=case, model_version=version)
-        return Response({"runs": [str(r.id) for r in runs]}, status=status.HTTP_202_ACCEPTED)
+        queued = runs.case_analyses_rerun(actor=request.user, case=case, model_version=version)
+        return Response({"runs": [str(r.id) for r in queued]}, status=status.HTTP_202_ACCEPTED)
 
 
 class CaseFindingsView(APIView):
@@ -224,7 +228,7 @@ class AnatomicSiteSuggestionView(APIView):
             if suggestion is None:
                 raise serializers.ValidationError({"anatom_site": "There is no suggestion to confirm: give the site."})
             given = suggestion
-        services.anatomic_site_confirm(actor=request.user, case=case, anatom_site_general=given.get("anatom_site_general", ""),
+        steps.anatomic_site_confirm(actor=request.user, case=case, anatom_site_general=given.get("anatom_site_general", ""),
                                        anatom_site=given.get("anatom_site", ""))
         return Response(selectors.anatomic_site_suggestion(case=Case.objects.get(pk=case.pk)))
 
@@ -241,7 +245,7 @@ class LesionOutlineView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk):
         image = _image(request, pk, "view_lesion_outline")
-        found = selectors.lesion_outline_of(dermoscopy=image)
+        found = gate_selectors.lesion_outline_of(dermoscopy=image)
         if found is None:
             raise NotFound("This image has no lesion outline.", code="no_outline")
         audit_record(actor=request.user, action="view_lesion_outline", object_type="image", object_id=image.id,
@@ -255,13 +259,13 @@ class LesionOutlineView(APIView):
         image = _image(request, pk, "update_lesion_outline")
         serializer = PolygonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.lesion_outline_set(actor=request.user, dermoscopy=image, polygon=serializer.validated_data["polygon"])
-        return Response(selectors.lesion_outline_of(dermoscopy=image))
+        steps.lesion_outline_save(actor=request.user, dermoscopy=image, polygon=serializer.validated_data["polygon"])
+        return Response(gate_selectors.lesion_outline_of(dermoscopy=image))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
         image = _image(request, pk, "delete_lesion_outline")
-        services.lesion_outline_delete(actor=request.user, dermoscopy=image)
+        steps.lesion_outline_remove(actor=request.user, dermoscopy=image)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -294,18 +298,18 @@ class ExpertAnnotationView(APIView):
         image = _image(request, pk, "update_expert_annotation")
         serializer = ExpertAnnotationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.expert_annotation_set(actor=request.user, image=image, polygons=serializer.validated_data["polygons"])
+        steps.expert_annotation_save(actor=request.user, image=image, polygons=serializer.validated_data["polygons"])
         judged = MosaicQuality.objects.filter(image=image).first()
         overlay = next((o for o in selectors.overlays_for(image=image, absolute=request.build_absolute_uri)
                         if o["kind"] == OverlayKind.AGREEMENT), None)
-        agreement = selectors.agreements_named([judged.agreement])[0] if judged else None
+        agreement = gate_selectors.agreements_named([judged.agreement])[0] if judged else None
         return Response({"image": str(image.id), "agreement": agreement, "overlay": overlay})
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
         """Remove your own annotation of this mosaic."""
         image = _image(request, pk, "delete_expert_annotation")
-        if not services.expert_annotation_delete(actor=request.user, image=image):
+        if not steps.expert_annotation_remove(actor=request.user, image=image):
             raise NotFound("You have no expert annotation on this mosaic.", code="no_annotation")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -321,7 +325,7 @@ class SiteQualityPolicyView(APIView):
         """The site's thresholds (the defaults until a site administrator sets them)."""
         site = _scoped(Site.objects.filter(id__in=site_ids_for_user(user=request.user, roles=Role.values)), pk,
                        object_type="site", action="view_quality_policy", user=request.user)
-        review, reimage = services.quality_thresholds(site_id=site.id)
+        review, reimage = gate_selectors.quality_thresholds(site_id=site.id)
         return Response({"review_at_percent": review, "reimage_at_percent": reimage,
                          "is_default": not QualityPolicy.objects.filter(site=site).exists()})
 
@@ -332,7 +336,7 @@ class SiteQualityPolicyView(APIView):
         _require_site_admin(request.user, site.id)
         serializer = QualityPolicySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        policy = services.quality_policy_set(actor=request.user, site=site, **serializer.validated_data)
+        policy = steps.quality_policy_save(actor=request.user, site=site, **serializer.validated_data)
         return Response({"review_at_percent": policy.review_at_percent, "reimage_at_percent": policy.reimage_at_percent,
                          "is_default": False})
 

@@ -11,10 +11,17 @@ from dataclasses import dataclass
 
 from dermrelay.cases.models import DepthLevel, ImageKind
 
+QUALITY_STEP = "quality"
+LESION_STEP = "lesion_segmentation"
+DIAGNOSIS_STEP = "diagnosis"
+DIAGNOSIS_IMAGE_ONLY_STEP = "diagnosis_image_only"
+BODY_REGION_STEP = "body_region"
+BODY_REGION_MODEL = "body-region"
+
 
 @dataclass(frozen=True)
 class PlanStep:
-    step: str  # the runner in analysis.services.RUNNERS
+    step: str  # the runner in analysis.runners.RUNNERS
     model: str  # the model name in the registry
     purpose: str
     depth_levels: tuple[str, ...] | None = None  # RCM: the depths the model is meant for ("" = not given)

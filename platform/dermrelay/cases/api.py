@@ -20,11 +20,12 @@ from dermrelay.accounts.selectors import clinical_site_ids
 from dermrelay.api import AuditedReadsMixin
 from dermrelay.audit.services import audit_record
 from dermrelay.analysis import selectors as analysis_selectors
-from dermrelay.analysis import services as analysis_services
 from dermrelay.imaging import selectors as imaging_selectors
-from dermrelay.imaging import services as imaging_services
 from dermrelay.imaging.auto_registration import METHOD_TEXT
 from dermrelay.imaging.models import DeviceProfile, RegistrationSource
+
+from dermrelay.pipeline import steps
+from dermrelay.reading.selectors import case_list_summary
 
 from . import selectors, services
 from .image_files import EXTENSIONS, MEDIA_TYPES
@@ -73,7 +74,7 @@ class LesionSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         validated_data.pop("patient", None)
-        return services.lesion_update(actor=self.context["request"].user, lesion=instance, **validated_data)
+        return steps.lesion_save(actor=self.context["request"].user, lesion=instance, **validated_data)
 
     def create(self, validated_data):
         return services.lesion_create(actor=self.context["request"].user, **validated_data)
@@ -135,10 +136,10 @@ class CaseSerializer(serializers.ModelSerializer):
         return f"{patient.family_name}, {patient.given_name} · {patient.mrn}"
 
     def _summary(self, case) -> Case:
-        """The list's annotations (selectors.case_list(summary=True)); fetched for a case that came
+        """The list's annotations (reading.selectors.case_list_summary); fetched for a case that came
         without them (after a create or an update)."""
         if not hasattr(case, "quality_verdict"):
-            found = selectors.case_list(user=self.context["request"].user, summary=True).filter(pk=case.pk).first()
+            found = case_list_summary(user=self.context["request"].user).filter(pk=case.pk).first()
             case.quality_verdict = found.quality_verdict if found else None
             case.report_status = found.report_status if found else "none"
         return case
@@ -211,7 +212,7 @@ class ImageSerializer(serializers.ModelSerializer):
         return attrs
 
     def update(self, instance, validated_data):
-        return services.image_update(actor=self.context["request"].user, image=instance, **validated_data)
+        return steps.image_save(actor=self.context["request"].user, image=instance, **validated_data)
 
 
 class ImageFieldsSerializer(serializers.Serializer):
@@ -349,7 +350,7 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
     def get_queryset(self):
         # An assigned reader reads the case; changing it (and uploading to it) stays with the clinic.
         reading = self.request.method in SAFE_METHODS
-        return selectors.case_list(user=self.request.user, for_change=not reading, summary=reading)
+        return (case_list_summary(user=self.request.user) if reading else selectors.case_list(user=self.request.user, for_change=True))
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)  # checks the query parameters first: 400 on a bad one
@@ -372,8 +373,8 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
     @extend_schema(request=None, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        case = services.case_submit(case=self.get_object(), actor=request.user)
-        return Response(self.get_serializer(selectors.case_list(user=request.user, summary=True).get(pk=case.pk)).data)
+        case = steps.case_submit(case=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(case_list_summary(user=request.user).get(pk=case.pk)).data)
 
     @extend_schema(request=RecallSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
@@ -382,7 +383,7 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
         serializer = RecallSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         case = services.case_request_recall(case=case, actor=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(selectors.case_list(user=request.user, summary=True).get(pk=case.pk)).data)
+        return Response(self.get_serializer(case_list_summary(user=request.user).get(pk=case.pk)).data)
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadSerializer},
@@ -414,7 +415,7 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
             if fields["kind"] != ImageKind.RCM_STACK:
                 raise serializers.ValidationError({"file": "Several files make one image only for kind rcm_stack."})
             staged = services.stack_stage(frames=files)
-        image, created = services.image_create(actor=request.user, case=case, staged=staged, **fields)
+        image, created = steps.image_store(actor=request.user, case=case, staged=staged, **fields)
         body = ImageSerializer(image, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -520,7 +521,7 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         return super().destroy(request, *args, **kwargs)
 
     def perform_destroy(self, instance):
-        services.image_delete(actor=self.request.user, image=instance)
+        steps.image_remove(actor=self.request.user, image=instance)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
@@ -567,12 +568,11 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         dermoscopy = self.get_queryset().filter(pk=data["dermoscopy"]).first()
         if dermoscopy is None:
             raise serializers.ValidationError({"dermoscopy": "No such image."})
-        registration = imaging_services.registration_set(
+        registration = steps.registration_save(
             actor=request.user, mosaic=mosaic, dermoscopy=dermoscopy, matrix=data.get("matrix"),
             landmarks=[dict(p) for p in data["landmarks"]] if "landmarks" in data else None,
             source=data.get("source", RegistrationSource.DEVICE),
         )
-        analysis_services.mosaic_quality_assess(image=mosaic)  # the lesion now falls elsewhere on it
         return Response(RegistrationSerializer(registration).data)
 
     @extend_schema(request=RegistrationProposalRequestSerializer, responses=RegistrationProposalSerializer)

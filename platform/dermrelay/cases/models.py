@@ -262,3 +262,20 @@ class Upload(models.Model):
     @property
     def shown_state(self) -> str:
         return UploadState.EXPIRED if self.is_expired() else self.state
+
+
+LOCKED_STATUSES = (CaseStatus.SIGNED, CaseStatus.AMENDED)  # a signed case keeps what its report was signed with
+
+
+class CaseReadGrant(models.Model):
+    """Abstract: a row that lets `reader` read `case` while `ended_at` is empty (the reading app's
+    assignment is one). cases.selectors finds the concrete models through the app registry, as jobs
+    finds its job models, so who may read a case is decided here without importing the apps built
+    on cases."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="%(class)ss")
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="%(class)ss")
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Set when the case was reassigned or unassigned.")
+
+    class Meta:
+        abstract = True

@@ -13,12 +13,13 @@ halves as `case_scope`, so a reader may annotate exactly the cases they may read
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import clinical_site_ids, site_ids_for_user
 
-from .models import SYNTHETIC_QA_HISTORY_DEVICE, Case, CaseStatus, Image, Lesion, Patient, Upload
+from .models import SYNTHETIC_QA_HISTORY_DEVICE, Case, CaseReadGrant, CaseStatus, Image, Lesion, Patient, Upload
 
 
 def patient_list(*, user: User) -> QuerySet[Patient]:
@@ -29,10 +30,22 @@ def lesion_list(*, user: User) -> QuerySet[Lesion]:
     return Lesion.objects.filter(patient__site_id__in=clinical_site_ids(user=user)).select_related("patient")
 
 
+def assigned_case_ids(*, user: User) -> QuerySet:
+    """Ids of the cases actively granted to the user as a reader (reading's assignments), at sites
+    where they still hold the reader role (losing the role, or the site going inactive, ends their
+    access at once)."""
+    reader_sites = site_ids_for_user(user=user, roles=[Role.READER])
+    grants = [model for model in apps.get_models() if issubclass(model, CaseReadGrant)]
+    if not reader_sites or not grants:
+        return Case.objects.none().values("id")
+    granted = Q()
+    for model in grants:
+        granted |= Q(id__in=model.objects.filter(reader=user, ended_at__isnull=True).values("case_id"))
+    return Case.objects.filter(granted, site_id__in=reader_sites).values("id")
+
+
 def _assigned_scope(*, user: User) -> Q:
     """The cases actively assigned to the user as a reader (the reader half of every scope here)."""
-    from dermrelay.reading.selectors import assigned_case_ids  # reading builds on cases
-
     return Q(id__in=assigned_case_ids(user=user))
 
 
@@ -41,8 +54,6 @@ def _prior_visits_scope(*, user: User) -> Q:
     same lesion, visited before it, or the same day but recorded before it), drafts excluded: what
     a reader compares with. Read-only: case_scope adds it only when not for_change, and
     annotation_scope never does."""
-    from dermrelay.reading.selectors import assigned_case_ids  # reading builds on cases
-
     later_assigned = Case.objects.filter(id__in=assigned_case_ids(user=user), lesion_id=OuterRef("lesion_id")).filter(
         Q(visit_date__gt=OuterRef("visit_date"))
         | Q(visit_date=OuterRef("visit_date"), created_at__gt=OuterRef("created_at")))
@@ -79,21 +90,15 @@ def case_annotatable(*, user: User, case: Case, expert: bool = False) -> bool:
     return Case.objects.filter(annotation_scope(user=user, expert=expert), pk=case.pk).exists()
 
 
-def case_list(*, user: User, for_change: bool = False, summary: bool = False) -> QuerySet[Case]:
-    """With summary, each case also carries what a case list shows beside it, computed in the same
-    query: `quality_verdict` (the worst verdict of its current mosaics) and `report_status`."""
-    cases = (
+def case_list(*, user: User, for_change: bool = False) -> QuerySet[Case]:
+    """The cases in case_scope, each with its count of current images (reading.selectors.case_list_summary
+    adds what a case list shows beside them)."""
+    return (
         Case.objects.filter(case_scope(user=user, for_change=for_change))
         .select_related("lesion", "lesion__patient", "technician", "site")
         .annotate(image_count=Count("images", filter=Q(images__replaced_by__isnull=True)))
         .order_by("-visit_date", "-created_at")  # Meta.ordering is dropped once a query aggregates
     )
-    if summary:
-        from dermrelay.analysis.selectors import case_verdict_expression  # analysis and reading build on cases
-        from dermrelay.reading.selectors import case_report_status_expression
-
-        cases = cases.annotate(quality_verdict=case_verdict_expression(), report_status=case_report_status_expression())
-    return cases
 
 
 def image_list(*, user: User, for_change: bool = False) -> QuerySet[Image]:

@@ -26,7 +26,7 @@ from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 
 from .image_files import EXTENSIONS, ImageRejected, assemble_stack, inspect_image_file
-from .models import Case, CaseStatus, Image, ImageKind, ImageStatus, Lesion, Patient, Upload, UploadState
+from .models import Case, CaseStatus, Image, ImageStatus, Lesion, Patient, Upload, UploadState
 from .uploads import StagedFile, stage_stream, staged_from_path
 
 logger = logging.getLogger(__name__)
@@ -109,13 +109,7 @@ LESION_ANALYSIS_INPUT_FIELDS = ("anatom_site", "anatom_site_general")  # diagnos
 
 @transaction.atomic
 def lesion_update(*, actor: User, lesion: Lesion, **fields: Any) -> Lesion:
-    before = {name: getattr(lesion, name) for name in LESION_ANALYSIS_INPUT_FIELDS}
-    lesion = _updated(lesion, fields, actor=actor, object_type="lesion", site_id=lesion.patient.site_id)
-    if any(getattr(lesion, name) != value for name, value in before.items()):
-        from dermrelay.analysis.services import lesion_analyses_refresh
-
-        lesion_analyses_refresh(lesion=lesion)
-    return lesion
+    return _updated(lesion, fields, actor=actor, object_type="lesion", site_id=lesion.patient.site_id)
 
 
 def _check_technician(*, site: Site, technician: User | None) -> None:
@@ -169,9 +163,7 @@ def case_submit(*, case: Case, actor: User) -> Case:
         raise InvalidTransition("A case needs at least one image before it can be submitted.")
     if ImageStatus.FAILED in images:
         raise InvalidTransition("Replace or remove the images that failed processing before submitting.")
-    case = case_transition(case=case, to_status=CaseStatus.SUBMITTED, actor=actor)
-    transaction.on_commit(lambda: _enqueue_case_advance(case.id))
-    return case
+    return case_transition(case=case, to_status=CaseStatus.SUBMITTED, actor=actor)
 
 
 def case_request_recall(*, case: Case, actor: User, reason: str) -> Case:
@@ -188,19 +180,6 @@ def case_advance(*, case_id: uuid.UUID) -> Case:
         if statuses == {ImageStatus.READY}:
             case = case_transition(case=case, to_status=CaseStatus.READY_FOR_READING, actor=None)
     return case
-
-
-def _enqueue_case_advance(case_id: uuid.UUID) -> None:
-    from .tasks import case_advance_task
-
-    case_advance_task.delay(str(case_id))
-
-
-def _request_derivation(image: Image) -> None:
-    """A derivation job row in the same transaction as the image; its message goes after commit."""
-    from dermrelay.imaging.services import derivation_request
-
-    derivation_request(image=image)
 
 
 def image_replaceable(*, case: Case, image_id: uuid.UUID, kind: str, lock: bool = False) -> Image:
@@ -266,7 +245,6 @@ def image_create(*, actor: User, case: Case, staged: StagedFile, replaces: uuid.
                 )
                 if old is not None:
                     _image_replace(old=old, new=image, actor=actor)
-                _request_derivation(image)
         except IntegrityError:
             default_storage.delete(key)
             return Image.objects.get(case=case, sha256=staged.sha256), False
@@ -316,13 +294,7 @@ def image_update(*, actor: User, image: Image, **fields: Any) -> Image:
     if image.case.status not in EDITABLE_STATUSES:
         raise CaseLocked(f"Images of a case in status '{image.case.status}' can no longer be changed.")
     _check_current(image, action="changed")
-    before = {name: getattr(image, name) for name in ANALYSIS_INPUT_FIELDS}
-    image = _updated(image, fields, actor=actor, object_type="image", site_id=image.case.site_id)
-    if any(getattr(image, name) != value for name, value in before.items()):
-        from dermrelay.analysis.services import image_analyses_refresh
-
-        image_analyses_refresh(image=image)
-    return image
+    return _updated(image, fields, actor=actor, object_type="image", site_id=image.case.site_id)
 
 
 def image_delete(*, actor: User, image: Image) -> Image | None:
@@ -350,20 +322,7 @@ def image_delete(*, actor: User, image: Image) -> Image | None:
                          site_id=image.case.site_id, detail={"case": str(image.case_id), "deleted": str(image.id)})
         image.delete()
         transaction.on_commit(lambda: [default_storage.delete(key) for key in keys])
-        if restored is not None and restored.kind == ImageKind.RCM_MOSAIC:
-            restored_id = restored.id
-            transaction.on_commit(lambda: _quality_refresh(restored_id))
     return restored
-
-
-def _quality_refresh(image_id: uuid.UUID) -> None:
-    """A mosaic that became current again is judged with today's inputs (outline, thresholds)."""
-    from dermrelay.analysis.services import mosaic_quality_assess
-
-    try:
-        mosaic_quality_assess(image=Image(pk=image_id))
-    except Exception:  # the reconciler judges it later; the deletion itself has succeeded
-        logger.exception("quality judgement of restored mosaic %s failed", image_id)
 
 
 # --------------------------------------------------------------------------- resumable (tus) uploads

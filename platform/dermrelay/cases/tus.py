@@ -34,6 +34,8 @@ from rest_framework.views import APIView
 from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 
+from dermrelay.pipeline import steps
+
 from . import selectors, services
 from .api import ImageFieldsSerializer
 from .models import Case, Upload
@@ -296,6 +298,8 @@ class TusUploadView(TusView):
         declared = _body_length(request)
         progress = services.upload_append(upload=upload, actor=request.user, offset=offset, stream=request._request,
                                           declared=declared, chunk_size=CHUNK_BYTES)
+        if progress.image is not None:
+            steps.image_stored(image=progress.image)  # the last byte stored it: derivation follows
         return _upload_headers(Response(status=status.HTTP_204_NO_CONTENT), progress.upload)
 
     @extend_schema(operation_id="uploads_status", responses={200: UploadStatusSerializer})

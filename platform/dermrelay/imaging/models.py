@@ -42,7 +42,7 @@ class DerivationJob(Job):
 
     image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="derivation")
 
-    task_name = "dermrelay.imaging.tasks.derivation_job"
+    task_name = "dermrelay.pipeline.tasks.derive"  # chains the next step (pipeline)
     queue = "ingest"
 
     def __str__(self) -> str:

@@ -118,3 +118,17 @@ def registration_proposal(*, actor, mosaic: Image, dermoscopy: Image):
                  site_id=mosaic.case.site_id,
                  detail={"dermoscopy": str(dermoscopy.id), "confident": result.confident, "method": result.method})
     return result
+
+
+def underived_images(*, limit: int, older_than_seconds: float = 60) -> list:
+    """Stored images whose derivation was never queued (a crash between storing and queueing),
+    oldest first; young ones are left to the request that is storing them."""
+    import datetime
+
+    from django.utils import timezone
+
+    from dermrelay.cases.models import Image, ImageStatus
+
+    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
+    return list(Image.objects.filter(status=ImageStatus.STORED, derivation__isnull=True, created_at__lt=cutoff)
+                .order_by("created_at")[:limit])

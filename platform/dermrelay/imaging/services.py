@@ -125,9 +125,6 @@ def derivation_run(job: DerivationJob) -> JobEffects:
         })
         Image.objects.filter(pk=image.pk).update(thumbnail=thumbnail_key, status=ImageStatus.READY, status_detail="")
         image.status = ImageStatus.READY
-        from dermrelay.analysis.services import analyses_request  # analysis builds on imaging
-
-        analyses_request(image=image)  # in the same transaction: a ready image always has its runs
         if previous is not None and previous.prefix != prefix:
             transaction.on_commit(lambda: prefix_delete(previous.prefix))
 

@@ -33,11 +33,12 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from dermrelay.accounts.models import Site, User
-from dermrelay.analysis.gate import verdict_for
-from dermrelay.analysis.models import (
-    AnalysisRun, LesionSource, ModelStatus, ModelVersion, MosaicQuality, VerdictBasis,
-)
-from dermrelay.analysis.services import QUALITY_STEP, active_version, quality_thresholds
+from dermrelay.gate.geometry import verdict_for
+from dermrelay.analysis.models import AnalysisRun, ModelStatus, ModelVersion
+from dermrelay.gate.models import LesionSource, MosaicQuality, VerdictBasis
+from dermrelay.analysis.plans import QUALITY_STEP
+from dermrelay.analysis.selectors import active_version
+from dermrelay.gate.selectors import quality_thresholds
 from dermrelay.audit.services import audit_record
 from dermrelay.cases.models import (
     SYNTHETIC_QA_HISTORY_DEVICE, Case, CaseStatus, DepthLevel, Image, ImageFormat, ImageKind, ImageStatus, Lesion,
@@ -180,7 +181,7 @@ def mosaic_png(*, percent_whole: float, rng: np.random.Generator) -> bytes:
 def mosaic_labels_png(*, percent_whole: float) -> bytes:
     """The label map of mosaic_png's mosaic (gate labels: 1 informative, 2 uninformative on the dark
     band), stored as the synthetic run's output so the QA drill-down can draw its overlay."""
-    from dermrelay.analysis.gate import INFORMATIVE, UNINFORMATIVE
+    from dermrelay.analysis.masks import INFORMATIVE, UNINFORMATIVE
 
     width, height = MOSAIC_SIZE
     labels = np.full((height, width), INFORMATIVE, dtype=np.uint8)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dermrelay.analysis.models import Verdict, VerdictBasis
+from dermrelay.gate.models import Verdict, VerdictBasis
 from dermrelay.cases.models import DepthLevel
 
 GROUP_KINDS = (("site", "Site"), ("technician", "Technician"))

@@ -15,9 +15,9 @@ import numpy as np
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
-from dermrelay.analysis.gate import UNINFORMATIVE
-from dermrelay.analysis.models import MosaicQuality
-from dermrelay.analysis.services import QUALITY_PALETTE
+from dermrelay.analysis.masks import UNINFORMATIVE
+from dermrelay.gate.models import MosaicQuality
+from dermrelay.analysis.runners.quality import QUALITY_PALETTE
 from dermrelay.cases.models import Image, ImageFormat
 
 MAX_SIDE = 256  # px: the listing shows them small; the viewer is for detail

@@ -7,22 +7,19 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from dermrelay.cases.models import Case
+from dermrelay.cases.models import Case, CaseReadGrant
 
 
-class Assignment(models.Model):
+class Assignment(CaseReadGrant):
     """A case given to one reader by a site administrator. At most one assignment of a case is
     active (ended_at empty); reassigning ends the previous one, so the history stays. The reader
     claims it to start reading (the case goes in_reading) and may release it again."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="assignments")
-    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     due_at = models.DateTimeField(null=True, blank=True, help_text="When the report is due; empty for no due time.")
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="Set while the reader holds the case.")
-    ended_at = models.DateTimeField(null=True, blank=True, help_text="Set when the case was reassigned or unassigned.")
     end_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:

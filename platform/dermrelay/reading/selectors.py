@@ -1,7 +1,7 @@
 """Reads for reading: who is assigned what, the reader's worklist, reports and their versions.
 
 Callers have already found the case through cases.selectors.case_list (so the user may see it);
-`assigned_case_ids` is the reader half of that rule.
+`cases.selectors.assigned_case_ids` is the reader half of that rule.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from django.db.models import CharField, Count, Exists, OuterRef, Prefetch, Q, Qu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dermrelay.accounts.models import Role, Site, User
-from dermrelay.accounts.selectors import clinical_site_ids, site_ids_for_user, site_readers
-from dermrelay.analysis.selectors import case_findings, case_quality
+from dermrelay.accounts.models import Site, User
+from dermrelay.accounts.selectors import clinical_site_ids, site_readers
+from dermrelay.analysis.selectors import case_findings
+from dermrelay.gate.selectors import case_verdict_expression, case_quality
 from dermrelay.cases.models import Case, CaseStatus, Image, ImageKind
-from dermrelay.cases.selectors import case_list
+from dermrelay.cases.selectors import assigned_case_ids, case_list
 
 from .models import Assignment, Report, ReportPolicy, ReportVersion
 
@@ -31,24 +32,17 @@ VERDICT_ORDER = {"reimage": 0, "review": 1, "acceptable": 2, None: 3}  # worst f
 UNASSIGNED_QUEUE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.PROCESSING, CaseStatus.READY_FOR_READING)
 
 
-def assigned_case_ids(*, user: User) -> QuerySet:
-    """Ids of the cases actively assigned to the user, at sites where they still hold the reader
-    role (losing the role, or the site going inactive, ends their access at once)."""
-    reader_sites = site_ids_for_user(user=user, roles=[Role.READER])
-    if not reader_sites:
-        return Case.objects.none().values("id")
-    return (Assignment.objects.filter(reader=user, ended_at__isnull=True, case__site_id__in=reader_sites)
-            .values("case_id"))
+def case_list_summary(*, user: User, for_change: bool = False) -> QuerySet[Case]:
+    """cases.selectors.case_list with what a case list shows beside each case, in the same query:
+    `quality_verdict` (the worst verdict of its current mosaics) and `report_status`."""
+    return case_list(user=user, for_change=for_change).annotate(
+        quality_verdict=case_verdict_expression(), report_status=case_report_status_expression())
 
 
 def case_report_status_expression() -> Coalesce:
     """For annotating a queryset of cases: none | draft | signed | amended, in the same query."""
     status = Report.objects.filter(case=OuterRef("pk")).values("status")[:1]
     return Coalesce(Subquery(status, output_field=CharField()), Value("none"), output_field=CharField())
-
-
-def assignment_active(*, case: Case) -> Assignment | None:
-    return Assignment.objects.filter(case=case, ended_at__isnull=True).select_related("reader", "assigned_by").first()
 
 
 def report_of(*, case: Case) -> Report | None:
@@ -187,11 +181,11 @@ def site_reading_queue(*, user: User, site: Site, assigned: bool) -> QuerySet[Ca
     """The site's cases waiting on its administrator. assigned=False: submitted, processing or
     ready for reading with no active assignment, the longest waiting first. assigned=True: open
     cases (in reading included) with an active assignment, which the admin may reassign or take
-    back. Built on case_list(summary=True), so each row carries its verdict in the same query; the
+    back. Built on case_list_summary, so each row carries its verdict in the same query; the
     active assignment (with its reader) comes in one more query for the whole page, as
     `active_assignments` (a list of at most one)."""
     active = Assignment.objects.filter(case=OuterRef("pk"), ended_at__isnull=True)
-    cases = case_list(user=user, summary=True).filter(site=site)
+    cases = case_list_summary(user=user).filter(site=site)
     if assigned:
         cases = cases.filter(Exists(active), status__in=OPEN_STATUSES)
     else:
@@ -210,7 +204,7 @@ def lesion_history(*, user: User, case: Case) -> list[dict]:
     status, quality verdict, the signed diagnosis (of the latest signed version) and the current
     mosaics with their depths. Three queries, however many visits."""
     mosaics = Image.objects.current().filter(kind=ImageKind.RCM_MOSAIC).order_by("depth_um", "created_at")
-    visits = list(case_list(user=user, summary=True).filter(lesion_id=case.lesion_id)
+    visits = list(case_list_summary(user=user).filter(lesion_id=case.lesion_id)
                   .prefetch_related(Prefetch("images", queryset=mosaics, to_attr="current_mosaics"))
                   .order_by("visit_date", "created_at"))
     latest: dict = {}

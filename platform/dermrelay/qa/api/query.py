@@ -14,7 +14,7 @@ from rest_framework.exceptions import APIException, NotFound
 
 from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
-from dermrelay.analysis.models import Verdict
+from dermrelay.gate.models import Verdict
 
 from .. import statistics
 from ..selectors.mosaics import MEASURES, MOSAIC_ORDERINGS, RECALL_RULES, UNASSIGNED, DrillFilters

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from dermrelay.accounts.models import Site, User
-from dermrelay.analysis.services import quality_thresholds
+from dermrelay.gate.selectors import quality_thresholds
 
 from .. import statistics
 from .groups import family_outliers, group_entry, groups_by_site, groups_by_technician, lesion_values, scoped_rows

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from dermrelay.accounts.models import Membership, Role, Site, User
-from dermrelay.analysis.models import MosaicQuality
+from dermrelay.gate.models import MosaicQuality
 
 from .. import statistics
 from .mosaics import UNASSIGNED, mosaic_rows

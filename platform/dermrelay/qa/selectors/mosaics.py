@@ -12,7 +12,7 @@ from django.db.models import F, Q, QuerySet
 from dermrelay.accounts.models import User
 from dermrelay.cases.models import ImageKind
 from dermrelay.cases.selectors import case_list
-from dermrelay.analysis.models import MosaicQuality
+from dermrelay.gate.models import MosaicQuality
 
 from .. import statistics
 from .scope import qa_site_ids

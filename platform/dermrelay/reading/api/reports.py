@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from dermrelay.audit.services import audit_record
+from dermrelay.cases import selectors as case_selectors
 from dermrelay.cases.models import Case
 
 from .. import selectors, services
@@ -119,7 +120,7 @@ class CaseReportView(ReadingView):
         the quality block frozen at signing; its versions with their content hashes."""
         case = case_or_404(request, pk, "view_report")
         report = report_or_404(case)
-        reading_it = Case.objects.filter(pk=case.pk, id__in=selectors.assigned_case_ids(user=request.user)).exists()
+        reading_it = Case.objects.filter(pk=case.pk, id__in=case_selectors.assigned_case_ids(user=request.user)).exists()
         if report.signed_at is None and not reading_it:
             # The clinic reads what its reader signed, never a draft the reader may still change.
             raise NotFound("The report is not signed yet; the clinic can read it once its reader signs it.",

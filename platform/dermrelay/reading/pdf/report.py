@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from dermrelay.cases.models import Case
-from dermrelay.analysis.models import VerdictBasis
+from dermrelay.gate.models import VerdictBasis
 
 from ..models import ReportVersion
 from .key_images import case_key_images, key_image_with_legend, key_images_section

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fpdf.fonts import FontFace
 
 from dermrelay.cases.models import DepthLevel, ImageKind
-from dermrelay.analysis.models import Verdict, VerdictBasis
+from dermrelay.gate.models import Verdict, VerdictBasis
 
 from .layout import ReportPDF, choice_label, depth_um_text, percent_text, when_text
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from dermrelay.analysis.services import model_versions_sync
+from dermrelay.analysis.catalogue import model_versions_sync
 
 
 class Command(BaseCommand):

@@ -19,10 +19,9 @@ from django.utils import timezone
 from dermrelay.accounts.models import Membership, Role, Site, User
 from dermrelay.cases import demo_images, services
 from dermrelay.cases.models import Case, CaseStatus, DepthLevel, ImageKind, Lesion, Patient
-from dermrelay.analysis.models import LesionOutline
-from dermrelay.analysis.services import lesion_outline_set
+from dermrelay.gate.models import LesionOutline
+from dermrelay.pipeline import steps
 from dermrelay.cases.uploads import stage_stream
-from dermrelay.imaging.services import registration_set
 from inference.phantoms.encoding import jpeg_bytes, png_bytes
 from inference.phantoms.generator import gate_phantom
 from inference.phantoms.outlines import lesion_polygon
@@ -140,11 +139,11 @@ class Command(BaseCommand):
         ]
         stored = []
         for data, fields in uploads:
-            stored.append(services.image_create(actor=technician, case=case, staged=stage_stream(io.BytesIO(data)), **fields)[0])
+            stored.append(steps.image_store(actor=technician, case=case, staged=stage_stream(io.BytesIO(data)), **fields)[0])
         dermoscopy = stored[0]
         dej = next(image for image in stored if image.depth_level == DepthLevel.DEJ)
-        registration_set(actor=technician, mosaic=dej, dermoscopy=dermoscopy, matrix=phantom.registration.tolist())
+        steps.registration_save(actor=technician, mosaic=dej, dermoscopy=dermoscopy, matrix=phantom.registration.tolist())
         if not LesionOutline.objects.filter(dermoscopy=dermoscopy).exists():
-            lesion_outline_set(actor=technician, dermoscopy=dermoscopy, polygon=lesion_polygon(phantom))
+            steps.lesion_outline_save(actor=technician, dermoscopy=dermoscopy, polygon=lesion_polygon(phantom))
         if submit and case.status == CaseStatus.DRAFT:
-            services.case_submit(case=case, actor=technician)
+            steps.case_submit(case=case, actor=technician)

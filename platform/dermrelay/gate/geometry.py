@@ -13,24 +13,18 @@ from dataclasses import dataclass
 import numpy as np
 from dermrelay.imaging.registration import apply as project_points
 from dermrelay.imaging.registration import invert
+from dermrelay.analysis.masks import NOT_IMAGED, UNINFORMATIVE
 from inference.serving import metrics
 
-NOT_IMAGED, INFORMATIVE, UNINFORMATIVE = 0, 1, 2
 MIN_LESION_PIXELS = 64  # imaged lesion pixels at the working spacing below which the lesional % is noise
 
 
-def labels_from(*, mask: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    labels = np.where(valid, INFORMATIVE, NOT_IMAGED).astype(np.uint8)
-    labels[mask & valid] = UNINFORMATIVE
-    return labels
-
-
-def _working_from_mosaic(points: np.ndarray, scale: float) -> np.ndarray:
+def working_from_mosaic(points: np.ndarray, scale: float) -> np.ndarray:
     """Mosaic pixel coordinates (pixel centres at integers) → working-grid coordinates."""
     return (points + 0.5) / scale - 0.5
 
 
-def _mosaic_from_working(coords: np.ndarray, scale: float) -> np.ndarray:
+def mosaic_from_working(coords: np.ndarray, scale: float) -> np.ndarray:
     return (coords + 0.5) * scale - 0.5
 
 
@@ -71,7 +65,7 @@ def lesion_from_polygon(polygon, *, matrix, shape: tuple[int, int], scale: float
     """A dermoscopy-pixel polygon on the mosaic's working grid. Straight edges stay straight under
     the registration (affine or projective with w > 0), so mapping the vertices is exact."""
     return polygons_raster([polygon], shape=shape,
-                           transform=lambda pts: _working_from_mosaic(project_points(matrix, pts), scale))
+                           transform=lambda pts: working_from_mosaic(project_points(matrix, pts), scale))
 
 
 def lesion_from_mask(mask: np.ndarray, *, matrix, shape: tuple[int, int], scale: float,
@@ -81,7 +75,7 @@ def lesion_from_mask(mask: np.ndarray, *, matrix, shape: tuple[int, int], scale:
     the dermoscopy image (`image_size` = width, height) is looked up at the scaled position."""
     inverse = np.linalg.inv(np.asarray(matrix, dtype=float))
     ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
-    mx, my = _mosaic_from_working(xs, scale), _mosaic_from_working(ys, scale)
+    mx, my = mosaic_from_working(xs, scale), mosaic_from_working(ys, scale)
     w = inverse[2, 0] * mx + inverse[2, 1] * my + inverse[2, 2]
     fx, fy = (1.0, 1.0) if image_size is None else (mask.shape[1] / image_size[0], mask.shape[0] / image_size[1])
     dx = (inverse[0, 0] * mx + inverse[0, 1] * my + inverse[0, 2]) / w
@@ -92,37 +86,6 @@ def lesion_from_mask(mask: np.ndarray, *, matrix, shape: tuple[int, int], scale:
     out = np.zeros(shape, dtype=bool)
     out[inside] = mask[dy[inside], dx[inside]]
     return out
-
-
-MAX_OUTLINE_VERTICES = 240  # enough for a lesion's border at screen resolution, few enough to edit by hand
-
-
-def outline_from_mask(mask: np.ndarray, *, image_size: tuple[int, int] | None = None) -> list[list[float]] | None:
-    """The outer border of a lesion mask's largest region as a polygon in image pixels (pixel
-    centres at integers), simplified to at most MAX_OUTLINE_VERTICES: what a person sees of a
-    model's segmentation and starts from when correcting it. The mask itself stays what the gate
-    judges with. A mask stored smaller than the image (`image_size` = width, height) is scaled up."""
-    from scipy import ndimage
-    from skimage.measure import approximate_polygon, find_contours
-
-    regions, count = ndimage.label(mask)
-    if count == 0:
-        return None
-    largest = np.argmax(ndimage.sum_labels(np.ones_like(regions), regions, index=np.arange(1, count + 1))) + 1
-    region = ndimage.binary_fill_holes(regions == largest)
-    # Padding closes contours that touch the mask's edge; 0.5 puts the border between pixels.
-    contours = find_contours(np.pad(region, 1).astype(np.float32), 0.5)
-    border = max(contours, key=len) - 1.0  # (row, col), back in the unpadded grid
-    tolerance = 0.5
-    simplified = approximate_polygon(border, tolerance=tolerance)
-    while len(simplified) - 1 > MAX_OUTLINE_VERTICES:
-        tolerance *= 1.5
-        simplified = approximate_polygon(border, tolerance=tolerance)
-    points = simplified[:-1, ::-1]  # drop the closing repeat; (x, y)
-    if image_size is not None:
-        fx, fy = image_size[0] / mask.shape[1], image_size[1] / mask.shape[0]
-        points = (points + 0.5) * (fx, fy) - 0.5
-    return [[round(float(x), 1), round(float(y), 1)] for x, y in points]
 
 
 @dataclass(frozen=True)
@@ -162,8 +125,8 @@ def project_labels(labels: np.ndarray, *, matrix, scale: float, target_shape: tu
     w = m[2, 0] * dx + m[2, 1] * dy + m[2, 2]
     mx = (m[0, 0] * dx + m[0, 1] * dy + m[0, 2]) / w
     my = (m[1, 0] * dx + m[1, 1] * dy + m[1, 2]) / w
-    wx = np.rint(_working_from_mosaic(mx, scale)).astype(np.int64)
-    wy = np.rint(_working_from_mosaic(my, scale)).astype(np.int64)
+    wx = np.rint(working_from_mosaic(mx, scale)).astype(np.int64)
+    wy = np.rint(working_from_mosaic(my, scale)).astype(np.int64)
     inside = (wx >= 0) & (wy >= 0) & (wx < labels.shape[1]) & (wy < labels.shape[0])
     out = np.zeros(target_shape, dtype=np.uint8)
     out[inside] = labels[wy[inside], wx[inside]]
@@ -277,7 +240,7 @@ def problem_region(labels: np.ndarray, *, lesion: np.ndarray | None, on_lesion: 
         inside = int(np.count_nonzero(counted & lesion))
         description += ", mostly within the lesion" if 2 * inside >= len(xs) else ", outside the lesion"
     mosaic_box = tuple(edge * scale for edge in box)
-    mosaic_centroid = _mosaic_from_working(np.asarray(centroid), scale)
+    mosaic_centroid = mosaic_from_working(np.asarray(centroid), scale)
     dermoscopy_box = dermoscopy_centroid = None
     if matrix is not None:
         inverse = invert(matrix)
