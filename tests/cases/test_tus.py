@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 
 from dermrelay.accounts.models import Role
 from dermrelay.audit.models import AuditEvent, AuditOutcome
-from dermrelay.cases import services
+from dermrelay.cases import resumable_uploads, services
 from dermrelay.cases.models import CaseStatus, Image, ImageKind, Upload, UploadState
 from dermrelay.cases.uploads import sanitised_filename
 from inference.phantoms.encoding import png_bytes as phantom_png
@@ -381,8 +381,8 @@ def test_an_interrupted_body_keeps_what_was_written_and_the_offset_matches_the_d
             return chunk
 
     body = bytes(range(256)) * 12
-    progress = services.upload_append(upload=upload, actor=env.tech, offset=0, stream=Dropping(body, 1700),
-                                      declared=len(body), chunk_size=256)
+    progress = resumable_uploads.upload_append(upload=upload, actor=env.tech, offset=0, stream=Dropping(body, 1700),
+                                               declared=len(body), chunk_size=256)
     assert progress.image is None and progress.upload.offset == 1700
     upload.refresh_from_db()
     assert upload.offset == 1700 == upload.staging_path.stat().st_size
@@ -396,7 +396,7 @@ def test_an_interrupted_body_keeps_what_was_written_and_the_offset_matches_the_d
         def read(self, n):
             return self.buffer.read(n)
 
-    services.upload_append(upload=upload, actor=env.tech, offset=1700, stream=Short(b"z" * 300), declared=1000)
+    resumable_uploads.upload_append(upload=upload, actor=env.tech, offset=1700, stream=Short(b"z" * 300), declared=1000)
     upload.refresh_from_db()
     assert upload.offset == 2000 == upload.staging_path.stat().st_size
 
@@ -422,10 +422,10 @@ def test_a_server_killed_while_storing_the_image_gets_the_last_chunk_again(env, 
     def killed(path):
         raise KeyboardInterrupt  # like SIGKILL: nothing after this point runs
 
-    monkeypatch.setattr(services, "staged_from_path", killed)
+    monkeypatch.setattr(resumable_uploads, "staged_from_path", killed)
     with pytest.raises(KeyboardInterrupt):
-        services.upload_append(upload=upload, actor=env.tech, offset=60, stream=io.BytesIO(data[60:]),
-                               declared=len(data) - 60)
+        resumable_uploads.upload_append(upload=upload, actor=env.tech, offset=60, stream=io.BytesIO(data[60:]),
+                                        declared=len(data) - 60)
     monkeypatch.undo()
     assert not Image.objects.exists()
     head = env.client.head(location, **TUS)
@@ -514,12 +514,12 @@ def test_an_expired_upload_is_refused_and_purged(env):
     assert env.client.get(finished).json()["state"] == "complete"  # a finished upload does not expire
     assert len(env.staged()) == 1
 
-    assert services.upload_expired_purge() == 1
+    assert resumable_uploads.upload_expired_purge() == 1
     assert env.staged() == [] and list(Upload.objects.values_list("state", flat=True)) == ["complete"]
     assert env.client.head(location, **TUS).status_code == 404
     assert AuditEvent.objects.filter(action="upload_expire").count() == 1
     # a week later the finished upload's row goes too; its image stays
-    assert services.upload_expired_purge(now=timezone.now() + datetime.timedelta(days=8)) == 1
+    assert resumable_uploads.upload_expired_purge(now=timezone.now() + datetime.timedelta(days=8)) == 1
     assert not Upload.objects.exists() and Image.objects.count() == 1
 
 

@@ -11,7 +11,7 @@ Browsers use tus-js-client with the session cookie and X-CSRFToken; capture devi
 `Authorization: Token <key>`. The image fields travel as Upload-Metadata (base64 values) and are
 validated when the upload is created, by the same rules as the multipart endpoint
 (cases.api.ImageFieldsSerializer); the last byte stores the image through the same intake
-(cases.services.image_create). Bodies are read from the request stream in chunks, never through
+(cases.resumable_uploads, then cases.services.image_create). Bodies are read from the request stream in chunks, never through
 `request.body`, so Django's in-memory limit for form data does not apply to them.
 """
 
@@ -36,8 +36,8 @@ from dermrelay.audit.services import audit_record
 
 from dermrelay.pipeline import steps
 
-from . import selectors, services
-from .api import ImageFieldsSerializer
+from . import resumable_uploads, selectors
+from .serializers import ImageFieldsSerializer
 from .models import Case, Upload
 from .uploads import sanitised_filename
 
@@ -158,7 +158,7 @@ class TusView(APIView):
                            status_code=status.HTTP_412_PRECONDITION_FAILED, code="tus_version")
 
     def handle_exception(self, exc):
-        if isinstance(exc, services.UploadError):
+        if isinstance(exc, resumable_uploads.UploadError):
             exc = TusError(str(exc), status_code=exc.status_code, code=exc.code)
         return super().handle_exception(exc)
 
@@ -239,11 +239,11 @@ class TusUploadCreateView(TusView):
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         case_id, filename = fields.pop("case"), fields.pop("filename", "")
-        services.upload_check_length(length=length)
+        resumable_uploads.upload_check_length(length=length)
         case = _writable_case(request, case_id)
         if fields.get("replaces") is not None:
             fields["replaces"] = str(fields["replaces"])
-        upload = services.upload_create(actor=request.user, case=case, length=length, fields=fields, filename=filename)
+        upload = resumable_uploads.upload_create(actor=request.user, case=case, length=length, fields=fields, filename=filename)
         response = Response(UploadStatusSerializer(upload).data, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(reverse("tus-upload", kwargs={"pk": upload.id}))
         response[EXPIRES_HEADER] = http_date(upload.expires_at.timestamp())
@@ -296,7 +296,7 @@ class TusUploadView(TusView):
             raise TusError(f"The body must be sent as {OFFSET_MEDIA_TYPE}.", status_code=415, code="unsupported_media_type")
         offset = _header_int(request, "Upload-Offset")
         declared = _body_length(request)
-        progress = services.upload_append(upload=upload, actor=request.user, offset=offset, stream=request._request,
+        progress = resumable_uploads.upload_append(upload=upload, actor=request.user, offset=offset, stream=request._request,
                                           declared=declared, chunk_size=CHUNK_BYTES)
         if progress.image is not None:
             steps.image_stored(image=progress.image)  # the last byte stored it: derivation follows
@@ -314,7 +314,7 @@ class TusUploadView(TusView):
         """tus: where the upload stands (Upload-Offset, Upload-Length); 410 once expired or failed."""
         upload = _scoped_upload(request, pk, "upload_status")
         if upload.shown_state in ("expired", "failed"):
-            raise services.UploadError(upload.error or "The upload expired before it was finished.", status=410,
+            raise resumable_uploads.UploadError(upload.error or "The upload expired before it was finished.", status=410,
                                        code=f"upload_{upload.shown_state}")
         return _upload_headers(Response(status=status.HTTP_200_OK), upload)
 
@@ -325,7 +325,7 @@ class TusUploadView(TusView):
     def delete(self, request, pk):
         """tus termination: the upload and its bytes are removed (an image already stored stays)."""
         upload = _scoped_upload(request, pk, "upload_terminate")
-        services.upload_terminate(upload=upload, actor=request.user)
+        resumable_uploads.upload_terminate(upload=upload, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
