@@ -21,7 +21,7 @@ PACKAGE = PLATFORM / "dermrelay"
 # The project's own modules outside any app: settings, the Celery app, the API's shared error
 # format, the broker and storage helpers. They are infrastructure every app may use.
 PROJECT_MODULES = {"settings", "urls", "celery", "api", "web", "asgi", "wsgi", "broker", "storage"}
-ENTRANCE_NAMES = {"api", "urls", "tus", "tus_urls", "admin", "views"}  # tus: the resumable-upload views
+ENTRANCE_NAMES = {"api", "urls", "tus", "tus_urls", "admin", "views", "serializers"}  # tus: the resumable-upload views
 MAX_LINES = 400
 
 
@@ -165,10 +165,7 @@ def test_no_module_uses_another_modules_private_names():
 
 # Modules still over the limit, at most this long, until issue 22's splits reach them. The list only
 # shrinks: a module here that grew, or that is now short enough, fails the test (take it off).
-STILL_LONG = {
-    "platform/dermrelay/cases/api.py": 630,
-    "platform/dermrelay/cases/services.py": 584,
-}
+STILL_LONG: dict[str, int] = {}
 
 
 def test_no_module_is_longer_than_one_sitting():

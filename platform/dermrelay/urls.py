@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from dermrelay.accounts.api import LoginView, LogoutView, MeView, SiteViewSet, TokenView
 from dermrelay.analysis import api as analysis_api
 from dermrelay.cases.api import AnatomSiteVocabularyView, CaseViewSet, ImageViewSet, LesionViewSet, PatientViewSet
+from dermrelay.imaging.api import ImageViewingViewSet
 from dermrelay.imaging.tiles import tile_view
 from dermrelay.notifications.api import NotificationViewSet
 from dermrelay.reading.api import (
@@ -23,6 +24,7 @@ router.register("patients", PatientViewSet, basename="patient")
 router.register("lesions", LesionViewSet, basename="lesion")
 router.register("cases", CaseViewSet, basename="case")
 router.register("images", ImageViewSet, basename="image")
+router.register("images", ImageViewingViewSet, basename="image-viewing")
 router.register("notifications", NotificationViewSet, basename="notification")
 
 
