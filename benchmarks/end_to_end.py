@@ -76,7 +76,7 @@ def child_phantom(folder: Path, size: int, seed: int, spacing: float) -> None:
     phantom = gate_phantom(seed=seed, where="lesion", size_px=size, pixel_spacing_um=spacing)
     generated = time.perf_counter() - started
     buffer = io.BytesIO()
-    PILImage.fromarray(phantom.image).save(buffer, "PNG", compress_level=1)  # as tests/analysis/gate_cases.py
+    PILImage.fromarray(phantom.image).save(buffer, "PNG", compress_level=1)  # as tests/gate/gate_cases.py
     (folder / "mosaic.png").write_bytes(buffer.getvalue())
     buffer = io.BytesIO()
     PILImage.fromarray(phantom.dermoscopy, "RGB").save(buffer, "JPEG", quality=92)

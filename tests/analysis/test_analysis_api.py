@@ -24,7 +24,7 @@ from dermrelay.notifications.models import Notification
 from dermrelay.notifications.services import notification_send
 from inference.phantoms.generator import gate_phantom
 from inference.phantoms.outlines import lesion_polygon, mask_polygon
-from tests.analysis.gate_cases import models_sync_quality_model_only, png_of, upload_phantom_case
+from tests.gate.gate_cases import models_sync_quality_model_only, png_of, upload_phantom_case
 from tests.factories import api_client, make_case, make_site, make_user, png_bytes, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -17,7 +17,7 @@ from dermrelay.cases.models import Case, CaseStatus
 from inference.phantoms.encoding import jpeg_bytes
 from inference.phantoms.generator import gate_phantom
 from inference.serving.classification import LOCATIONS
-from tests.analysis.gate_cases import clinic_with_shipped_models
+from tests.gate.gate_cases import clinic_with_shipped_models
 from tests.factories import api_client, make_case, make_site, make_user, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)

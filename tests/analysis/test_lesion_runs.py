@@ -15,7 +15,7 @@ from inference.datasets import ham10000
 from inference.datasets.shared import shared_datasets
 from inference.evaluation.lesion_segmentation import jaccard
 from inference.phantoms.generator import gate_phantom
-from tests.analysis.gate_cases import clinic_with_shipped_models, upload_phantom_case
+from tests.gate.gate_cases import clinic_with_shipped_models, upload_phantom_case
 from tests.factories import make_case, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -38,7 +38,7 @@ from dermrelay.pipeline.tasks import derive_task
 from dermrelay.jobs.models import JobState
 from inference.phantoms.generator import gate_phantom, generate_phantom
 from inference.phantoms.outlines import lesion_polygon
-from tests.analysis.gate_cases import png_of, upload_phantom_case
+from tests.gate.gate_cases import png_of, upload_phantom_case
 from tests.conftest import stored_files, wait_for
 from tests.factories import api_client, make_case, make_site, make_user, upload
 

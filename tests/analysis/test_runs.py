@@ -24,7 +24,7 @@ from dermrelay.cases.models import Case, Image, ImageKind, ImageStatus
 from dermrelay.jobs.models import JobState
 from inference.phantoms.generator import generate_phantom
 from inference.serving.registry import DEFAULT_CARDS_DIR, Registry
-from tests.analysis.gate_cases import jpeg_of, png_of
+from tests.gate.gate_cases import jpeg_of, png_of
 from tests.factories import api_client, make_case, make_site, make_user, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,10 +11,9 @@ from rest_framework.test import APIClient
 
 from dermrelay.accounts.models import Role
 from dermrelay.cases import services
-from dermrelay.cases.models import Case, CaseStatus
 from dermrelay.cases.vocabulary import ANATOM_SITE_GENERAL_CHOICES, ANATOM_SITE_TERMS, anatom_site_general_of
 from dermrelay.reading.models import Report, ReportStatus
-from tests.factories import api_client, make_case, make_judged_mosaic, make_patient, make_site, make_user
+from tests.factories import api_client, make_case, make_judged_mosaic, make_site, make_user
 from tests.reading.helpers import assign, make_clinic, ready_case
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from dermrelay.reading.pdf.key_images import case_key_images
 from inference.phantoms.encoding import png_bytes as phantom_png
 from inference.phantoms.generator import gate_phantom, generate_phantom
 from inference.phantoms.outlines import lesion_polygon
-from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
+from tests.gate.gate_cases import models_sync_quality_model_only, upload_phantom_case
 from tests.conftest import stored_files
 from tests.factories import api_client, make_case, make_judged_mosaic, make_site, make_user, png_bytes, upload
 

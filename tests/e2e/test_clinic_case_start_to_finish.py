@@ -128,7 +128,6 @@ def test_a_clinic_case_from_an_empty_site_to_a_signed_report(page, live_worker, 
     page.get_by_role("button", name="Upload 3 files").click()
     expect(page.locator("[data-testid=upload-item][data-state=stored]")).to_have_count(3, timeout=60_000)
     dej = case.images.get(kind=ImageKind.RCM_MOSAIC, depth_level="dej")
-    dermoscopy = case.images.get(kind=ImageKind.DERMOSCOPY)
 
     # Judged, live; without a registration the page says why the verdict is the whole mosaic's.
     wait_for(lambda: case_quality(case=case)["state"] == "complete", timeout=240, message="the first verdict")

@@ -15,7 +15,7 @@ from dermrelay.imaging.models import Registration
 from inference.phantoms.encoding import jpeg_bytes, png_bytes
 from inference.phantoms.generator import generate_phantom
 from inference.phantoms.registration import shared_signal
-from tests.analysis.gate_cases import models_sync_quality_model_only
+from tests.gate.gate_cases import models_sync_quality_model_only
 from tests.conftest import wait_for
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_clinic_case_start_to_finish import settled_view

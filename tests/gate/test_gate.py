@@ -1,4 +1,4 @@
-"""The quality gate's arithmetic (analysis/gate.py), free of the database: the lesion on a mosaic's
+"""The quality gate's arithmetic (gate/geometry.py), free of the database: the lesion on a mosaic's
 working grid, the uninformative shares, the verdict, the projection of a mosaic's labels onto the
 dermoscopy image and the agreement with an expert. Checked against hand-computed values and the
 phantoms' own ground truth."""

@@ -160,7 +160,7 @@ def test_the_case_quality_answer_points_at_the_problem_on_the_dermoscopy(isolate
     from dermrelay.gate.models import MosaicQuality
     from dermrelay.notifications.models import Notification
     from inference.phantoms.generator import gate_phantom
-    from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
+    from tests.gate.gate_cases import models_sync_quality_model_only, upload_phantom_case
     from tests.factories import api_client, make_case, make_site, make_user
 
     models_sync_quality_model_only()
@@ -196,7 +196,7 @@ def test_the_case_quality_answer_points_at_the_problem_on_the_dermoscopy(isolate
 def test_no_region_when_acceptable_and_no_dermoscopy_box_without_registration(isolated_files):
     from dermrelay.accounts.models import Role
     from inference.phantoms.generator import gate_phantom
-    from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
+    from tests.gate.gate_cases import models_sync_quality_model_only, upload_phantom_case
     from tests.factories import api_client, make_case, make_site, make_user
 
     models_sync_quality_model_only()

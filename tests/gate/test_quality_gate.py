@@ -10,7 +10,7 @@ from dermrelay.analysis.models import AnalysisRun, Overlay
 from dermrelay.gate.models import MosaicQuality
 
 from inference.phantoms.generator import gate_phantom
-from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
+from tests.gate.gate_cases import models_sync_quality_model_only, upload_phantom_case
 from tests.factories import api_client, make_case, make_site, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,7 +94,7 @@ def test_deleting_a_draft_mosaic_removes_its_runs_overlays_and_files(clinic, set
 
 
 def test_a_mosaic_without_pixel_spacing_fails_visibly_and_runs_again_once_it_is_given(clinic):
-    from tests.analysis.gate_cases import png_of
+    from tests.gate.gate_cases import png_of
     from tests.factories import upload
 
     site, tech, client = clinic

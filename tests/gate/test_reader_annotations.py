@@ -14,7 +14,7 @@ from dermrelay.cases.models import Case, CaseStatus, Image
 from dermrelay.imaging import selectors as imaging_selectors
 from inference.phantoms.generator import gate_phantom
 from inference.phantoms.outlines import lesion_polygon, mask_polygon
-from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
+from tests.gate.gate_cases import models_sync_quality_model_only, upload_phantom_case
 from tests.factories import PASSWORD, api_client, make_case, make_user
 from tests.reading.helpers import API, COMPLETE_REPORT, assign, make_clinic, submit
 

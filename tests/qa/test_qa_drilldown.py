@@ -154,7 +154,7 @@ def test_a_real_mosaics_thumbnail_carries_the_models_labels_where_they_lie(isola
     about the share of it the model judged uninformative, where the phantom put it."""
     from dermrelay.accounts.models import Role
     from inference.phantoms.generator import gate_phantom
-    from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
+    from tests.gate.gate_cases import models_sync_quality_model_only, upload_phantom_case
     from tests.factories import make_case, make_site, make_user
 
     models_sync_quality_model_only()

@@ -18,7 +18,7 @@ from dermrelay.cases.models import Case, CaseStatus, Image
 from dermrelay.reading.models import ImmutableError, Report, ReportVersion
 from dermrelay.reading.pdf.key_images import for_paper, key_image
 from inference.phantoms.generator import gate_phantom
-from tests.analysis.gate_cases import models_sync_quality_model_only, upload_phantom_case
+from tests.gate.gate_cases import models_sync_quality_model_only, upload_phantom_case
 from tests.factories import PASSWORD, make_case, make_queued_analysis_run
 from tests.reading.helpers import (API, COMPLETE_REPORT, assign, claimed_case, make_clinic, pdf_page_count, pdf_text,
                                    ready_case, submit)
