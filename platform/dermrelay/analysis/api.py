@@ -240,7 +240,7 @@ class PolygonSerializer(serializers.Serializer):
 
 class LesionOutlineView(APIView):
     """Found through the read scope (another site's image, or a case not assigned to this reader, is
-    a 404); who may write is analysis.services' check (cases.selectors.annotation_scope)."""
+    a 404); who may write is gate.annotations' check (cases.selectors.annotation_scope)."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk):
