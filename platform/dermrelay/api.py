@@ -1,4 +1,5 @@
-"""What every app's API shares: pagination, one error format, and audited reads."""
+"""What every app's API shares: pagination, one error format, audited reads, and objects found in the
+requesting user's scope (another site's case or image is a 404, audited as a denial)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from dermrelay.audit.models import AuditOutcome
+from dermrelay.accounts.models import Role
+from dermrelay.accounts.selectors import site_ids_for_user
 from dermrelay.audit.services import audit_record
+from dermrelay.cases import selectors as cases_selectors
+from dermrelay.cases.models import Case, Image
 from dermrelay.cases.image_files import ImageRejected
 from dermrelay.cases.services import CaseLocked, InvalidTransition
 from dermrelay.imaging.registration import DegenerateTransform
@@ -101,3 +106,32 @@ class AuditedReadsMixin:
             site_id=self.audit_site_id(instance),
         )
         return Response(self.get_serializer(instance).data)
+
+
+def scoped_object(queryset, pk, *, object_type: str, action: str, user):
+    """The object if the user may see it; else a 404, audited as a denial when it exists."""
+    try:
+        key = uuid.UUID(str(pk))
+    except ValueError:
+        raise Http404 from None
+    found = queryset.filter(pk=key).first()
+    if found is None:
+        if queryset.model.objects.filter(pk=key).exists():
+            audit_record(actor=user, action=action, object_type=object_type, object_id=key, outcome=AuditOutcome.DENIED)
+        raise Http404
+    return found
+
+
+def case_in_scope(request, pk, action: str, *, for_change: bool = False) -> Case:
+    """for_change: a write to the clinic's own records (readers read assigned cases, never change them)."""
+    return scoped_object(cases_selectors.case_list(user=request.user, for_change=for_change), pk, object_type="case",
+                         action=action, user=request.user)
+
+
+def image_in_scope(request, pk, action: str) -> Image:
+    return scoped_object(cases_selectors.image_list(user=request.user), pk, object_type="image", action=action, user=request.user)
+
+
+def require_site_admin(user, site_id) -> None:
+    if not (user.is_staff or site_id in site_ids_for_user(user=user, roles=[Role.SITE_ADMIN])):
+        raise exceptions.PermissionDenied("Only a site administrator of this case's site may do this.")

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from dermrelay.accounts.api import LoginView, LogoutView, MeView, SiteViewSet, TokenView
 from dermrelay.analysis import api as analysis_api
+from dermrelay.gate import api as gate_api
 from dermrelay.cases.api import AnatomSiteVocabularyView, CaseViewSet, ImageViewSet, LesionViewSet, PatientViewSet
 from dermrelay.imaging.api import ImageViewingViewSet
 from dermrelay.imaging.tiles import tile_view
@@ -43,16 +44,16 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("cases/<str:pk>/quality/", analysis_api.CaseQualityView.as_view(), name="case-quality"),
-    path("cases/<str:pk>/quality/stream/", analysis_api.CaseQualityStreamView.as_view(), name="case-quality-stream"),
+    path("cases/<str:pk>/quality/", gate_api.CaseQualityView.as_view(), name="case-quality"),
+    path("cases/<str:pk>/quality/stream/", gate_api.CaseQualityStreamView.as_view(), name="case-quality-stream"),
     path("cases/<str:pk>/analyses/", analysis_api.CaseAnalysesView.as_view(), name="case-analyses"),
     path("cases/<str:pk>/analyses/rerun/", analysis_api.CaseAnalysesRerunView.as_view(), name="case-analyses-rerun"),
     path("cases/<str:pk>/findings/", analysis_api.CaseFindingsView.as_view(), name="case-findings"),
     path("cases/<str:pk>/anatomic-site-suggestion/", analysis_api.AnatomicSiteSuggestionView.as_view(),
          name="case-anatomic-site-suggestion"),
-    path("images/<str:pk>/lesion-outline/", analysis_api.LesionOutlineView.as_view(), name="image-lesion-outline"),
-    path("images/<str:pk>/expert-annotation/", analysis_api.ExpertAnnotationView.as_view(), name="image-expert-annotation"),
-    path("sites/<str:pk>/quality-policy/", analysis_api.SiteQualityPolicyView.as_view(), name="site-quality-policy"),
+    path("images/<str:pk>/lesion-outline/", gate_api.LesionOutlineView.as_view(), name="image-lesion-outline"),
+    path("images/<str:pk>/expert-annotation/", gate_api.ExpertAnnotationView.as_view(), name="image-expert-annotation"),
+    path("sites/<str:pk>/quality-policy/", gate_api.SiteQualityPolicyView.as_view(), name="site-quality-policy"),
     path("models/", analysis_api.ModelVersionListView.as_view(), name="model-versions"),
     path("analysis-plans/", analysis_api.AnalysisPlanView.as_view(), name="analysis-plans"),
     path("worklist/", reading_worklist.WorklistView.as_view(), name="worklist"),

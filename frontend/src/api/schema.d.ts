@@ -547,7 +547,7 @@ export interface paths {
         };
         /**
          * @description Found through the read scope (another site's image, or a case not assigned to this reader, is
-         *     a 404); who may write is analysis.services' check (cases.selectors.annotation_scope).
+         *     a 404); who may write is gate.annotations' check (cases.selectors.annotation_scope).
          */
         get: operations["images_lesion_outline_retrieve"];
         /**
@@ -558,7 +558,7 @@ export interface paths {
         post?: never;
         /**
          * @description Found through the read scope (another site's image, or a case not assigned to this reader, is
-         *     a 404); who may write is analysis.services' check (cases.selectors.annotation_scope).
+         *     a 404); who may write is gate.annotations' check (cases.selectors.annotation_scope).
          */
         delete: operations["images_lesion_outline_destroy"];
         options?: never;
