@@ -29,8 +29,9 @@ def pigment_map(dermoscopy: np.ndarray) -> np.ndarray:
     return np.clip((skin - grey) / max(skin - dark, 1.0), 0.0, 1.0)
 
 
-def pigmented(phantom: Phantom, *, contrast: float = 0.6) -> Phantom:
-    """The phantom with its mosaic brightened where the dermoscopy shows pigment (see the module docstring)."""
+def _pigment_on_mosaic(phantom: Phantom) -> np.ndarray:
+    """The dermoscopy's pigment map carried onto the mosaic's grid through the registration, smoothed
+    over 20 µm: the signal both variants below put into the mosaic."""
     size = phantom.image.shape
     inv = np.linalg.inv(phantom.registration)
     v, u = np.mgrid[0:size[0], 0:size[1]].astype(np.float64)
@@ -38,6 +39,12 @@ def pigmented(phantom: Phantom, *, contrast: float = 0.6) -> Phantom:
     yd = inv[1, 0] * u + inv[1, 1] * v + inv[1, 2]
     pigment = ndi.map_coordinates(pigment_map(phantom.dermoscopy), [yd, xd], order=1, mode="nearest")
     pigment = ndi.gaussian_filter(pigment, 20.0 / phantom.pixel_spacing_um)
+    return pigment
+
+
+def pigmented(phantom: Phantom, *, contrast: float = 0.6) -> Phantom:
+    """The phantom with its mosaic brightened where the dermoscopy shows pigment (see the module docstring)."""
+    pigment = _pigment_on_mosaic(phantom)
     image = np.clip(phantom.image * (1.0 + contrast * pigment) + 0.5, 0, 255).astype(np.uint8)
     image[~phantom.valid] = 0
     image.setflags(write=False)
@@ -49,13 +56,7 @@ def shared_signal(phantom: Phantom) -> Phantom:
     phantom's own fine texture (its image over its 30 µm local mean), tiles and invalid areas kept.
     What the automatic registration needs to work at all: a test of its search and geometry, not a
     claim about what a real device shows."""
-    size = phantom.image.shape
-    inv = np.linalg.inv(phantom.registration)
-    v, u = np.mgrid[0:size[0], 0:size[1]].astype(np.float64)
-    xd = inv[0, 0] * u + inv[0, 1] * v + inv[0, 2]
-    yd = inv[1, 0] * u + inv[1, 1] * v + inv[1, 2]
-    pigment = ndi.map_coordinates(pigment_map(phantom.dermoscopy), [yd, xd], order=1, mode="nearest")
-    pigment = ndi.gaussian_filter(pigment, 20.0 / phantom.pixel_spacing_um)
+    pigment = _pigment_on_mosaic(phantom)
     image = phantom.image.astype(np.float64)
     texture = np.clip(image / np.maximum(ndi.gaussian_filter(image, 30.0 / phantom.pixel_spacing_um), 1.0), 0.0, 2.0)
     out = np.clip((60.0 + 150.0 * pigment) * texture + 0.5, 0, 255).astype(np.uint8)
