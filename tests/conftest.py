@@ -289,3 +289,22 @@ def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture(autouse=True)
+def answers_match_the_schema(monkeypatch):
+    """Every successful JSON answer any test gets through the API client is checked against the
+    published OpenAPI schema, key for key (tests/openapi_contract.py): the browser app's generated
+    types hold for everything the suite exercises, not only for tests/test_response_contract.py."""
+    from rest_framework.test import APIClient
+
+    from tests.openapi_contract import check_answer
+
+    original = APIClient.request
+
+    def checked(self, **request):
+        response = original(self, **request)
+        check_answer(request["REQUEST_METHOD"], request["PATH_INFO"], response)
+        return response
+
+    monkeypatch.setattr(APIClient, "request", checked)

@@ -72,6 +72,19 @@ def jpeg_bytes(width: int = 64, height: int = 48, color=(180, 120, 100)) -> byte
     return buffer.getvalue()
 
 
+def clinical_photo_bytes(width: int = 1200, height: int = 900) -> bytes:
+    """A skin-coloured photo with a darker lesion, larger than one body-region patch (JPEG)."""
+    import numpy as np
+
+    rgb = np.zeros((height, width, 3), np.uint8)
+    rgb[:] = (205, 160, 135)
+    yy, xx = np.mgrid[:height, :width]
+    rgb[(yy - height / 2) ** 2 + (xx - width / 2) ** 2 < 60 ** 2] = (110, 70, 50)
+    buffer = io.BytesIO()
+    PILImage.fromarray(rgb).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
 def upload(client: APIClient, case: Case, data: bytes, *, name: str = "image.png", **fields):
     """POST one file to the case's upload endpoint as a capture device or browser would."""
     fields.setdefault("kind", ImageKind.DERMOSCOPY)

@@ -241,6 +241,12 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "dermrelay.notifications.models.NotificationKind",
         "SexEnum": "dermrelay.cases.models.Sex",
         "CaseStatusEnum": "dermrelay.cases.models.CaseStatus",
+        "JobStateEnum": "dermrelay.jobs.models.JobState",
+        "VerdictEnum": "dermrelay.gate.models.Verdict",
+        "RegistrationSourceEnum": "dermrelay.imaging.models.RegistrationSource",
+        "LesionSourceEnum": "dermrelay.gate.models.LesionSource",
+        "CaseQualityStateEnum": "dermrelay.gate.serializers.CASE_QUALITY_STATES",
+        "MosaicQualityStateEnum": "dermrelay.gate.serializers.MOSAIC_QUALITY_STATES",
     },
 }
 

@@ -4,11 +4,9 @@ the site, the site suggested from clinical photos, and the findings the reader s
 
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import pytest
-from PIL import Image as PILImage
 
 from dermrelay.accounts.models import Role
 from dermrelay.analysis.models import AnalysisRun, ModelVersion
@@ -18,7 +16,7 @@ from inference.phantoms.encoding import jpeg_bytes
 from inference.phantoms.generator import gate_phantom
 from inference.serving.classification import LOCATIONS
 from tests.gate.gate_cases import clinic_with_shipped_models
-from tests.factories import api_client, make_case, make_site, make_user, upload
+from tests.factories import api_client, clinical_photo_bytes, make_case, make_site, make_user, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,17 +28,6 @@ def clinic():
 
 def _dermoscopy() -> bytes:
     return jpeg_bytes(gate_phantom(seed=3, where="lesion").dermoscopy)
-
-
-def _clinical(width: int = 1200, height: int = 900) -> bytes:
-    """A skin-coloured photo with a darker lesion, larger than one patch."""
-    rgb = np.zeros((height, width, 3), np.uint8)
-    rgb[:] = (205, 160, 135)
-    yy, xx = np.mgrid[:height, :width]
-    rgb[(yy - height / 2) ** 2 + (xx - width / 2) ** 2 < 60 ** 2] = (110, 70, 50)
-    buffer = io.BytesIO()
-    PILImage.fromarray(rgb).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def _run(image_id, step) -> AnalysisRun:
@@ -127,7 +114,7 @@ def test_a_clinical_photo_gets_a_body_region_map_and_a_site_suggestion_a_person_
     case.lesion.anatom_site_general = ""
     case.lesion.save()
     dermoscopy = upload(client, case, _dermoscopy(), name="d.jpg", kind="dermoscopy").json()
-    photo = upload(client, case, _clinical(), name="c.jpg", kind="clinical").json()
+    photo = upload(client, case, clinical_photo_bytes(), name="c.jpg", kind="clinical").json()
     run = _run(photo["id"], "body_region")
     assert run.state == "succeeded", run.last_error
     found = run.outputs

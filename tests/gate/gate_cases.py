@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dermrelay.analysis.models import ModelVersion
 from dermrelay.analysis.catalogue import model_versions_sync
-from dermrelay.cases.models import ImageKind
+from dermrelay.cases.models import Image, ImageKind
+from dermrelay.imaging import selectors as imaging_selectors
 from inference.phantoms.encoding import jpeg_bytes as jpeg_of
 from inference.phantoms.encoding import png_bytes as png_of
 from inference.phantoms.generator import Phantom
-from inference.phantoms.outlines import lesion_polygon
-from tests.factories import upload
+from inference.phantoms.outlines import lesion_polygon, mask_polygon
+from tests.factories import make_case, upload
+from tests.reading.helpers import assign, submit
 
 
 LESION_MODEL = "dermoscopy-lesion-segmentation"
@@ -53,3 +55,19 @@ def clinic_with_shipped_models():
     site = make_site()
     tech = make_user(role=Role.TECHNICIAN, site=site)
     return site, tech, api_client(tech)
+
+
+def assigned_phantom_case(clinic, phantom, **kwargs):
+    """A phantom case uploaded by the clinic, submitted and assigned to the clinic's reader."""
+    case = make_case(site=clinic.site, actor=clinic.tech)
+    ids = upload_phantom_case(clinic.tech_client, case, phantom, **kwargs)
+    submit(clinic, case)
+    assert assign(clinic, case).status_code == 201
+    return case, ids
+
+
+def uninformative_polygon(phantom, mosaic_id) -> list[list[float]]:
+    """The phantom's true uninformative area traced in viewable-mosaic pixels (after the caption crop)."""
+    crop = imaging_selectors.pyramid_of(image=Image.objects.get(pk=mosaic_id)).crop
+    dx, dy = (crop[0], crop[1]) if crop else (0, 0)
+    return [[x - dx, y - dy] for x, y in mask_polygon(phantom.uninformative & phantom.valid)]

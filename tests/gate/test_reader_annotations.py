@@ -10,13 +10,14 @@ import pytest
 from dermrelay.accounts.models import Role
 from dermrelay.gate.models import ExpertAnnotation, LesionOutline, MosaicQuality
 from dermrelay.audit.models import AuditEvent, AuditOutcome
-from dermrelay.cases.models import Case, CaseStatus, Image
-from dermrelay.imaging import selectors as imaging_selectors
+from dermrelay.cases.models import Case, CaseStatus
 from inference.phantoms.generator import gate_phantom
-from inference.phantoms.outlines import lesion_polygon, mask_polygon
-from tests.gate.gate_cases import models_sync_quality_model_only, upload_phantom_case
-from tests.factories import PASSWORD, api_client, make_case, make_user
-from tests.reading.helpers import API, COMPLETE_REPORT, assign, make_clinic, submit
+from inference.phantoms.outlines import lesion_polygon
+from tests.gate.gate_cases import (
+    assigned_phantom_case, models_sync_quality_model_only, uninformative_polygon,
+)
+from tests.factories import PASSWORD, api_client, make_user
+from tests.reading.helpers import API, COMPLETE_REPORT, assign, make_clinic
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,22 +28,6 @@ AGREEMENT_COLOURS = {"#00c800", "#ffe600", "#ff00ff"}
 def clinic():
     models_sync_quality_model_only()
     return make_clinic()
-
-
-def assigned_phantom_case(clinic, phantom, **kwargs):
-    """A phantom case uploaded by the clinic, submitted and assigned to the clinic's reader."""
-    case = make_case(site=clinic.site, actor=clinic.tech)
-    ids = upload_phantom_case(clinic.tech_client, case, phantom, **kwargs)
-    submit(clinic, case)
-    assert assign(clinic, case).status_code == 201
-    return case, ids
-
-
-def uninformative_polygon(phantom, mosaic_id) -> list[list[float]]:
-    """The phantom's true uninformative area traced in viewable-mosaic pixels (after the caption crop)."""
-    crop = imaging_selectors.pyramid_of(image=Image.objects.get(pk=mosaic_id)).crop
-    dx, dy = (crop[0], crop[1]) if crop else (0, 0)
-    return [[x - dx, y - dy] for x, y in mask_polygon(phantom.uninformative & phantom.valid)]
 
 
 def the_mosaic(client, case) -> dict:

@@ -8,8 +8,7 @@ same as for the images themselves: another site's case is a 404 (and an audited 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +21,9 @@ from dermrelay.pipeline import steps
 
 from . import runs, selectors
 from .models import ModelVersion
+from .serializers import (
+    AnalysisPlanStepSerializer, AnatomicSiteSuggestionSerializer, CaseAnalysesSerializer, CaseFindingsSerializer, RerunQueuedSerializer,
+)
 
 
 class RerunSerializer(serializers.Serializer):
@@ -29,7 +31,7 @@ class RerunSerializer(serializers.Serializer):
 
 
 class CaseAnalysesView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=CaseAnalysesSerializer)
     def get(self, request, pk):
         """Every analysis run of the case's images, with model identity, state, numbers and timings."""
         case = case_in_scope(request, pk, "view_analyses")
@@ -39,7 +41,7 @@ class CaseAnalysesView(APIView):
 
 
 class CaseAnalysesRerunView(APIView):
-    @extend_schema(request=RerunSerializer, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=RerunSerializer, responses={202: RerunQueuedSerializer})
     def post(self, request, pk):
         """Run a model version again on the case's images (site administrators)."""
         case = case_in_scope(request, pk, "rerun_analysis")
@@ -54,7 +56,7 @@ class CaseAnalysesRerunView(APIView):
 
 
 class CaseFindingsView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=CaseFindingsSerializer)
     def get(self, request, pk):
         """Model results beside the images: diagnosis (model B, ranked classes and the location it
         used) per dermoscopy image, the body-region map per clinical photo."""
@@ -76,13 +78,13 @@ class AnatomicSiteSerializer(serializers.Serializer):
 
 
 class AnatomicSiteSuggestionView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=AnatomicSiteSuggestionSerializer)
     def get(self, request, pk):
         """The anatomic site the clinical photos' body-region maps suggest, beside the recorded one."""
         case = case_in_scope(request, pk, "view_site_suggestion")
         return Response(selectors.anatomic_site_suggestion(case=case))
 
-    @extend_schema(request=AnatomicSiteSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=AnatomicSiteSerializer, responses=AnatomicSiteSuggestionSerializer)
     def post(self, request, pk):
         """Confirm the suggestion (empty body) or give the site yourself; the lesion is updated and
         the diagnosis runs again with it."""
@@ -119,10 +121,7 @@ class ModelVersionListView(APIView):
 class AnalysisPlanView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses={200: inline_serializer("AnalysisPlanStep", {
-        "image_kind": serializers.CharField(), "step": serializers.CharField(), "model": serializers.CharField(),
-        "purpose": serializers.CharField(), "status": serializers.CharField(),
-        "version": serializers.DictField(allow_null=True)}, many=True)})
+    @extend_schema(responses=AnalysisPlanStepSerializer(many=True))
     def get(self, request):
         """Which model runs on which image kind, and whether it is installed."""
         return Response(selectors.plan_listing())

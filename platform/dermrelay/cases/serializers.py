@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dermrelay.accounts.models import Role, Site, User
 from dermrelay.accounts.selectors import clinical_site_ids
+from dermrelay.gate.models import Verdict
 from dermrelay.imaging.models import DeviceProfile
 from dermrelay.pipeline import steps
 from dermrelay.reading.selectors import case_list_summary
@@ -71,7 +73,7 @@ class CaseSerializer(serializers.ModelSerializer):
         allow_null=True,
     )
     patient = serializers.UUIDField(source="lesion.patient_id", read_only=True)
-    image_count = serializers.IntegerField(read_only=True, default=0)
+    image_count = serializers.SerializerMethodField(help_text="The case's current images (not those replaced).")
     lesion_site = serializers.SerializerMethodField(help_text=(
         "The lesion's label and recorded anatomic site (ISIC terms): no patient identifier, so a reader "
         "who may not see the clinic's patient and lesion records still sees where the lesion is."))
@@ -96,6 +98,12 @@ class CaseSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["site", "status", "submitted_at"]
 
+    def get_image_count(self, case) -> int:
+        """The list's annotation (cases.selectors); counted for a case that came without it (after a
+        create or an update: a partial update used to leave the key out)."""
+        counted = getattr(case, "image_count", None)
+        return counted if counted is not None else case.images.filter(replaced_by__isnull=True).count()
+
     def get_patient_age_years(self, case) -> int | None:
         return case.lesion.patient.age_on(case.visit_date)
 
@@ -119,7 +127,8 @@ class CaseSerializer(serializers.ModelSerializer):
             case.report_status = found.report_status if found else "none"
         return case
 
-    def get_quality_verdict(self, case) -> str | None:
+    @extend_schema_field(serializers.ChoiceField(choices=Verdict.choices, allow_null=True))
+    def get_quality_verdict(self, case):
         return self._summary(case).quality_verdict
 
     def get_report_status(self, case) -> str:

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -31,17 +31,14 @@ from dermrelay.pipeline import steps
 
 from . import selectors
 from .models import ExpertAnnotation, MosaicQuality, QualityPolicy
-
-
-QUALITY_SCHEMA = OpenApiResponse(OpenApiTypes.OBJECT, description=(
-    "state: no_mosaics | pending | complete; verdict: acceptable | review | reimage (worst mosaic; partial "
-    "while pending); per mosaic: state (preparing, analysing, judging, done, failed, not_analysed), "
-    "% uninformative over the whole mosaic and within the lesion, basis and its note, thresholds used, "
-    "model identity, timings, agreement with an expert annotation."))
+from .serializers import (
+    CaseQualitySerializer, ExpertAnnotationSavedSerializer, ExpertAnnotationSerializer, ExpertPolygonsSerializer,
+    LesionOutlineSerializer, PolygonSerializer, QualityPolicySerializer,
+)
 
 
 class CaseQualityView(APIView):
-    @extend_schema(responses={200: QUALITY_SCHEMA})
+    @extend_schema(responses=CaseQualitySerializer)
     def get(self, request, pk):
         """The case's quality gate now: poll it, or stream it from `stream/`."""
         case = case_in_scope(request, pk, "view_quality")
@@ -120,16 +117,11 @@ class CaseQualityStreamView(APIView):
         return response
 
 
-class PolygonSerializer(serializers.Serializer):
-    polygon = serializers.ListField(child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
-                                    min_length=3, max_length=10000, help_text="[[x, y], ...] in dermoscopy pixels")
-
-
 class LesionOutlineView(APIView):
     """Found through the read scope (another site's image, or a case not assigned to this reader, is
     a 404); who may write is gate.annotations' check (cases.selectors.annotation_scope)."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=LesionOutlineSerializer)
     def get(self, request, pk):
         image = image_in_scope(request, pk, "view_lesion_outline")
         found = selectors.lesion_outline_of(dermoscopy=image)
@@ -139,7 +131,7 @@ class LesionOutlineView(APIView):
                      site_id=image.case.site_id)
         return Response(found)
 
-    @extend_schema(request=PolygonSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=PolygonSerializer, responses=LesionOutlineSerializer)
     def put(self, request, pk):
         """Outline the lesion on the dermoscopy image (the clinic, or the case's assigned reader); it
         wins over a model's, and the case's mosaics are judged again at once. 409 once signed."""
@@ -156,17 +148,11 @@ class LesionOutlineView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ExpertAnnotationSerializer(serializers.Serializer):
-    polygons = serializers.ListField(
-        child=serializers.ListField(child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)),
-        max_length=1000, help_text="[[[x, y], ...], ...] uninformative areas in mosaic pixels")
-
-
 class ExpertAnnotationView(APIView):
     """Found through the read scope like the image itself (404 elsewhere); site administrators and
     the case's assigned reader write (403 for others who can see it, 409 once the case is signed)."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=ExpertAnnotationSerializer)
     def get(self, request, pk):
         image = image_in_scope(request, pk, "view_expert_annotation")
         found = ExpertAnnotation.objects.filter(image=image).order_by("-updated_at").first()
@@ -177,13 +163,13 @@ class ExpertAnnotationView(APIView):
         return Response({"image": str(image.id), "polygons": found.polygons, "author": found.created_by_id,
                          "updated_at": found.updated_at})
 
-    @extend_schema(request=ExpertAnnotationSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(request=ExpertPolygonsSerializer, responses=ExpertAnnotationSavedSerializer)
     def put(self, request, pk):
         """An expert's uninformative areas (site administrators, or the case's assigned reader): the
         answer carries the agreement figures and the agreement overlay (as in `viewer/`), both null
         until the mosaic's quality run is judged."""
         image = image_in_scope(request, pk, "update_expert_annotation")
-        serializer = ExpertAnnotationSerializer(data=request.data)
+        serializer = ExpertPolygonsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         steps.expert_annotation_save(actor=request.user, image=image, polygons=serializer.validated_data["polygons"])
         judged = MosaicQuality.objects.filter(image=image).first()
@@ -199,11 +185,6 @@ class ExpertAnnotationView(APIView):
         if not steps.expert_annotation_remove(actor=request.user, image=image):
             raise NotFound("You have no expert annotation on this mosaic.", code="no_annotation")
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class QualityPolicySerializer(serializers.Serializer):
-    review_at_percent = serializers.FloatField(min_value=0.1, max_value=100)
-    reimage_at_percent = serializers.FloatField(min_value=0.1, max_value=100)
 
 
 class SiteQualityPolicyView(APIView):

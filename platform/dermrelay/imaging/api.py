@@ -6,7 +6,6 @@ one too and the step checks who may (cases.selectors.annotation_scope)."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -14,9 +13,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from dermrelay.analysis import selectors as analysis_selectors
+from dermrelay.analysis.serializers import OverlaySerializer
 from dermrelay.api import AuditedReadsMixin
 from dermrelay.audit.services import audit_record
 from dermrelay.cases import selectors as case_selectors
+from dermrelay.cases.models import DepthLevel, ImageKind
 from dermrelay.pipeline import steps
 
 from . import selectors
@@ -29,7 +30,9 @@ class LandmarkSerializer(serializers.Serializer):
     mosaic = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
 
 
-class RegistrationSerializer(serializers.Serializer):
+class RegistrationWriteSerializer(serializers.Serializer):
+    """A registration as a clinic or the case's reader gives it: a matrix, or landmark pairs."""
+
     dermoscopy = serializers.UUIDField(help_text="The case's dermoscopy image.")
     matrix = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField(), min_length=3, max_length=3),
@@ -41,11 +44,6 @@ class RegistrationSerializer(serializers.Serializer):
         choices=RegistrationSource.choices, required=False,
         help_text="Who made a matrix: device (default), placed (a person moved the field), automatic (an accepted "
                   "proposal). Landmarks are always 'landmarks'.")
-    rms_error_px = serializers.FloatField(read_only=True, allow_null=True)
-    rms_error_um = serializers.FloatField(read_only=True, allow_null=True,
-                                          help_text="The landmark fit's RMS residual at the mosaic's pixel spacing.")
-    created_by = serializers.CharField(read_only=True, help_text="Who recorded it (name or user name).")
-    updated_at = serializers.DateTimeField(read_only=True)
 
     def validate(self, attrs):
         if ("matrix" in attrs) == ("landmarks" in attrs):
@@ -53,6 +51,21 @@ class RegistrationSerializer(serializers.Serializer):
         if "landmarks" in attrs and attrs.get("source", RegistrationSource.LANDMARKS) != RegistrationSource.LANDMARKS:
             raise serializers.ValidationError({"source": "Landmark pairs make a 'landmarks' registration."})
         return attrs
+
+
+class RegistrationSerializer(serializers.Serializer):
+    """The mosaic's registration as recorded: the matrix (fitted, when landmarks were given)."""
+
+    dermoscopy = serializers.UUIDField()
+    matrix = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=3, max_length=3),
+        min_length=3, max_length=3, help_text="3x3, dermoscopy pixels (x, y, 1) → mosaic pixels.")
+    landmarks = LandmarkSerializer(many=True, allow_null=True, help_text="The pairs it was fitted to; null for a matrix.")
+    source = serializers.ChoiceField(choices=RegistrationSource.choices)
+    rms_error_px = serializers.FloatField(allow_null=True)
+    rms_error_um = serializers.FloatField(allow_null=True, help_text="The landmark fit's RMS residual at the mosaic's pixel spacing.")
+    created_by = serializers.CharField(help_text="Who recorded it (name or user name).")
+    updated_at = serializers.DateTimeField()
 
     def to_representation(self, registration):
         spacing = registration.mosaic.pixel_spacing_um
@@ -86,6 +99,41 @@ class RegistrationProposalSerializer(serializers.Serializer):
     statement = serializers.CharField(help_text="In words: what is proposed, or why nothing is.")
 
 
+class ViewerFrameSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    depth_um = serializers.FloatField(allow_null=True, help_text="a stack's frame i lies at depth_um + i × z_step_um")
+    dzi = serializers.URLField()
+    tiles = serializers.CharField(help_text="URL template with {level}, {col} and {row}")
+
+
+class DisplayWindowSerializer(serializers.Serializer):
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+
+
+class ViewerDescriptorSerializer(serializers.Serializer):
+    """What a deep-zoom viewer needs, with signed tile URLs (until `expires_at`) and the overlays
+    drawn over the image."""
+
+    image = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=ImageKind.choices)
+    depth_level = serializers.ChoiceField(choices=DepthLevel.choices, allow_blank=True)
+    width = serializers.IntegerField(help_text="of the viewable area, after any caption crop")
+    height = serializers.IntegerField()
+    tile_size = serializers.IntegerField()
+    overlap = serializers.IntegerField()
+    format = serializers.CharField()
+    max_level = serializers.IntegerField()
+    pixel_spacing_um = serializers.FloatField(allow_null=True)
+    display_window = DisplayWindowSerializer(allow_null=True, help_text="source values mapped to black and white")
+    crop = serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4, allow_null=True,
+                                 help_text="[x, y, width, height] in source pixels")
+    frames = ViewerFrameSerializer(many=True)
+    thumbnail = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+    overlays = OverlaySerializer(many=True)
+
+
 class ImageViewingViewSet(AuditedReadsMixin, viewsets.GenericViewSet):
     """The viewer and registration actions of /images/{id}/ (the image's own record is cases.api)."""
 
@@ -97,7 +145,7 @@ class ImageViewingViewSet(AuditedReadsMixin, viewsets.GenericViewSet):
     def audit_site_id(self, obj):
         return obj.case.site_id
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses=ViewerDescriptorSerializer)
     @action(detail=True, methods=["get"])
     def viewer(self, request, pk=None):
         """Deep-zoom descriptor with signed tile URLs; one audit event per image view, none per tile."""
@@ -111,7 +159,7 @@ class ImageViewingViewSet(AuditedReadsMixin, viewsets.GenericViewSet):
         return Response(descriptor)
 
     @extend_schema(methods=["GET"], responses=RegistrationSerializer)
-    @extend_schema(methods=["PUT"], request=RegistrationSerializer, responses=RegistrationSerializer)
+    @extend_schema(methods=["PUT"], request=RegistrationWriteSerializer, responses=RegistrationSerializer)
     @action(detail=True, methods=["get", "put"])
     def registration(self, request, pk=None):
         """Dermoscopy → mosaic registration of this mosaic: a 3x3 matrix, or fitted from landmarks. The
@@ -122,7 +170,7 @@ class ImageViewingViewSet(AuditedReadsMixin, viewsets.GenericViewSet):
             if found is None:
                 raise NotFound("This mosaic has no registration yet.", code="not_registered")
             return Response(RegistrationSerializer(found).data)
-        serializer = RegistrationSerializer(data=request.data)
+        serializer = RegistrationWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         dermoscopy = self.get_queryset().filter(pk=data["dermoscopy"]).first()

@@ -3,8 +3,7 @@ reader's claim and release."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -12,7 +11,7 @@ from dermrelay.accounts.models import User
 
 from .. import services
 from ..models import Assignment
-from .base import ReadingView, case_or_404, person
+from .base import PersonSerializer, ReadingView, case_or_404, person
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -23,11 +22,18 @@ class AssignmentSerializer(serializers.ModelSerializer):
         model = Assignment
         fields = ["id", "case", "reader", "assigned_by", "due_at", "created_at", "claimed_at", "ended_at", "end_reason"]
 
-    def get_reader(self, assignment) -> dict:
+    @extend_schema_field(PersonSerializer)
+    def get_reader(self, assignment):
         return person(assignment.reader)
 
-    def get_assigned_by(self, assignment) -> dict:
+    @extend_schema_field(PersonSerializer)
+    def get_assigned_by(self, assignment):
         return person(assignment.assigned_by)
+
+
+class CaseAssignmentSerializer(serializers.Serializer):
+    active = AssignmentSerializer(allow_null=True, help_text="the current assignment, or null")
+    history = AssignmentSerializer(many=True, help_text="every assignment of the case, newest first")
 
 
 class AssignSerializer(serializers.Serializer):
@@ -36,8 +42,7 @@ class AssignSerializer(serializers.Serializer):
 
 
 class CaseAssignmentView(ReadingView):
-    @extend_schema(responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=(
-        "active: the current assignment or null; history: every assignment of the case, newest first."))})
+    @extend_schema(responses=CaseAssignmentSerializer)
     def get(self, request, pk):
         """Who reads the case, and who did before."""
         case = case_or_404(request, pk, "view_assignment")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
@@ -53,6 +53,20 @@ def report_or_404(case: Case) -> Report:
         raise NotFound("No report has been started for this case; its reader starts one by claiming it.",
                        code="no_report")
     return report
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+
+
+class CaseLesionSerializer(serializers.Serializer):
+    """The lesion as a reading list shows it: its label and recorded site (ISIC terms, may be blank)."""
+
+    label = serializers.CharField()
+    anatom_site_general = serializers.CharField(allow_blank=True)
+    anatom_site = serializers.CharField(allow_blank=True)
 
 
 def person(user: User | None) -> dict | None:

@@ -15,11 +15,13 @@ from rest_framework.throttling import ScopedRateThrottle
 from dermrelay.audit.services import audit_record
 from dermrelay.cases import selectors as case_selectors
 from dermrelay.cases.models import Case
+from dermrelay.gate.models import LesionSource, Verdict, VerdictBasis
+from dermrelay.gate.serializers import CASE_QUALITY_STATES, MOSAIC_QUALITY_STATES, ThresholdsSerializer
 
 from .. import selectors, services
 from ..models import Diagnosis, Management, Report, ReportStatus, ReportVersion
 from ..pdf.report import report_pdf
-from .base import ReadingView, case_or_404, person, report_or_404
+from .base import PersonSerializer, ReadingView, case_or_404, person, report_or_404
 
 
 PLATFORM_KEYS = ("quality", "model_findings")  # filled by the platform, never by the reader
@@ -53,6 +55,47 @@ class AmendSerializer(ReportFieldsSerializer):
     password = serializers.CharField(write_only=True, trim_whitespace=False)
 
 
+class BlockModelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.CharField()
+
+
+class BlockMosaicSerializer(serializers.Serializer):
+    image = serializers.UUIDField()
+    depth_level = serializers.CharField(required=False, allow_blank=True)
+    depth_um = serializers.FloatField(required=False, allow_null=True)
+    state = serializers.ChoiceField(choices=MOSAIC_QUALITY_STATES)
+    verdict = serializers.ChoiceField(choices=Verdict.choices, allow_null=True)
+    percent_whole = serializers.FloatField(required=False, allow_null=True)
+    percent_lesion = serializers.FloatField(required=False, allow_null=True)
+    basis = serializers.ChoiceField(choices=VerdictBasis.choices, required=False, allow_null=True)
+    lesion_source = serializers.ChoiceField(choices=LesionSource.choices, required=False, allow_null=True)
+    model = BlockModelSerializer(required=False, allow_null=True, help_text="the model that judged it")
+    error = serializers.CharField(required=False, allow_null=True)
+
+
+class QualityBlockSerializer(serializers.Serializer):
+    """The quality block as the platform writes it into a report (reading.selectors.quality_block).
+    Keys added since a version was signed are absent from that version's frozen block."""
+
+    state = serializers.ChoiceField(choices=CASE_QUALITY_STATES)
+    verdict = serializers.ChoiceField(choices=Verdict.choices, allow_null=True)
+    verdict_is_final = serializers.BooleanField(required=False)
+    basis = serializers.ChoiceField(choices=VerdictBasis.choices, required=False, allow_null=True)
+    basis_note = serializers.CharField(required=False, allow_null=True)
+    thresholds = ThresholdsSerializer(required=False)
+    mosaics = BlockMosaicSerializer(many=True)
+    computed_at = serializers.DateTimeField(required=False)
+
+
+class VersionSummarySerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    kind = serializers.CharField(help_text="signature or amendment")
+    signed_at = serializers.DateTimeField()
+    signed_by = PersonSerializer()
+    content_sha256 = serializers.CharField()
+
+
 class ReportVersionSerializer(serializers.ModelSerializer):
     signed_by = serializers.SerializerMethodField()
     verifies = serializers.SerializerMethodField(help_text="the stored content still has its content hash")
@@ -61,7 +104,8 @@ class ReportVersionSerializer(serializers.ModelSerializer):
         model = ReportVersion
         fields = ["version", "kind", "reason", "signed_by", "signed_at", "content_sha256", "verifies", "content"]
 
-    def get_signed_by(self, version) -> dict:
+    @extend_schema_field(PersonSerializer)
+    def get_signed_by(self, version):
         return person(version.signed_by)
 
     def get_verifies(self, version) -> bool:
@@ -86,7 +130,8 @@ class ReportSerializer(serializers.ModelSerializer):
                   "findings", "comment", "quality", "quality_frozen", "current_version", "signed_at", "first_signed_at",
                   "created_at", "updated_at", "versions"]
 
-    def get_author(self, report) -> dict:
+    @extend_schema_field(PersonSerializer)
+    def get_author(self, report):
         return person(report.author)
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
@@ -101,14 +146,16 @@ class ReportSerializer(serializers.ModelSerializer):
             self._latest_version = selectors.report_version(report=report)
         return self._latest_version
 
-    def get_quality(self, report) -> dict:
+    @extend_schema_field(QualityBlockSerializer)
+    def get_quality(self, report):
         latest = self._latest(report)
         return latest.content["quality"] if latest else selectors.quality_block(case=report.case)
 
     def get_quality_frozen(self, report) -> bool:
         return self._latest(report) is not None
 
-    def get_versions(self, report) -> list[dict]:
+    @extend_schema_field(VersionSummarySerializer(many=True))
+    def get_versions(self, report):
         return [{"version": v.version, "kind": v.kind, "signed_at": v.signed_at, "signed_by": person(v.signed_by),
                  "content_sha256": v.content_sha256} for v in selectors.report_versions(report=report)]
 

@@ -11,7 +11,7 @@ from dermrelay.api import Pagination
 from dermrelay.audit.services import audit_record
 
 from .. import selectors
-from .base import ReadingView, admin_site_or_404, person
+from .base import CaseLesionSerializer, PersonSerializer, ReadingView, admin_site_or_404, person
 
 
 class SiteReaderSerializer(serializers.Serializer):
@@ -35,12 +35,6 @@ class SiteReadersView(ReadingView):
         return Response(SiteReaderSerializer(selectors.site_readers_with_load(site=site), many=True).data)
 
 
-class PersonSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    name = serializers.CharField()
-
-
 class QueueAssignmentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     reader = PersonSerializer(help_text="who holds the case")
@@ -53,12 +47,6 @@ class QueueAssignmentSerializer(serializers.Serializer):
                 "created_at": assignment.created_at, "claimed_at": assignment.claimed_at}
 
 
-class QueueLesionSerializer(serializers.Serializer):
-    label = serializers.CharField()
-    anatom_site_general = serializers.CharField()
-    anatom_site = serializers.CharField()
-
-
 class QueueCaseSerializer(serializers.Serializer):
     """One row of a site administrator's queue: what identifies the case to its clinic, where it
     stands, its quality verdict, and its active assignment (null in the unassigned queue)."""
@@ -68,7 +56,7 @@ class QueueCaseSerializer(serializers.Serializer):
     visit_date = serializers.DateField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     patient_label = serializers.SerializerMethodField(help_text="'Family, Given · MRN'")
-    lesion = QueueLesionSerializer()
+    lesion = CaseLesionSerializer()
     quality_verdict = serializers.CharField(allow_null=True, help_text=(
         "The worst verdict among the case's current mosaics: acceptable, review or reimage; null when none is judged."))
     assignment = serializers.SerializerMethodField()
