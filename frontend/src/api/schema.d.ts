@@ -1135,7 +1135,7 @@ export interface paths {
             cookie?: never;
         };
         /** @description The cases assigned to you, with waiting time since submission, site, quality verdict and status. */
-        get: operations["worklist_retrieve"];
+        get: operations["worklist_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1164,14 +1164,52 @@ export interface components {
             password: string;
         };
         AnalysisPlanStep: {
-            image_kind: string;
+            image_kind: components["schemas"]["ImageKindEnum"];
             step: string;
+            /** @description the model's name in the catalogue */
             model: string;
             purpose: string;
-            status: string;
-            version: {
-                [key: string]: unknown;
-            } | null;
+            /** @description the mosaic depths it runs at; null for every image of the kind */
+            depth_levels: string[] | null;
+            status: components["schemas"]["AnalysisPlanStepStatusEnum"];
+            /** @description the version that would run now */
+            version: components["schemas"]["ModelIdentity"] | null;
+        };
+        /**
+         * @description * `active` - Installed
+         *     * `not_installed` - Not installed
+         * @enum {string}
+         */
+        AnalysisPlanStepStatusEnum: "active" | "not_installed";
+        /** @description One analysis run: which model, where it stands, its headline numbers and its timings. */
+        AnalysisRunRow: {
+            /** Format: uuid */
+            id: string;
+            /** @description quality, lesion_segmentation, diagnosis, diagnosis_image_only, body_region */
+            step: string;
+            state: components["schemas"]["JobStateEnum"];
+            attempts: number;
+            /** @description the last line of the error, once failed */
+            error: string | null;
+            model: components["schemas"]["ModelIdentity"];
+            /** Format: double */
+            percent_uninformative: number | null;
+            /** Format: double */
+            confidence: number | null;
+            /** @description seconds per stage, and total_s */
+            timings: {
+                [key: string]: number;
+            };
+            /** @description the user who asked for a re-run; null when the platform ran it */
+            requested_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: uuid */
+            image: string;
         };
         AnatomSite: {
             /** @description The ISIC term, stored as the lesion's anatom_site. */
@@ -1203,6 +1241,20 @@ export interface components {
             anatom_site_general?: components["schemas"]["AnatomSiteGeneralEnum"] | components["schemas"]["BlankEnum"];
             anatom_site?: string;
         };
+        AnatomicSiteSuggestion: {
+            /** @description what is recorded */
+            lesion: components["schemas"]["SuggestionLesion"];
+            recorded: boolean;
+            /** @description null without a body-region map, or for 'other' */
+            suggestion: components["schemas"]["SuggestedSite"] | null;
+            region: string | null;
+            /**
+             * Format: double
+             * @description the mean over the clinical photos
+             */
+            probability: number | null;
+            from_images: components["schemas"]["SuggestionSource"][];
+        };
         AssignRequest: {
             /** @description id of a user with the reader role at the case's site */
             reader: number;
@@ -1214,12 +1266,8 @@ export interface components {
             readonly id: string;
             /** Format: uuid */
             case: string;
-            readonly reader: {
-                [key: string]: unknown;
-            };
-            readonly assigned_by: {
-                [key: string]: unknown;
-            };
+            readonly reader: components["schemas"]["Person"];
+            readonly assigned_by: components["schemas"]["Person"];
             /**
              * Format: date-time
              * @description When the report is due; empty for no due time.
@@ -1247,6 +1295,37 @@ export interface components {
         BasisEnum: "lesion" | "whole_mosaic";
         /** @enum {unknown} */
         BlankEnum: "";
+        BlockModel: {
+            name: string;
+            version: string;
+        };
+        BlockMosaic: {
+            /** Format: uuid */
+            image: string;
+            depth_level?: string;
+            /** Format: double */
+            depth_um?: number | null;
+            state: components["schemas"]["MosaicQualityStateEnum"];
+            verdict: (components["schemas"]["VerdictEnum"] | components["schemas"]["NullEnum"]) | null;
+            /** Format: double */
+            percent_whole?: number | null;
+            /** Format: double */
+            percent_lesion?: number | null;
+            basis?: (components["schemas"]["BasisEnum"] | components["schemas"]["NullEnum"]) | null;
+            lesion_source?: (components["schemas"]["LesionSourceEnum"] | components["schemas"]["NullEnum"]) | null;
+            /** @description the model that judged it */
+            model?: components["schemas"]["BlockModel"] | null;
+            error?: string | null;
+        };
+        BodyRegionMap: {
+            image_size: number[];
+            patch: number[];
+            xs: number[];
+            ys: number[];
+            regions: (string | null)[][];
+            /** @description per patch row and column, each region's probability */
+            probabilities: number[][][];
+        };
         Case: {
             /** Format: uuid */
             readonly id: string;
@@ -1266,7 +1345,7 @@ export interface components {
             /** @description What the clinic asks the reader, e.g. 'melanoma? please assess the junction'; printed on the report. */
             clinical_question?: string;
             readonly status: components["schemas"]["CaseStatusEnum"];
-            /** @default 0 */
+            /** @description The case's current images (not those replaced). */
             readonly image_count: number;
             /** Format: date-time */
             readonly created_at: string;
@@ -1282,10 +1361,61 @@ export interface components {
             readonly patient_age_years: number | null;
             readonly patient_sex: components["schemas"]["SexEnum"];
             /** @description The worst quality verdict among the case's current mosaics (acceptable, review, reimage), or null. */
-            readonly quality_verdict: string | null;
+            readonly quality_verdict: (components["schemas"]["VerdictEnum"] | components["schemas"]["NullEnum"]) | null;
             /** @description none, draft, signed or amended. */
             readonly report_status: string;
         };
+        CaseAnalyses: {
+            /** Format: uuid */
+            case: string;
+            /** @description oldest first */
+            runs: components["schemas"]["AnalysisRunRow"][];
+        };
+        CaseAssignment: {
+            /** @description the current assignment, or null */
+            active: components["schemas"]["Assignment"] | null;
+            /** @description every assignment of the case, newest first */
+            history: components["schemas"]["Assignment"][];
+        };
+        CaseFindings: {
+            /** Format: uuid */
+            case: string;
+            findings: components["schemas"]["Finding"][];
+            disclaimer: string;
+        };
+        /** @description The lesion as a reading list shows it: its label and recorded site (ISIC terms, may be blank). */
+        CaseLesion: {
+            label: string;
+            anatom_site_general: string;
+            anatom_site: string;
+        };
+        /**
+         * @description The capture-time answer: per mosaic and, once every mosaic is judged, for the case (the
+         *     worst verdict; a partial one while pending).
+         */
+        CaseQuality: {
+            /** Format: uuid */
+            case: string;
+            state: components["schemas"]["CaseQualityStateEnum"];
+            verdict: (components["schemas"]["VerdictEnum"] | components["schemas"]["NullEnum"]) | null;
+            verdict_is_final: boolean;
+            basis: (components["schemas"]["BasisEnum"] | components["schemas"]["NullEnum"]) | null;
+            basis_note: string | null;
+            /** @description the site's now */
+            thresholds: components["schemas"]["Thresholds"];
+            lesion_outline: components["schemas"]["LesionOutlineRef"] | null;
+            /** @description shallowest first */
+            mosaics: components["schemas"]["MosaicQuality"][];
+            failed: number;
+            pending: number;
+        };
+        /**
+         * @description * `no_mosaics` - No mosaic to judge
+         *     * `pending` - Pending
+         *     * `complete` - Complete
+         * @enum {string}
+         */
+        CaseQualityStateEnum: "no_mosaics" | "pending" | "complete";
         CaseRequest: {
             /** Format: uuid */
             lesion: string;
@@ -1335,6 +1465,21 @@ export interface components {
          * @enum {string}
          */
         DiagnosisEnum: "akiec" | "bcc" | "bkl" | "df" | "mel" | "nv" | "vasc" | "other";
+        /** @description The body location the diagnosis was given, and where it came from. */
+        DiagnosisLocation: {
+            location: string;
+            /** @description recorded_anatomic_site, body_region_model, unknown or not_used (model A) */
+            source: string;
+            anatom_site?: string;
+            anatom_site_general?: string;
+            /** @description the body-region model's answer, when none was recorded */
+            region?: string;
+            /** Format: double */
+            region_probability?: number;
+            /** @description the body-region model that answered */
+            region_model?: components["schemas"]["LoadedModelIdentity"];
+            note?: string;
+        };
         /**
          * @description * `worse` - Worse
          *     * `better` - Better
@@ -1342,7 +1487,45 @@ export interface components {
          * @enum {string}
          */
         DirectionEnum: "worse" | "better" | "none";
-        ExpertAnnotationRequest: {
+        DisplayWindow: {
+            /** Format: double */
+            low: number;
+            /** Format: double */
+            high: number;
+        };
+        /** @description The model's uninformative areas against an expert's, pixel by pixel. */
+        ExpertAgreement: {
+            /** Format: double */
+            sensitivity: number | null;
+            /** Format: double */
+            specificity: number | null;
+            /** Format: double */
+            dice: number | null;
+            /** @description the annotating user's id */
+            expert: string;
+            expert_name?: string | null;
+            /** Format: date-time */
+            annotated_at: string;
+        };
+        ExpertAnnotation: {
+            /** @description [[[x, y], ...], ...] uninformative areas in mosaic pixels */
+            polygons: number[][][];
+            /** Format: uuid */
+            image: string;
+            /** @description the annotating user's id */
+            author: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ExpertAnnotationSaved: {
+            /** Format: uuid */
+            image: string;
+            /** @description null until the mosaic's quality run is judged */
+            agreement: components["schemas"]["ExpertAgreement"] | null;
+            /** @description the agreement overlay, as in the viewer */
+            overlay: components["schemas"]["Overlay"] | null;
+        };
+        ExpertPolygonsRequest: {
             /** @description [[[x, y], ...], ...] uninformative areas in mosaic pixels */
             polygons: number[][][];
         };
@@ -1354,6 +1537,38 @@ export interface components {
          * @enum {string}
          */
         FileFormatEnum: "jpeg" | "png" | "tiff" | "bmp";
+        Finding: {
+            /** Format: uuid */
+            image: string;
+            image_kind: components["schemas"]["ImageKindEnum"];
+            /** @description diagnosis, diagnosis_image_only or body_region */
+            step: string;
+            state: components["schemas"]["JobStateEnum"];
+            model: components["schemas"]["ModelIdentity"];
+            /** Format: double */
+            confidence: number | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** @description once succeeded */
+            result?: components["schemas"]["FindingResult"];
+            /** @description once failed */
+            error?: string | null;
+        };
+        /**
+         * @description A diagnosis run's outputs (ranked, top, location) or a body-region run's (region, ranked,
+         *     suggested_site, map).
+         */
+        FindingResult: {
+            ranked: components["schemas"]["RankedLabel"][];
+            top?: string;
+            location?: components["schemas"]["DiagnosisLocation"];
+            region?: string;
+            suggested_site?: components["schemas"]["SuggestedSite"] | null;
+            map?: components["schemas"]["BodyRegionMap"];
+            backend: string;
+            device: string;
+            note: string;
+        };
         Image: {
             /** Format: uuid */
             readonly id: string;
@@ -1464,6 +1679,14 @@ export interface components {
             /** Format: binary */
             file: string;
         };
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        JobStateEnum: "queued" | "running" | "succeeded" | "failed";
         Landmark: {
             dermoscopy: number[];
             mosaic: number[];
@@ -1471,6 +1694,16 @@ export interface components {
         LandmarkRequest: {
             dermoscopy: number[];
             mosaic: number[];
+        };
+        LegendEntry: {
+            /** @description #rrggbb */
+            colour: string;
+            label: string;
+            /**
+             * Format: double
+             * @description drawn this opaque (1 when absent)
+             */
+            alpha?: number;
         };
         Lesion: {
             /** Format: uuid */
@@ -1493,6 +1726,27 @@ export interface components {
             /** @description oldest first */
             visits: components["schemas"]["LesionVisit"][];
         };
+        LesionOutline: {
+            /** Format: uuid */
+            image: string;
+            /**
+             * @description a person's outline wins over the model's
+             *
+             *     * `person` - Outlined by a person
+             *     * `model` - Segmented by a model
+             */
+            source: components["schemas"]["LesionSourceEnum"];
+            /** @description [[x, y], ...] in dermoscopy pixels; empty only if a mask could not be traced */
+            polygon: number[][];
+            has_model_outline: boolean;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        LesionOutlineRef: {
+            /** Format: uuid */
+            image: string;
+            source: components["schemas"]["LesionSourceEnum"];
+        };
         LesionRequest: {
             /** Format: uuid */
             patient: string;
@@ -1509,6 +1763,12 @@ export interface components {
             anatom_site_general: string;
             anatom_site: string;
         };
+        /**
+         * @description * `person` - Outlined by a person
+         *     * `model` - Segmented by a model
+         * @enum {string}
+         */
+        LesionSourceEnum: "person" | "model";
         LesionVisit: {
             /** Format: uuid */
             case: string;
@@ -1525,6 +1785,13 @@ export interface components {
             mosaic_count: number;
             /** @description the current mosaics, shallowest first */
             mosaics: components["schemas"]["VisitDepth"][];
+        };
+        LoadedModelIdentity: {
+            name: string;
+            version: string;
+            weights_sha256: string;
+            /** @description onnxruntime or torch */
+            backend: string;
         };
         /**
          * @description * `negligible` - Negligible
@@ -1556,6 +1823,11 @@ export interface components {
          * @enum {string}
          */
         MeasureEnum: "whole" | "lesion";
+        ModelIdentity: {
+            name: string;
+            version: string;
+            weights_sha256: string;
+        };
         ModelVersion: {
             readonly id: number;
             name: string;
@@ -1580,6 +1852,55 @@ export interface components {
          * @enum {string}
          */
         ModelVersionStatusEnum: "ready" | "error";
+        /** @description One mosaic's part of the answer: where its analysis stands and, once judged, its verdict. */
+        MosaicQuality: {
+            /** Format: uuid */
+            image: string;
+            depth_level: components["schemas"]["DepthLevelEnum"] | components["schemas"]["BlankEnum"];
+            /** Format: double */
+            depth_um: number | null;
+            state: components["schemas"]["MosaicQualityStateEnum"];
+            error: string | null;
+            /** @description the latest quality run */
+            run: components["schemas"]["RunSummary"] | null;
+            verdict: (components["schemas"]["VerdictEnum"] | components["schemas"]["NullEnum"]) | null;
+            note: string | null;
+            basis?: components["schemas"]["BasisEnum"];
+            basis_note?: string | null;
+            /**
+             * Format: double
+             * @description % uninformative over the whole mosaic
+             */
+            percent_whole?: number;
+            /**
+             * Format: double
+             * @description % uninformative within the lesion
+             */
+            percent_lesion?: number | null;
+            lesion_source?: (components["schemas"]["LesionSourceEnum"] | components["schemas"]["NullEnum"]) | null;
+            /** Format: double */
+            lesion_imaged_percent?: number | null;
+            /** @description those the verdict was judged against */
+            thresholds?: components["schemas"]["Thresholds"];
+            agreement?: components["schemas"]["ExpertAgreement"] | null;
+            model?: components["schemas"]["ModelIdentity"];
+            problem_region?: components["schemas"]["ProblemRegion"] | null;
+            /** Format: date-time */
+            assessed_at?: string;
+            /** Format: uuid */
+            judged_run?: string;
+        };
+        /**
+         * @description * `preparing` - Being prepared for viewing
+         *     * `analysing` - The quality model is running
+         *     * `judging` - Being judged
+         *     * `done` - Judged
+         *     * `failed` - Failed
+         *     * `not_analysed` - No quality run (no model installed)
+         *     * `not_applicable` - Not at the junction
+         * @enum {string}
+         */
+        MosaicQualityStateEnum: "preparing" | "analysing" | "judging" | "done" | "failed" | "not_analysed" | "not_applicable";
         Notification: {
             /** Format: uuid */
             readonly id: string;
@@ -1605,6 +1926,37 @@ export interface components {
         NotificationKindEnum: "reimage_recommended" | "analysis_failed";
         /** @enum {unknown} */
         NullEnum: null;
+        /** @description An overlay pyramid drawn over an image, with signed tile URLs like the image's own. */
+        Overlay: {
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["OverlayKindEnum"];
+            label: string;
+            /**
+             * Format: uuid
+             * @description the image it was drawn from (a mosaic, for a projection)
+             */
+            source_image: string;
+            width: number;
+            height: number;
+            /** @description its level L is the image's level L + level_offset */
+            level_offset: number;
+            format: string;
+            legend: components["schemas"]["LegendEntry"][];
+            /** Format: uri */
+            dzi: string;
+            /** @description URL template with {level}, {col} and {row} */
+            tiles: string;
+            model: components["schemas"]["ModelIdentity"];
+        };
+        /**
+         * @description * `quality` - Uninformative areas (model)
+         *     * `projection` - Uninformative areas of a mosaic, on the dermoscopy image
+         *     * `agreement` - Model vs expert agreement
+         *     * `body_region` - Body-region map (model)
+         * @enum {string}
+         */
+        OverlayKindEnum: "quality" | "projection" | "agreement" | "body_region";
         PaginatedCaseList: {
             /** @example 123 */
             count: number;
@@ -1710,6 +2062,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["QueueCase"][];
         };
+        PaginatedWorklistRowList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["WorklistRow"][];
+        };
         PatchedCaseRequest: {
             /** Format: uuid */
             lesion?: string;
@@ -1799,6 +2166,27 @@ export interface components {
         PolygonRequest: {
             /** @description [[x, y], ...] in dermoscopy pixels */
             polygon: number[][];
+        };
+        /**
+         * @description Where the uninformative area that decided a review or re-image verdict lies. Boxes are
+         *     [x0, y0, x1, y1] in pixel edges; centroids have pixel centres at integers.
+         */
+        ProblemRegion: {
+            /** @description in words, e.g. 'the upper left of the lesion' */
+            description: string;
+            /**
+             * Format: uuid
+             * @description the image `bbox` and `centroid` are on
+             */
+            dermoscopy_image: string | null;
+            /** @description on the dermoscopy image; null without a registration */
+            bbox: number[] | null;
+            mosaic_bbox: number[] | null;
+            /** Format: double */
+            share_percent: number | null;
+            within: (components["schemas"]["WithinEnum"] | components["schemas"]["NullEnum"]) | null;
+            centroid: number[] | null;
+            mosaic_centroid: number[] | null;
         };
         QaBin: {
             /** @description The value of the `bin` query parameter, e.g. '5-10'. */
@@ -2076,12 +2464,31 @@ export interface components {
             review: number;
             reimage: number;
         };
+        /**
+         * @description The quality block as the platform writes it into a report (reading.selectors.quality_block).
+         *     Keys added since a version was signed are absent from that version's frozen block.
+         */
+        QualityBlock: {
+            state: components["schemas"]["CaseQualityStateEnum"];
+            verdict: (components["schemas"]["VerdictEnum"] | components["schemas"]["NullEnum"]) | null;
+            verdict_is_final?: boolean;
+            basis?: (components["schemas"]["BasisEnum"] | components["schemas"]["NullEnum"]) | null;
+            basis_note?: string | null;
+            thresholds?: components["schemas"]["Thresholds"];
+            mosaics: components["schemas"]["BlockMosaic"][];
+            /** Format: date-time */
+            computed_at?: string;
+        };
+        /** @description A site's thresholds, in percent uninformative. */
         QualityPolicy: {
             /** Format: double */
             review_at_percent: number;
             /** Format: double */
             reimage_at_percent: number;
+            /** @description true until a site administrator sets them */
+            readonly is_default: boolean;
         };
+        /** @description A site's thresholds, in percent uninformative. */
         QualityPolicyRequest: {
             /** Format: double */
             review_at_percent: number;
@@ -2121,49 +2528,41 @@ export interface components {
             submitted_at: string | null;
             /** @description 'Family, Given · MRN' */
             readonly patient_label: string;
-            lesion: components["schemas"]["QueueLesion"];
+            lesion: components["schemas"]["CaseLesion"];
             /** @description The worst verdict among the case's current mosaics: acceptable, review or reimage; null when none is judged. */
             quality_verdict: string | null;
             readonly assignment: components["schemas"]["QueueAssignment"] | null;
         };
-        QueueLesion: {
+        RankedLabel: {
             label: string;
-            anatom_site_general: string;
-            anatom_site: string;
+            /** Format: double */
+            probability: number;
+            /** @description the diagnosis in words (diagnosis runs) */
+            name?: string;
         };
         RecallRequest: {
             reason: string;
         };
+        /** @description The mosaic's registration as recorded: the matrix (fitted, when landmarks were given). */
         Registration: {
-            /**
-             * Format: uuid
-             * @description The case's dermoscopy image.
-             */
+            /** Format: uuid */
             dermoscopy: string;
-            /** @description 3x3, dermoscopy pixels (x, y, 1) → mosaic pixels; from a device that coregisters. */
-            matrix?: number[][];
-            /** @description Three or more pairs; fitted by least squares. */
-            landmarks?: components["schemas"]["Landmark"][];
-            /**
-             * @description Who made a matrix: device (default), placed (a person moved the field), automatic (an accepted proposal). Landmarks are always 'landmarks'.
-             *
-             *     * `device` - Given by the capture device
-             *     * `landmarks` - Fitted to landmark pairs a person placed
-             *     * `placed` - Placed by a person (the mosaic's field moved, turned and scaled on the dermoscopy)
-             *     * `automatic` - Proposed automatically and accepted by a person
-             */
-            source?: components["schemas"]["SourceEnum"];
+            /** @description 3x3, dermoscopy pixels (x, y, 1) → mosaic pixels. */
+            matrix: number[][];
+            /** @description The pairs it was fitted to; null for a matrix. */
+            landmarks: components["schemas"]["Landmark"][] | null;
+            source: components["schemas"]["RegistrationSourceEnum"];
             /** Format: double */
-            readonly rms_error_px: number | null;
+            rms_error_px: number | null;
             /**
              * Format: double
              * @description The landmark fit's RMS residual at the mosaic's pixel spacing.
              */
-            readonly rms_error_um: number | null;
+            rms_error_um: number | null;
             /** @description Who recorded it (name or user name). */
-            readonly created_by: string;
+            created_by: string;
             /** Format: date-time */
-            readonly updated_at: string;
+            updated_at: string;
         };
         RegistrationProposal: {
             /** Format: uuid */
@@ -2194,7 +2593,16 @@ export interface components {
              */
             dermoscopy: string;
         };
-        RegistrationRequest: {
+        /**
+         * @description * `device` - Given by the capture device
+         *     * `landmarks` - Fitted to landmark pairs a person placed
+         *     * `placed` - Placed by a person (the mosaic's field moved, turned and scaled on the dermoscopy)
+         *     * `automatic` - Proposed automatically and accepted by a person
+         * @enum {string}
+         */
+        RegistrationSourceEnum: "device" | "landmarks" | "placed" | "automatic";
+        /** @description A registration as a clinic or the case's reader gives it: a matrix, or landmark pairs. */
+        RegistrationWriteRequest: {
             /**
              * Format: uuid
              * @description The case's dermoscopy image.
@@ -2212,7 +2620,7 @@ export interface components {
              *     * `placed` - Placed by a person (the mosaic's field moved, turned and scaled on the dermoscopy)
              *     * `automatic` - Proposed automatically and accepted by a person
              */
-            source?: components["schemas"]["SourceEnum"];
+            source?: components["schemas"]["RegistrationSourceEnum"];
         };
         Report: {
             /** Format: uuid */
@@ -2220,9 +2628,7 @@ export interface components {
             /** Format: uuid */
             case: string;
             status?: components["schemas"]["ReportStatusEnum"];
-            readonly author: {
-                [key: string]: unknown;
-            };
+            readonly author: components["schemas"]["Person"];
             diagnosis?: components["schemas"]["DiagnosisEnum"] | components["schemas"]["BlankEnum"];
             /** @description The diagnosis when it is 'other'. */
             diagnosis_other?: string;
@@ -2232,9 +2638,7 @@ export interface components {
             findings?: string;
             comment?: string;
             /** @description Filled by the platform: for a draft, the case's quality now; once signed, as frozen in the latest version. */
-            readonly quality: {
-                [key: string]: unknown;
-            };
+            readonly quality: components["schemas"]["QualityBlock"];
             readonly quality_frozen: boolean;
             /**
              * Format: int64
@@ -2255,9 +2659,7 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
-            readonly versions: {
-                [key: string]: unknown;
-            }[];
+            readonly versions: components["schemas"]["VersionSummary"][];
         };
         /**
          * @description The reader's fields. A PUT replaces all of them (what is left out is emptied); the quality
@@ -2296,9 +2698,7 @@ export interface components {
             kind: components["schemas"]["ReportVersionKindEnum"];
             /** @description Why the report was amended (amendments only). */
             reason?: string;
-            readonly signed_by: {
-                [key: string]: unknown;
-            };
+            readonly signed_by: components["schemas"]["Person"];
             /** Format: date-time */
             signed_at: string;
             content_sha256: string;
@@ -2312,9 +2712,41 @@ export interface components {
          * @enum {string}
          */
         ReportVersionKindEnum: "signature" | "amendment";
+        RerunQueued: {
+            /** @description the runs queued */
+            runs: string[];
+        };
         RerunRequest: {
             /** @description id of a ModelVersion (see /models/) */
             model_version: number;
+        };
+        /** @description One analysis run: which model, where it stands, its headline numbers and its timings. */
+        RunSummary: {
+            /** Format: uuid */
+            id: string;
+            /** @description quality, lesion_segmentation, diagnosis, diagnosis_image_only, body_region */
+            step: string;
+            state: components["schemas"]["JobStateEnum"];
+            attempts: number;
+            /** @description the last line of the error, once failed */
+            error: string | null;
+            model: components["schemas"]["ModelIdentity"];
+            /** Format: double */
+            percent_uninformative: number | null;
+            /** Format: double */
+            confidence: number | null;
+            /** @description seconds per stage, and total_s */
+            timings: {
+                [key: string]: number;
+            };
+            /** @description the user who asked for a re-run; null when the platform ran it */
+            requested_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
         };
         /**
          * @description * `female` - Female
@@ -2378,14 +2810,30 @@ export interface components {
             full_name: string;
             username: string;
         };
-        /**
-         * @description * `device` - Given by the capture device
-         *     * `landmarks` - Fitted to landmark pairs a person placed
-         *     * `placed` - Placed by a person (the mosaic's field moved, turned and scaled on the dermoscopy)
-         *     * `automatic` - Proposed automatically and accepted by a person
-         * @enum {string}
-         */
-        SourceEnum: "device" | "landmarks" | "placed" | "automatic";
+        SuggestedSite: {
+            anatom_site_general: string;
+            anatom_site: string;
+        };
+        SuggestionLesion: {
+            /** Format: uuid */
+            id: string;
+            anatom_site_general: string;
+            anatom_site: string;
+        };
+        SuggestionSource: {
+            /** Format: uuid */
+            image: string;
+            /** Format: uuid */
+            run: string;
+            region: string;
+            model: components["schemas"]["ModelIdentity"];
+        };
+        Thresholds: {
+            /** Format: double */
+            review_at_percent: number;
+            /** Format: double */
+            reimage_at_percent: number;
+        };
         TokenResponse: {
             token: string;
         };
@@ -2426,6 +2874,56 @@ export interface components {
          * @enum {string}
          */
         VerdictEnum: "acceptable" | "review" | "reimage";
+        VersionSummary: {
+            version: number;
+            /** @description signature or amendment */
+            kind: string;
+            /** Format: date-time */
+            signed_at: string;
+            signed_by: components["schemas"]["Person"];
+            content_sha256: string;
+        };
+        /**
+         * @description What a deep-zoom viewer needs, with signed tile URLs (until `expires_at`) and the overlays
+         *     drawn over the image.
+         */
+        ViewerDescriptor: {
+            /** Format: uuid */
+            image: string;
+            kind: components["schemas"]["ImageKindEnum"];
+            depth_level: components["schemas"]["DepthLevelEnum"] | components["schemas"]["BlankEnum"];
+            /** @description of the viewable area, after any caption crop */
+            width: number;
+            height: number;
+            tile_size: number;
+            overlap: number;
+            format: string;
+            max_level: number;
+            /** Format: double */
+            pixel_spacing_um: number | null;
+            /** @description source values mapped to black and white */
+            display_window: components["schemas"]["DisplayWindow"] | null;
+            /** @description [x, y, width, height] in source pixels */
+            crop: number[] | null;
+            frames: components["schemas"]["ViewerFrame"][];
+            /** Format: uri */
+            thumbnail: string;
+            /** Format: date-time */
+            expires_at: string;
+            overlays: components["schemas"]["Overlay"][];
+        };
+        ViewerFrame: {
+            index: number;
+            /**
+             * Format: double
+             * @description a stack's frame i lies at depth_um + i × z_step_um
+             */
+            depth_um: number | null;
+            /** Format: uri */
+            dzi: string;
+            /** @description URL template with {level}, {col} and {row} */
+            tiles: string;
+        };
         VisitDepth: {
             /**
              * Format: uuid
@@ -2439,6 +2937,50 @@ export interface components {
              * @description null when the depth in µm was not recorded
              */
             depth_um: number | null;
+        };
+        /**
+         * @description * `lesion` - Within the lesion
+         *     * `mosaic` - Over the imaged mosaic
+         * @enum {string}
+         */
+        WithinEnum: "lesion" | "mosaic";
+        WorklistAssignment: {
+            /** Format: uuid */
+            id: string;
+            /** @description username */
+            assigned_by: string;
+            /** Format: date-time */
+            assigned_at: string;
+            /** Format: date-time */
+            due_at: string | null;
+            /** Format: date-time */
+            claimed_at: string | null;
+        };
+        WorklistQuality: {
+            state: components["schemas"]["CaseQualityStateEnum"];
+            verdict: (components["schemas"]["VerdictEnum"] | components["schemas"]["NullEnum"]) | null;
+            verdict_is_final: boolean;
+        };
+        WorklistRow: {
+            /** Format: uuid */
+            case: string;
+            status: components["schemas"]["CaseStatusEnum"];
+            site: components["schemas"]["WorklistSite"];
+            /** Format: date */
+            visit_date: string;
+            /** Format: date-time */
+            submitted_at: string | null;
+            /** @description since submission */
+            waiting_seconds: number | null;
+            lesion: components["schemas"]["CaseLesion"];
+            quality: components["schemas"]["WorklistQuality"];
+            assignment: components["schemas"]["WorklistAssignment"];
+            overdue: boolean;
+        };
+        WorklistSite: {
+            /** Format: uuid */
+            id: string;
+            name: string;
         };
     };
     responses: never;
@@ -2726,9 +3268,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CaseAnalyses"];
                 };
             };
         };
@@ -2755,9 +3295,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RerunQueued"];
                 };
             };
         };
@@ -2778,9 +3316,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AnatomicSiteSuggestion"];
                 };
             };
         };
@@ -2807,9 +3343,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AnatomicSiteSuggestion"];
                 };
             };
         };
@@ -2825,15 +3359,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description active: the current assignment or null; history: every assignment of the case, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CaseAssignment"];
                 };
             };
         };
@@ -2922,9 +3453,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CaseFindings"];
                 };
             };
         };
@@ -3017,15 +3546,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description state: no_mosaics | pending | complete; verdict: acceptable | review | reimage (worst mosaic; partial while pending); per mosaic: state (preparing, analysing, judging, done, failed, not_analysed), % uninformative over the whole mosaic and within the lesion, basis and its note, thresholds used, model identity, timings, agreement with an expert annotation. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CaseQuality"];
                 };
             };
         };
@@ -3452,9 +3978,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ExpertAnnotation"];
                 };
             };
         };
@@ -3470,9 +3994,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ExpertAnnotationRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ExpertAnnotationRequest"];
-                "multipart/form-data": components["schemas"]["ExpertAnnotationRequest"];
+                "application/json": components["schemas"]["ExpertPolygonsRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ExpertPolygonsRequest"];
+                "multipart/form-data": components["schemas"]["ExpertPolygonsRequest"];
             };
         };
         responses: {
@@ -3481,9 +4005,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ExpertAnnotationSaved"];
                 };
             };
         };
@@ -3546,9 +4068,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["LesionOutline"];
                 };
             };
         };
@@ -3575,9 +4095,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["LesionOutline"];
                 };
             };
         };
@@ -3636,9 +4154,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RegistrationRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["RegistrationRequest"];
-                "multipart/form-data": components["schemas"]["RegistrationRequest"];
+                "application/json": components["schemas"]["RegistrationWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RegistrationWriteRequest"];
+                "multipart/form-data": components["schemas"]["RegistrationWriteRequest"];
             };
         };
         responses: {
@@ -3719,9 +4237,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ViewerDescriptor"];
                 };
             };
         };
@@ -5022,7 +5538,7 @@ export interface operations {
             };
         };
     };
-    worklist_retrieve: {
+    worklist_list: {
         parameters: {
             query?: {
                 /** @description default -waiting: the longest waiting first */
@@ -5041,15 +5557,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Paginated rows: case, status, site, visit_date, submitted_at, waiting_seconds, lesion, quality (state, verdict), assignment (due_at, claimed_at, ...), overdue. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PaginatedWorklistRowList"];
                 };
             };
         };

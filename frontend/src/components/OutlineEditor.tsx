@@ -65,7 +65,7 @@ export function OutlineEditor({ dermoscopyId, dermoscopy, outline, extraShapes =
       params: { path: { id: dermoscopyId } }, body: { polygon: polygon.map(([x, y]) => [Math.round(x * 10) / 10, Math.round(y * 10) / 10]) } as never });
     setSaving(false);
     if (failure || !data) { setError(errorMessage(failure, "The outline was not saved.")); return; }
-    onSaved(data as unknown as LesionOutline);
+    onSaved(data);
   };
 
   const useModel = async () => {
@@ -74,7 +74,7 @@ export function OutlineEditor({ dermoscopyId, dermoscopy, outline, extraShapes =
     setSaving(false);
     if (failure) { setError(errorMessage(failure, "The outline was not removed.")); return; }
     const { data } = await api.GET("/api/v1/images/{id}/lesion-outline/", { params: { path: { id: dermoscopyId } } });
-    onSaved((data as unknown as LesionOutline) ?? null);
+    onSaved(data ?? null);
   };
 
   // Freehand strokes are simplified to about one vertex per 2 screen pixels' worth of image.

@@ -1,6 +1,6 @@
 /** The case's quality block: what the report will carry (verdict, % uninformative per mosaic over
  * the mosaic and within the lesion, expert agreement) with the model's identity beside it. */
-import type { CaseQuality, ExpertAgreement } from "../api/types";
+import type { CaseQuality } from "../api/types";
 import { mosaicLabels } from "../lib/depth";
 import { agreementText, modelText, percent } from "../lib/format";
 import { VerdictBadge } from "./VerdictBadge";
@@ -37,8 +37,9 @@ export function QualityPanel({ quality, selectedImage }: { quality: CaseQuality 
           ))}
         </tbody>
       </table>
-      {quality.mosaics.filter((m) => m.agreement).map((m) => {
-        const { figures, by } = agreementText(m.agreement as unknown as ExpertAgreement);
+      {quality.mosaics.map((m) => {
+        if (!m.agreement) return null;
+        const { figures, by } = agreementText(m.agreement);
         return (
           <p key={m.image} className="small" data-testid="expert-agreement">Expert vs model on {names[m.image]}: {figures}
             {by ? <span className="muted"> ({by})</span> : null}</p>

@@ -14,7 +14,7 @@ import { api, errorMessage } from "../api/client";
 import type { Registration, RegistrationProposal, ViewerDescriptor } from "../api/types";
 import {
   fitAffine, initialPlacement, lengthText, mosaicFootprint, placementCornerHandle, placementDragCorner, placementFromMatrix,
-  placementMatrix, type FieldPlacement, type LandmarkPair, type Matrix3, type Point,
+  asPoint, placementMatrix, type FieldPlacement, type LandmarkPair, type Matrix3, type Point,
 } from "../lib/registration";
 import { DeepZoomViewer, type ViewerPolygon } from "./DeepZoomViewer";
 
@@ -41,7 +41,7 @@ type PlacementStep = { placement: FieldPlacement; proposed: Matrix3 | null };
 
 export function RegistrationEditor({ mosaicId, mosaicTitle, mosaic, dermoscopyId, dermoscopy, existing, onSaved, onClose }: Props) {
   const initial: LandmarkPair[] = existing?.source === "landmarks" && existing.landmarks
-    ? existing.landmarks.map((pair) => ({ dermoscopy: pair.dermoscopy, mosaic: pair.mosaic })) : [];
+    ? existing.landmarks.map((pair) => ({ dermoscopy: asPoint(pair.dermoscopy), mosaic: asPoint(pair.mosaic) })) : [];
   const [history, setHistory] = useState<LandmarkPair[][]>([initial]);
   const [at, setAt] = useState(0);
   const [pending, setPending] = useState<Point | null>(null);
@@ -89,7 +89,7 @@ export function RegistrationEditor({ mosaicId, mosaicTitle, mosaic, dermoscopyId
     });
     setProposing(false);
     if (failure || !data) { setError(errorMessage(failure, "No proposal could be made.")); return; }
-    const answer = data as unknown as RegistrationProposal;
+    const answer = data;
     setProposal(answer);
     if (answer.confident && answer.matrix) startPlacing(placementFromMatrix(answer.matrix, mosaic), answer.matrix);
   };
@@ -134,7 +134,7 @@ export function RegistrationEditor({ mosaicId, mosaicTitle, mosaic, dermoscopyId
     });
     setSaving(false);
     if (failure || !data) { setError(errorMessage(failure, "The registration was not saved.")); return; }
-    onSaved(data as unknown as Registration);
+    onSaved(data);
   };
 
   const dermoscopyMarkers = pairs.map((pair, index) => ({ point: pair.dermoscopy, label: String(index + 1), colour: PAIR_COLOUR }));

@@ -2,7 +2,7 @@
  * sign with password, amendments with a reason, versions with their hashes and the PDF. */
 import { forwardRef, useEffect, useImperativeHandle, useState, type FormEvent } from "react";
 import { api, errorMessage } from "../api/client";
-import type { Report, Verdict } from "../api/types";
+import type { QualityBlock, Report } from "../api/types";
 import { DEPTH_TEXT } from "../lib/depth";
 import { percent, shortHash, verdictText } from "../lib/format";
 import { DIAGNOSES, MANAGEMENTS, draftBody, emptyFields, signingProblems, type ReportFields } from "../lib/report";
@@ -33,22 +33,15 @@ function fieldsOf(report: Report | null): ReportFields {
 
 type Dialog = null | "sign" | "amend";
 
-interface FrozenQuality {
-  state: string;
-  verdict: string | null;
-  mosaics: { image: string; depth_level: string; state: string; verdict: string | null; percent_whole: number | null;
-    percent_lesion: number | null; model: { name: string; version: string } | null }[];
-}
-
 /** The block the platform writes into the report: shown as it will be signed, never editable. */
-function QualityBlock({ quality, frozen }: { quality: FrozenQuality | null; frozen: boolean }) {
+function QualityBlockView({ quality, frozen }: { quality: QualityBlock | null; frozen: boolean }) {
   const judged = quality?.mosaics.filter((m) => m.state === "done") ?? [];
   return (
     <div className="quality-block" aria-label="Quality block" data-testid="quality-block">
       <b>Quality block</b> <span className="muted">filled by the platform{frozen ? ", frozen at signing" : ""}</span>
-      <div>Verdict: <b>{verdictText((quality?.verdict ?? null) as Verdict | null)}</b>{quality?.state === "pending" ? " (analysis still running: signing waits)" : ""}</div>
+      <div>Verdict: <b>{verdictText(quality?.verdict ?? null)}</b>{quality?.state === "pending" ? " (analysis still running: signing waits)" : ""}</div>
       {judged.map((m) => (
-        <div key={m.image}>{DEPTH_TEXT[m.depth_level] ?? m.depth_level}: {percent(m.percent_whole)} whole, {percent(m.percent_lesion)} lesional
+        <div key={m.image}>{DEPTH_TEXT[m.depth_level ?? ""] ?? m.depth_level ?? "Mosaic"}: {percent(m.percent_whole)} whole, {percent(m.percent_lesion)} lesional
           {m.model ? ` · ${m.model.name} ${m.model.version}` : ""}</div>
       ))}
     </div>
@@ -165,7 +158,7 @@ export const ReportEditor = forwardRef<ReportHandle, Props>(function ReportEdito
           <label>Findings<textarea name="findings" rows={4} value={fields.findings} onChange={(e) => set("findings", e.target.value)} /></label>
           <label>Comment<textarea name="comment" rows={2} value={fields.comment} onChange={(e) => set("comment", e.target.value)} /></label>
         </fieldset>
-        <QualityBlock quality={report.quality as unknown as FrozenQuality} frozen={Boolean(report.quality_frozen)} />
+        <QualityBlockView quality={report.quality} frozen={report.quality_frozen} />
         {message ? <p className={message.kind === "error" ? "error" : "ok"} role={message.kind === "error" ? "alert" : "status"}>{message.text}</p> : null}
         <div className="actions">
           {!signed && mayWrite ? (
@@ -188,7 +181,7 @@ export const ReportEditor = forwardRef<ReportHandle, Props>(function ReportEdito
         <div className="versions">
           <h3>Signed versions</h3>
           <ol>
-            {(report.versions as { version: number; kind: string; signed_at: string; signed_by: { name: string; username: string }; content_sha256: string }[]).map((v) => (
+            {report.versions.map((v) => (
               <li key={v.version} data-testid="report-version">
                 v{v.version} {v.kind} · {v.signed_by?.name || v.signed_by?.username} · {new Date(v.signed_at).toLocaleString()} ·{" "}
                 <code title={v.content_sha256}>SHA-256 {shortHash(v.content_sha256)}</code>{" "}

@@ -2,7 +2,7 @@
  * change of filter drops the answer of the request it replaces. */
 import { useEffect, useState } from "react";
 import { api, errorMessage } from "../api/client";
-import type { ClinicCase, Paginated } from "../api/types";
+import type { ClinicCase } from "../api/types";
 
 export interface ClinicCaseFilters {
   status: string;
@@ -32,9 +32,8 @@ export function useClinicCases({ status, technician, search, includeSynthetic }:
       if (stale) return;
       if (failure) setError(errorMessage(failure));
       else {
-        const page = data as unknown as Paginated<ClinicCase>;
-        setRows(page.results);
-        setCount(page.count);
+        setRows(data?.results ?? []);
+        setCount(data?.count ?? 0);
         setError(null);
       }
     });

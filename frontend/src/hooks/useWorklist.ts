@@ -2,7 +2,7 @@
  * filter drops the answer of the request it replaces. */
 import { useEffect, useState } from "react";
 import { api, errorMessage } from "../api/client";
-import type { Paginated, Verdict, WorklistRow } from "../api/types";
+import type { Verdict, WorklistRow } from "../api/types";
 
 export interface WorklistFilters {
   ordering: string;
@@ -33,7 +33,7 @@ export function useWorklist({ ordering, status, verdict, site, overdueOnly }: Wo
       if (failure) setError(errorMessage(failure));
       else {
         setError(null);
-        setRows((data as unknown as Paginated<WorklistRow>).results);
+        setRows(data?.results ?? []);
       }
     });
     return () => { stale = true; };

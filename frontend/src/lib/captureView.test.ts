@@ -3,10 +3,15 @@ import type { LesionOutline, MosaicQuality, Registration } from "../api/types";
 import { basisGuidance, shownMosaicOf } from "./captureView";
 
 const judged = (image: string, verdict: MosaicQuality["verdict"], extra: Partial<MosaicQuality> = {}): MosaicQuality => ({
-  image, depth_level: "dej", depth_um: 80, state: "done", error: null, verdict, note: null, ...extra,
+  image, depth_level: "dej", depth_um: 80, state: "done", error: null, run: null, verdict, note: null, ...extra,
 });
-const registration: Registration = { dermoscopy: "d", matrix: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], source: "device", rms_error_px: null };
-const outline = (source: string): LesionOutline => ({ image: "d", source, polygon: [[0, 0], [10, 0], [10, 10]] });
+const registration: Registration = {
+  dermoscopy: "d", matrix: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], landmarks: null, source: "device", rms_error_px: null,
+  rms_error_um: null, created_by: "tech", updated_at: "2026-12-01T10:00:00Z",
+};
+const outline = (source: LesionOutline["source"]): LesionOutline => ({
+  image: "d", source, polygon: [[0, 0], [10, 0], [10, 10]], has_model_outline: source === "model", updated_at: "2026-12-01T10:00:00Z",
+});
 
 describe("the mosaic the capture page shows", () => {
   const mosaics = [{ id: "a" }, { id: "b" }, { id: "c" }];

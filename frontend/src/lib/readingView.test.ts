@@ -3,7 +3,8 @@ import type { LesionHistory, OverlayDescriptor } from "../api/types";
 import { defaultOverlaySettings, overlayChoicesFor, overlayFamily, priorMosaicOf, viewsDiffer } from "./readingView";
 
 const overlay = (id: string, kind: OverlayDescriptor["kind"], source_image: string) =>
-  ({ id, kind, source_image, label: id, width: 1, height: 1, level_offset: 0, legend: [], dzi: "", model: null }) as OverlayDescriptor;
+  ({ id, kind, source_image, label: id, width: 1, height: 1, level_offset: 0, format: "png", legend: [], dzi: "", tiles: "",
+    model: { name: "m", version: "1", weights_sha256: "0" } }) satisfies OverlayDescriptor;
 
 describe("overlay settings shared by image families", () => {
   it("puts every mosaic and stack of one size in one family, anything else alone", () => {

@@ -5,6 +5,10 @@
 export type Matrix3 = number[][];
 export type Point = [number, number];
 
+/** An [x, y] pair as the API sends it (an array the platform validates to two numbers) as a point. */
+export const asPoint = ([x, y]: number[]): Point => [x, y];
+export const asPoints = (pairs: number[][]): Point[] => pairs.map(asPoint);
+
 export function applyMatrix(matrix: Matrix3, [x, y]: Point): Point {
   const w = matrix[2][0] * x + matrix[2][1] * y + matrix[2][2];
   if (Math.abs(w) < 1e-12) throw new Error("the registration maps this point to infinity");

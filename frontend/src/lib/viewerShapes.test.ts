@@ -1,12 +1,20 @@
 import { describe, expect, it } from "vitest";
-import type { LesionOutline, ProblemRegion, Registration } from "../api/types";
+import type { ExpertAnnotation, LesionOutline, ProblemRegion, Registration } from "../api/types";
 import {
   EXPERT_COLOUR, FOOTPRINT_COLOUR, PROBLEM_COLOUR, captureDermoscopyShapes, captureMosaicShapes, readerMainShapes, readerPanelShapes,
 } from "./viewerShapes";
 
-const outline: LesionOutline = { image: "derm", source: "person", polygon: [[0, 0], [10, 0], [10, 10]] };
-const problem: ProblemRegion = { description: "upper left", dermoscopy_image: "derm", bbox: [1, 2, 3, 4], mosaic_bbox: [10, 20, 30, 40], share_percent: 12 };
-const halfScale: Registration = { dermoscopy: "derm", matrix: [[2, 0, 0], [0, 2, 0], [0, 0, 1]], source: "landmarks", rms_error_px: 1 };
+const outline: LesionOutline = {
+  image: "derm", source: "person", polygon: [[0, 0], [10, 0], [10, 10]], has_model_outline: false, updated_at: "2026-12-01T10:00:00Z",
+};
+const problem: ProblemRegion = {
+  description: "upper left", dermoscopy_image: "derm", bbox: [1, 2, 3, 4], mosaic_bbox: [10, 20, 30, 40], share_percent: 12,
+  within: "lesion", centroid: [2, 3], mosaic_centroid: [20, 30],
+};
+const halfScale: Registration = {
+  dermoscopy: "derm", matrix: [[2, 0, 0], [0, 2, 0], [0, 0, 1]], landmarks: [], source: "landmarks", rms_error_px: 1,
+  rms_error_um: 2, created_by: "reader", updated_at: "2026-12-01T10:00:00Z",
+};
 const mosaic = { width: 100, height: 50 };
 
 describe("shapes on the capture page's viewers", () => {
@@ -32,7 +40,7 @@ describe("shapes on the capture page's viewers", () => {
 });
 
 describe("shapes on the reader's viewers", () => {
-  const annotation = { image: "m", polygons: [[[0, 0], [1, 0], [1, 1]]] as [number, number][][] };
+  const annotation: ExpertAnnotation = { image: "m", polygons: [[[0, 0], [1, 0], [1, 1]]], author: 3, updated_at: "2026-12-01T10:00:00Z" };
 
   it("shows expert outlines on a mosaic only, and the lesion on the dermoscopy only", () => {
     const onMosaic = readerMainShapes({ rcm: true, dermoscopy: false, annotation, outline, ruler: [], drawn: [], draft: [] });

@@ -3,7 +3,7 @@
  * a ruler and the shapes being drawn. One colour per meaning on every page. */
 import type { ViewerPolygon } from "../components/DeepZoomViewer";
 import type { ExpertAnnotation, LesionOutline, ProblemRegion, Registration } from "../api/types";
-import { mosaicFootprint, type Point } from "./registration";
+import { asPoints, mosaicFootprint, type Point } from "./registration";
 
 export const OUTLINE_COLOUR = "#ffe14d";
 export const FOOTPRINT_COLOUR = "#00d0ff";
@@ -13,7 +13,8 @@ export const RULER_COLOUR = "#ffcc00";
 
 type Size = { width: number; height: number };
 
-function boxPoints([x0, y0, x1, y1]: [number, number, number, number]): Point[] {
+/** A box [x0, y0, x1, y1] as the API sends it (four numbers) as its corners. */
+function boxPoints([x0, y0, x1, y1]: number[]): Point[] {
   return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
 }
 
@@ -24,7 +25,7 @@ export function captureDermoscopyShapes({ outline, problem, dermoscopyId, regist
   registration: Registration | null | undefined; mosaic: Size | null;
 }): ViewerPolygon[] {
   const shapes: ViewerPolygon[] = [];
-  if (outline?.polygon?.length) shapes.push({ points: outline.polygon, colour: OUTLINE_COLOUR, closed: true, label: "Lesion" });
+  if (outline?.polygon?.length) shapes.push({ points: asPoints(outline.polygon), colour: OUTLINE_COLOUR, closed: true, label: "Lesion" });
   if (problem?.bbox && problem.dermoscopy_image === dermoscopyId) {
     shapes.push({ points: boxPoints(problem.bbox), colour: PROBLEM_COLOUR, closed: true, dashed: true, label: "Problem area" });
   }
@@ -51,11 +52,11 @@ export function readerMainShapes({ rcm, dermoscopy, annotation, outline, ruler, 
   const shapes: ViewerPolygon[] = [];
   if (rcm) {
     for (const polygon of annotation?.polygons ?? []) {
-      shapes.push({ points: polygon, colour: EXPERT_COLOUR, dashed: true, label: "Expert: uninformative" });
+      shapes.push({ points: asPoints(polygon), colour: EXPERT_COLOUR, dashed: true, label: "Expert: uninformative" });
     }
   }
   if (dermoscopy && outline?.polygon?.length) {
-    shapes.push({ points: outline.polygon, colour: OUTLINE_COLOUR, label: `Lesion (${outline.source})` });
+    shapes.push({ points: asPoints(outline.polygon), colour: OUTLINE_COLOUR, label: `Lesion (${outline.source})` });
   }
   if (ruler.length === 2) shapes.push({ points: ruler, colour: RULER_COLOUR, closed: false, label: "Measurement" });
   for (const polygon of drawn) shapes.push({ points: polygon, colour: "#ffffff", fill: "rgba(255,255,255,0.12)" });
@@ -68,7 +69,7 @@ export function readerPanelShapes({ outline, registration, mosaic }: {
   outline: LesionOutline | null; registration: Registration | null | undefined; mosaic: Size | null | undefined;
 }): ViewerPolygon[] {
   const shapes: ViewerPolygon[] = [];
-  if (outline?.polygon?.length) shapes.push({ points: outline.polygon, colour: OUTLINE_COLOUR, label: "Lesion outline" });
+  if (outline?.polygon?.length) shapes.push({ points: asPoints(outline.polygon), colour: OUTLINE_COLOUR, label: "Lesion outline" });
   if (registration && mosaic) {
     shapes.push({ points: mosaicFootprint(registration.matrix, mosaic), colour: FOOTPRINT_COLOUR, dashed: true, label: "Mosaic field" });
   }

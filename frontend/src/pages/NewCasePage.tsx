@@ -2,7 +2,7 @@
  * then the visit. Every record goes through the same API a capture device uses. */
 import { useEffect, useMemo, useState } from "react";
 import { api, errorMessage } from "../api/client";
-import type { Lesion, Me, Paginated, Patient, Site } from "../api/types";
+import type { Lesion, Me, Patient, Site } from "../api/types";
 import { BodyPicker, type SitePick } from "../components/BodyPicker";
 import { useSites } from "../hooks/useSites";
 import { navigate } from "../lib/route";
@@ -29,7 +29,7 @@ function PatientStep({ sites, onChosen }: { sites: Site[]; onChosen: (patient: P
     let stale = false;
     const timer = window.setTimeout(() => {
       void api.GET("/api/v1/patients/", { params: { query: { search: search.trim(), page_size: 20 } as never } }).then(({ data }) => {
-        if (!stale) setFound((data as unknown as Paginated<Patient> | undefined)?.results ?? []);
+        if (!stale) setFound(data?.results ?? []);
       });
     }, 250);
     return () => { stale = true; window.clearTimeout(timer); };
@@ -97,7 +97,7 @@ function LesionStep({ patient, onChosen }: { patient: Patient; onChosen: (lesion
 
   useEffect(() => {
     void api.GET("/api/v1/lesions/", { params: { query: { patient: patient.id, page_size: 100 } as never } }).then(({ data }) => {
-      const list = (data as unknown as Paginated<Lesion> | undefined)?.results ?? [];
+      const list = data?.results ?? [];
       setLesions(list);
       setCreating(list.length === 0);
       setLabel(`L${list.length + 1}`);

@@ -2,10 +2,10 @@
  * at which a mosaic is flagged for review and at which re-imaging is recommended. */
 import { useEffect, useState } from "react";
 import { api, errorMessage } from "../../api/client";
+import type { QualityPolicy } from "../../api/types";
 import { problemText } from "../../lib/siteAdmin";
 import { OutcomeMessage, type Outcome } from "../OutcomeMessage";
 
-type Thresholds = { review_at_percent: number; reimage_at_percent: number; is_default?: boolean };
 
 export function ThresholdsPanel({ siteId }: { siteId: string }) {
   const [review, setReview] = useState("");
@@ -14,7 +14,7 @@ export function ThresholdsPanel({ siteId }: { siteId: string }) {
   const [message, setMessage] = useState<Outcome | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const show = (policy: Thresholds) => {
+  const show = (policy: QualityPolicy) => {
     setReview(String(policy.review_at_percent));
     setReimage(String(policy.reimage_at_percent));
     setIsDefault(Boolean(policy.is_default));
@@ -22,7 +22,7 @@ export function ThresholdsPanel({ siteId }: { siteId: string }) {
   useEffect(() => {
     setMessage(null);
     void api.GET("/api/v1/sites/{id}/quality-policy/", { params: { path: { id: siteId } } }).then(({ data, error }) => {
-      if (data) show(data as Thresholds);
+      if (data) show(data);
       else setMessage({ ok: false, text: errorMessage(error, "The thresholds could not be loaded.") });
     });
   }, [siteId]);
@@ -37,7 +37,7 @@ export function ThresholdsPanel({ siteId }: { siteId: string }) {
     });
     setBusy(false);
     if (data) {
-      show(data as Thresholds);
+      show(data);
       setMessage({ ok: true, text: "Thresholds saved. Open cases are judged again with them within seconds; signed cases keep theirs." });
     } else setMessage({ ok: false, text: problemText(error, "The thresholds were not saved.") });
   };
