@@ -42,15 +42,18 @@ def _resolved(node, components: dict):
     return resolved
 
 
+def _documented_body(path: str, method: str, status: int) -> dict | None:
+    """The JSON body schema `path` documents for this method and status; None when it documents none."""
+    operation = published_schema()["paths"].get(path, {}).get(method.lower(), {})
+    response = operation.get("responses", {}).get(str(status), {})
+    return response.get("content", {}).get("application/json", {}).get("schema")
+
+
 @functools.cache
 def _validator(path: str, method: str, status: int) -> OAS30ReadValidator:
-    schema = published_schema()
-    operation = schema["paths"][path][method.lower()]
-    response = operation["responses"].get(str(status))
-    assert response is not None, f"{method} {path} documents no {status} response: {sorted(operation['responses'])}"
-    body = response.get("content", {}).get("application/json", {}).get("schema")
-    assert body is not None, f"{method} {path} {status} documents no JSON body"
-    strict = _resolved(body, schema["components"]["schemas"])
+    body = _documented_body(path, method, status)
+    assert body is not None, f"{method.upper()} {path} documents no JSON body for {status}"
+    strict = _resolved(body, published_schema()["components"]["schemas"])
     return OAS30ReadValidator(strict, format_checker=OAS30ReadValidator.FORMAT_CHECKER)
 
 
@@ -93,11 +96,6 @@ def check_answer(method: str, path: str, response) -> None:
     if getattr(response, "streaming", False) or not response.content:
         return
     template = documented_path(path)
-    if template is None:
-        return
-    operation = published_schema()["paths"][API_PREFIX + template].get(method.lower())
-    if operation is None or str(response.status_code) not in operation["responses"]:
-        return
-    if "application/json" not in operation["responses"][str(response.status_code)].get("content", {}):
+    if template is None or _documented_body(API_PREFIX + template, method, response.status_code) is None:
         return
     assert_matches_schema(response, template, method)
