@@ -100,3 +100,30 @@ def test_flushall_with_jobs_queued(workers, worker_media_root, big_mosaic):
     workers.start()  # its beat runs the reconciler, which sends the forgotten jobs again
     finished = _assert_each_completed_exactly_once(jobs, worker_media_root)
     assert all(job.attempts == 1 for job in finished)
+
+
+def test_flushall_after_submission_loses_no_case(workers, worker_media_root):
+    """The message that moves a submitted case on is lost with the broker's data; the reconciler
+    reads the cases' status and moves them on: none is left `submitted`."""
+    from dermrelay.cases.models import Case, CaseStatus, Image, ImageStatus
+    from tests.factories import png_bytes
+
+    workers.ensure_one()
+    site = make_site()
+    tech = make_user(role=Role.TECHNICIAN, site=site)
+    client = api_client(tech)
+    cases = [make_case(site=site, actor=tech) for _ in range(3)]
+    for case in cases:
+        assert upload(client, case, png_bytes(), kind=ImageKind.DERMOSCOPY).status_code == 201
+    wait_for(lambda: Image.objects.filter(case__in=cases, status=ImageStatus.READY).count() == 3,
+             timeout=RECOVERY_TIMEOUT, message="the images to be ready")
+    workers.stop_all()  # nobody consumes: the submissions' messages wait in Redis
+    for case in cases:
+        assert client.post(f"/api/v1/cases/{case.id}/submit/").status_code == 200
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    broker.flushall()
+    assert set(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("status", flat=True)) == {CaseStatus.SUBMITTED}
+
+    workers.start()
+    wait_for(lambda: Case.objects.filter(pk__in=[c.pk for c in cases], status=CaseStatus.READY_FOR_READING).count() == 3,
+             timeout=RECOVERY_TIMEOUT, message="every submitted case to move on")

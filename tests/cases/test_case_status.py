@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import pytest
@@ -63,6 +64,34 @@ def test_submit_needs_an_image_and_no_failed_image(django_capture_on_commit_call
     assert ok.status_code == 200 and ok.json()["submitted_at"]
     assert Case.objects.get(pk=case.id).status == CaseStatus.READY_FOR_READING
     assert services.case_advance(case_id=case.id).status == CaseStatus.READY_FOR_READING  # idempotent
+
+
+def test_a_submission_whose_message_was_lost_is_moved_on_by_the_reconciler(django_capture_on_commit_callbacks):
+    """The message sent on submission is lost (never executed here: as after a broker flush); the
+    case's own status is what the reconciler reads, so it moves on once it is no longer young."""
+    from dermrelay.pipeline.steps import stale_work_reconcile
+
+    site = make_site()
+    tech = make_user(role=Role.TECHNICIAN, site=site)
+    client = api_client(tech)
+    submitted, processing, waiting = (make_case(site=site, actor=tech) for _ in range(3))
+    for case in (submitted, processing, waiting):
+        with django_capture_on_commit_callbacks(execute=True):
+            image_id = upload(client, case, png_bytes()).json()["id"]
+        Image.objects.filter(pk=image_id).update(status=ImageStatus.READY)
+        with django_capture_on_commit_callbacks(execute=False):  # the advance message never arrives
+            assert client.post(f"/api/v1/cases/{case.id}/submit/").status_code == 200
+    Case.objects.filter(pk=processing.pk).update(status=CaseStatus.PROCESSING)
+    Image.objects.filter(case=waiting).update(status=ImageStatus.STORED)  # still deriving: must wait
+    Case.objects.filter(pk=waiting.pk).update(status=CaseStatus.PROCESSING)
+
+    assert stale_work_reconcile()["cases_advanced"] == 0  # young: the message may still come
+    Case.objects.update(updated_at=Case.objects.get(pk=submitted.pk).updated_at - datetime.timedelta(minutes=5))
+    assert stale_work_reconcile()["cases_advanced"] == 2
+    statuses = dict(Case.objects.values_list("pk", "status"))
+    assert statuses == {submitted.pk: CaseStatus.READY_FOR_READING, processing.pk: CaseStatus.READY_FOR_READING,
+                        waiting.pk: CaseStatus.PROCESSING}
+    assert stale_work_reconcile()["cases_advanced"] == 0  # nothing left to move
 
 
 def test_a_submitted_case_is_locked_and_a_recalled_case_opens_again(django_capture_on_commit_callbacks):

@@ -172,3 +172,20 @@ def site_statistics(*, site: Site) -> dict:
         "images_by_kind": dict(images.values_list("kind").annotate(n=Count("id")).order_by()),
         "images_by_status": dict(images.values_list("status").annotate(n=Count("id")).order_by()),
     }
+
+
+def cases_stalled(*, limit: int, older_than_seconds: float) -> list[Case]:
+    """Submitted cases that should have moved on and did not: still `submitted`, or `processing`
+    with every current image ready. The case's own status is the record of the work (no message
+    has to survive a broker flush); young ones are left to the message sent on submission."""
+    import datetime
+
+    from django.utils import timezone
+
+    from .models import ImageStatus
+
+    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
+    unready = Image.objects.current().filter(case=OuterRef("pk")).exclude(status=ImageStatus.READY)
+    return list(Case.objects.filter(updated_at__lt=cutoff)
+                .filter(Q(status=CaseStatus.SUBMITTED) | Q(status=CaseStatus.PROCESSING) & ~Exists(unready))
+                .order_by("updated_at")[:limit])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from dermrelay.accounts.models import User
@@ -26,6 +27,7 @@ from dermrelay.analysis.models import AnalysisRun
 from dermrelay.analysis.plans import LESION_STEP, QUALITY_STEP
 from dermrelay.analysis.selectors import anatomic_site_suggestion
 from dermrelay.audit.services import audit_record
+from dermrelay.cases import selectors as cases_selectors
 from dermrelay.cases import services as cases
 from dermrelay.cases.models import Case, Image, ImageKind, Lesion
 from dermrelay.gate import annotations
@@ -225,13 +227,18 @@ def case_submit(*, actor: User, case: Case) -> Case:
 # --- the reconciler
 
 def stale_work_reconcile(*, limit: int = 200) -> dict[str, int]:
-    """What a crash may have left out: derivations of stored images never queued, judgements
-    missing or made with other inputs than today's. Safe to run at any time."""
+    """What a crash or a broker flush may have left out: derivations of stored images never
+    queued, submitted cases that never moved on, judgements missing or made with other inputs than
+    today's. Safe to run at any time."""
     from dermrelay.gate.judgement import quality_assess_stale
 
     underived = imaging_selectors.underived_images(limit=limit)
     for image in underived:
         image_stored(image=image)
-    return {"derivations_queued": len(underived), "mosaics_judged": quality_assess_stale(limit=limit)}
+    stalled = cases_selectors.cases_stalled(limit=limit, older_than_seconds=settings.DERMRELAY_JOB_REQUEUE_SECONDS)
+    for case in stalled:
+        cases.case_advance(case_id=case.id)
+    return {"derivations_queued": len(underived), "cases_advanced": len(stalled),
+            "mosaics_judged": quality_assess_stale(limit=limit)}
 
 
