@@ -135,11 +135,21 @@ def isolated_files(settings, tmp_path):
     return tmp_path
 
 
+# The session's pool of real workers, once a test has started it (worker_pool).
+STARTED_POOLS: list["WorkerPool"] = []
+
+
 @pytest.fixture(autouse=True)
-def celery_eager():
-    """Unit and API tests run tasks in-process when their transaction commits; `live_worker` turns it off."""
+def celery_eager(request):
+    """Unit and API tests run tasks in-process when their transaction commits; `live_worker` turns it off.
+    A test without `workers` runs with none alive: a worker left from an earlier test shares the
+    test database, and its reconciler (every second) would send this test's fresh jobs to itself,
+    run them on another media folder and leave them queued for a retry."""
     from dermrelay.celery import app
 
+    if "workers" not in request.fixturenames:
+        for pool in STARTED_POOLS:
+            pool.stop_all()
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = False
@@ -262,6 +272,7 @@ def worker_pool(django_db_setup, worker_media_root, tmp_path_factory):
 
         redis.Redis.from_url(django_settings.REDIS_URL).flushdb()
     pool = WorkerPool(worker_media_root, tmp_path_factory.mktemp("workers"))
+    STARTED_POOLS.append(pool)
     yield pool
     pool.stop_all()
 
