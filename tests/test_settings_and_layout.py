@@ -59,9 +59,17 @@ def test_embedded_default_needs_no_configuration(tmp_path):
     env = {"DERMRELAY_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dermrelay.settings", "PYTHONPATH": "platform"}
     first = json.loads(_run([sys.executable, "-c", code], env).stdout)
     assert first["db"] == "django.db.backends.sqlite3" and first["name"].startswith(str(tmp_path))
-    assert first["broker"] == "dermrelayfs://" and first["debug"] is True
+    assert first["broker"] == "dermrelayfs://"
+    assert first["debug"] is False  # no debug page for whoever reaches the port; DEBUG=1 opts in
     assert first["media"] == str(tmp_path / "media") and first["key"] >= 50
     key_file = tmp_path / "secret_key"
     assert key_file.exists() and oct(key_file.stat().st_mode)[-3:] == "600"
     second = json.loads(_run([sys.executable, "-c", code], env).stdout)
     assert second == first  # the generated secret is kept, so sessions survive a restart
+
+
+def test_debug_is_a_developers_opt_in(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.DEBUG)"
+    env = {"DERMRELAY_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dermrelay.settings", "PYTHONPATH": "platform"}
+    assert _run([sys.executable, "-c", code], {**env, "DEBUG": "1"}).stdout.strip() == "True"
+    assert _run([sys.executable, "-c", code], {**env, "DEBUG": "yes please"}).stdout.strip() == "False"

@@ -1,7 +1,8 @@
 """DermRelay settings.
 
 Two modes. With nothing set, the embedded default: SQLite and media under var/, a Celery broker on
-the local file system (no server), DEBUG on, a generated local secret. With DERMRELAY_ENV=production:
+the local file system (no server), DEBUG off unless DEBUG=1 (a debug page would show settings and
+source to whoever reaches the port), a generated local secret. With DERMRELAY_ENV=production:
 DATABASE_URL, REDIS_URL and SECRET_KEY are required, DEBUG is off, and files go to S3-compatible
 storage when AWS_STORAGE_BUCKET_NAME is set. Every knob is an environment variable (see README).
 """
@@ -60,7 +61,7 @@ if PRODUCTION:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DERMRELAY_ENV=production")
 else:
     SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
-    DEBUG = os.environ.get("DEBUG", "1") not in {"0", "false", "False"}
+    DEBUG = os.environ.get("DEBUG", "0") in {"1", "true", "True"}  # opt-in, for a developer's own machine
     DATABASES = {
         "default": dj_database_url.parse(
             os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'dermrelay.sqlite3'}"

@@ -89,5 +89,10 @@ urlpatterns = [
     re_path(r"^tiles/(?P<expires>[0-9]{1,12})/(?P<token>[^/]+)/(?P<path>.+)$", tile_view, name="tile"),
 ]
 
+handler400 = "dermrelay.web.bad_request"
+handler403 = "dermrelay.web.permission_denied"
+handler404 = "dermrelay.web.page_not_found"
+handler500 = "dermrelay.web.server_error"
+
 admin.site.site_header = "DermRelay administration"
 admin.site.site_title = "DermRelay"

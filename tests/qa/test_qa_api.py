@@ -196,6 +196,10 @@ def test_empty_period_gives_zeros_not_errors(world):
     ({"date_from": "2026-11-10", "date_to": "2026-11-01"}, "after"),
     ({"date_from": "2020-01-01", "date_to": "2023-01-02"}, "3 years"),
     ({"technician": "abc"}, "technician"),
+    ({"technician": "\u00b2"}, "technician"),  # str.isdigit() says yes, int() says no
+    ({"technician": "9" * 20}, "technician"),  # past any integer column
+    ({"date_to": "0001-01-01"}, "date_to"),  # 90 days before it is not a date
+    ({"date_from": "9999-12-01", "date_to": "9999-12-31"}, "date_from"),  # 3 years after it is not either
 ])
 def test_bad_dates_and_parameters_are_400_with_a_clear_message(world, params, word):
     for endpoint in ("summary", "trend", "recall", "mosaics"):

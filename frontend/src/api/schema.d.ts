@@ -3129,6 +3129,7 @@ export interface operations {
                  *     * `amended` - Amended
                  */
                 status?: "amended" | "draft" | "in_reading" | "processing" | "ready_for_reading" | "recall_requested" | "signed" | "submitted";
+                /** @description a technician's id */
                 technician?: number;
                 visit_date_after?: string;
                 visit_date_before?: string;

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from dermrelay.api import AuditedReadsMixin
 from dermrelay.audit.services import audit_record
+from dermrelay.params import COUNT_MAX, ID_MAX, whole_number
 from dermrelay.pipeline import steps
 from dermrelay.reading.selectors import case_list_summary
 
@@ -56,7 +57,7 @@ class PatientFilter(filters.FilterSet):
 class CaseFilter(filters.FilterSet):
     site = filters.UUIDFilter()
     lesion = filters.UUIDFilter()
-    technician = filters.NumberFilter()
+    technician = filters.NumberFilter(min_value=1, max_value=ID_MAX, decimal_places=0, help_text="a technician's id")
     patient = filters.UUIDFilter(field_name="lesion__patient")
     visit_date_after = filters.DateFilter(field_name="visit_date", lookup_expr="gte")
     visit_date_before = filters.DateFilter(field_name="visit_date", lookup_expr="lte")
@@ -187,7 +188,7 @@ class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMi
         """Upload one image file (multipart field `file`); for an RCM stack, either one multi-page TIFF or
         each frame as its own `file` part, in order. The type is judged from the bytes, never the name."""
         limit = settings.DERMRELAY_UPLOAD_MAX_BYTES
-        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        if (whole_number(request.META.get("CONTENT_LENGTH"), maximum=COUNT_MAX) or 0) > limit + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
         case = self.get_object()
         data = request.data

@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 
 from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
+from dermrelay.params import COUNT_MAX, whole_number
 
 from dermrelay.pipeline import steps
 
@@ -83,11 +84,11 @@ def parse_metadata(header: str) -> dict[str, str]:
 
 
 def _header_int(request, name: str, *, status_code: int = 400, code: str = "invalid_header") -> int:
-    raw = request.headers.get(name)
-    if raw is None or not raw.strip().isdigit() or len(raw.strip()) > 19:
+    value = whole_number(request.headers.get(name), maximum=COUNT_MAX)
+    if value is None:
         raise TusError(f"The {name} header must be given as a non-negative whole number.", status_code=status_code,
                        code=code)
-    return int(raw.strip())
+    return value
 
 
 def _body_length(request) -> int:

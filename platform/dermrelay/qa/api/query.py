@@ -15,6 +15,7 @@ from rest_framework.exceptions import APIException, NotFound
 from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 from dermrelay.gate.models import Verdict
+from dermrelay.params import DATE_MAX, DATE_MIN, iso_date, whole_number
 
 from .. import statistics
 from ..selectors.mosaics import MEASURES, MOSAIC_ORDERINGS, RECALL_RULES, UNASSIGNED, DrillFilters
@@ -48,10 +49,11 @@ def _date(params, name: str) -> datetime.date | None:
     raw = params.get(name)
     if raw in (None, ""):
         return None
-    try:
-        return datetime.date.fromisoformat(raw)
-    except ValueError:
-        raise BadQuery(f"{name} must be an ISO date (YYYY-MM-DD); got '{raw[:40]}'.") from None
+    day = iso_date(raw)
+    if day is None:
+        raise BadQuery(f"{name} must be an ISO date (YYYY-MM-DD) from {DATE_MIN.year} to {DATE_MAX.year}; "
+                       f"got '{raw[:40]}'.")
+    return day
 
 
 def _years_later(day: datetime.date, years: int) -> datetime.date:
@@ -82,9 +84,10 @@ def _technician(params) -> int | str | None:
         return None
     if raw == UNASSIGNED:
         return raw
-    if not raw.isdigit():
+    technician = whole_number(raw)
+    if technician is None:
         raise BadQuery(f"technician must be a technician id (a whole number) or '{UNASSIGNED}'; got '{raw[:40]}'.")
-    return int(raw)
+    return technician
 
 
 def qa_query(request, *, action: str) -> QaQuery:

@@ -17,6 +17,7 @@ from dermrelay.cases import selectors as case_selectors
 from dermrelay.cases.models import Case
 from dermrelay.gate.models import LesionSource, Verdict, VerdictBasis
 from dermrelay.gate.serializers import CASE_QUALITY_STATES, MOSAIC_QUALITY_STATES, ThresholdsSerializer
+from dermrelay.params import whole_number
 
 from .. import selectors, services
 from ..models import Diagnosis, Management, Report, ReportStatus, ReportVersion
@@ -259,9 +260,10 @@ class ReportPdfView(ReadingView):
         case = case_or_404(request, pk, "download_report")
         report = report_or_404(case)
         raw = request.query_params.get("version")
-        if raw is not None and not raw.isdigit():
+        number = whole_number(raw)
+        if raw is not None and number is None:
             raise serializers.ValidationError({"version": "A version number, e.g. 1."})
-        version = selectors.report_version(report=report, version=int(raw) if raw else None)
+        version = selectors.report_version(report=report, version=number)
         if version is None:
             raise NotFound("The report has no such signed version." if raw else "The report is not signed yet.",
                            code="not_signed" if not raw else "no_version")
