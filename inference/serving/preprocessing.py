@@ -14,6 +14,8 @@ import numpy as np
 import pyvips
 from scipy import ndimage
 
+from .image_source import open_image, thumbnail
+
 MEAN, STD = 0.45, 0.25  # of [0, 1] intensities; recorded in each model card's input spec
 WINDOW_PERCENTILES = (0.5, 99.5)
 
@@ -21,8 +23,9 @@ WINDOW_PERCENTILES = (0.5, 99.5)
 def display_window(image: pyvips.Image, percentiles: tuple[float, float] = WINDOW_PERCENTILES) -> tuple[float, float]:
     """The intensity range holding the given percentiles, from one streaming histogram pass (so it
     works on sequential images): how images with more than 8 bits are mapped to 0..255."""
-    if image.format not in ("uchar", "ushort"):  # float or 32-bit data: its full range
-        low, high = image.min(), image.max()
+    if image.format not in ("uchar", "ushort"):  # float or 32-bit data: its full range, in one pass
+        statistics = image.stats()  # row 0 holds all bands together: minimum, maximum, ...
+        low, high = statistics.getpoint(0, 0)[0], statistics.getpoint(1, 0)[0]
         return float(low), float(max(high, low + 1))
     histogram = image.hist_find()  # all bands counted together
     counts = np.frombuffer(histogram.write_to_memory(), dtype=np.uint32).reshape(-1, histogram.bands).sum(axis=1)
@@ -47,14 +50,14 @@ def read_at_spacing(path: str, *, source_spacing_um: float, working_spacing_um: 
                     crop: tuple[int, int, int, int] | None = None) -> WorkingImage:
     """The image (or its `crop` [x, y, width, height], e.g. without a device's caption strip) at the
     working spacing, as 8-bit grey. `scale` and `full_size` refer to the cropped area."""
-    header = pyvips.Image.new_from_file(path)
+    header = open_image(path)
     full_width, full_height = (crop[2], crop[3]) if crop else (header.width, header.height)
     scale = max(working_spacing_um / source_spacing_um, 1.0)
     width, height = max(1, round(full_width / scale)), max(1, round(full_height / scale))
     if header.format == "uchar" and scale > 1 and not crop:
-        image = pyvips.Image.thumbnail(path, width, height=height, size="force")  # shrink-on-load
+        image = thumbnail(path, width, height=height, size="force")  # shrink-on-load
     else:  # thumbnail would squash more than 8 bits to 8 before the window: resize at full depth
-        image = pyvips.Image.new_from_file(path, access="sequential")
+        image = open_image(path)
         if crop:
             image = image.crop(*crop)
         if scale > 1:

@@ -18,7 +18,9 @@ from typing import BinaryIO
 import pyvips
 from PIL import Image as PILImage
 
-from . import bmp
+from inference.serving import bmp
+from inference.serving.image_source import open_image
+
 from .models import ImageFormat, ImageKind
 
 pyvips.cache_set_max(0)  # never keep files open after a check: they are moved or deleted next
@@ -271,20 +273,6 @@ def _active_content() -> ImageRejected:
     )
 
 
-def open_pixels(path: str, file_format: str, page: int = 0) -> pyvips.Image:
-    """One frame as a (lazy, streaming where possible) libvips image, whatever the format."""
-    if file_format == ImageFormat.BMP:  # the pyvips-binary build cannot read BMP
-        layout = bmp.read_layout(path)
-        if layout is not None:
-            return bmp.open_mapped(path, layout)
-        with PILImage.open(path) as im:  # compressed or unusual BMPs: decoded whole by Pillow
-            converted = im.convert("RGB" if im.mode not in ("L", "RGB") else im.mode)
-            return pyvips.Image.new_from_memory(converted.tobytes(), im.width, im.height,
-                                                len(converted.getbands()), "uchar")
-    options = {"page": page} if page else {}
-    return pyvips.Image.new_from_file(path, access="sequential", **options)
-
-
 def assemble_stack(*, frame_paths: list[str], heads: list[bytes], target: str, max_frames: int) -> None:
     """Check each frame as an upload of its own, then write them in order as one multi-page TIFF
     (deflate, lossless): 'a folder of images' becomes the same kind of stack a device exports."""
@@ -306,7 +294,7 @@ def assemble_stack(*, frame_paths: list[str], heads: list[bytes], target: str, m
         headers.append(header)
     if len(headers) * headers[0].width * headers[0].height > STACK_TOTAL_PIXEL_LIMIT:
         raise ImageRejected("The stack holds too many pixels in all its frames together.", code="too_many_pixels")
-    frames = [open_pixels(path, header.file_format) for path, header in zip(frame_paths, headers)]
+    frames = [open_image(path) for path in frame_paths]
     stack = pyvips.Image.arrayjoin(frames, across=1)  # each frame is read once, top to bottom
     stack.tiffsave(target, page_height=headers[0].height, compression="deflate", predictor="horizontal", keep="none")
 

@@ -21,12 +21,12 @@ from django.db import transaction
 
 from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
-from dermrelay.cases.image_files import open_pixels
 from dermrelay.cases.models import RCM_KINDS, CaseStatus, Image, ImageKind, ImageStatus
 from dermrelay.cases.selectors import case_annotatable
 from dermrelay.cases.services import CaseLocked, ImageConflict
 from dermrelay.jobs.services import JobEffects, job_enqueue, job_reset, job_run
 from dermrelay.storage import folder_publish, prefix_delete, work_dir
+from inference.serving.image_source import open_image
 from inference.serving.preprocessing import apply_window, display_window
 
 from .models import DerivationJob, DeviceProfile, Pyramid, Registration, RegistrationSource
@@ -52,9 +52,9 @@ def device_profile_for(*, image: Image) -> DeviceProfile | None:
     return next((p for p in DeviceProfile.objects.filter(is_active=True) if p.matches(image.width, image.height)), None)
 
 
-def _display_window(path: str, file_format: str, frames: int, crop) -> tuple[float, float] | None:
+def _display_window(path: str, frames: int, crop) -> tuple[float, float] | None:
     """For more than 8 bits: the percentile window over every frame, streamed once."""
-    probe = open_pixels(path, file_format, 0)
+    probe = open_image(path)
     if probe.format == "uchar":
         return None
     image = pyvips.Image.new_from_file(path, access="sequential", n=frames) if frames > 1 else probe
@@ -99,11 +99,11 @@ def derivation_run(job: DerivationJob) -> JobEffects:
     work = work_dir()
     try:
         source = _local_source(image, work)
-        window = _display_window(str(source), image.file_format, image.frames, crop)
+        window = _display_window(str(source), image.frames, crop)
         pyramid_dir = work / "pyramid"
         pyramid_dir.mkdir()
         for frame in range(image.frames):
-            viewable = _viewable(open_pixels(str(source), image.file_format, frame), crop, window)
+            viewable = _viewable(open_image(str(source), page=frame), crop, window)
             viewable.dzsave(str(pyramid_dir / frame_name(frame)), tile_size=TILE_SIZE, overlap=TILE_OVERLAP,
                             suffix=TILE_SUFFIX, layout="dz", keep="none")
             (pyramid_dir / f"{frame_name(frame)}_files" / "vips-properties.xml").unlink(missing_ok=True)  # may hold PHI

@@ -42,9 +42,9 @@ MAX_DERMOSCOPY_SIDE = 2048  # the lesion mask is stored at most this large (the 
 
 def rgb_of(path, *, max_side: int) -> np.ndarray:
     """An image as uint8 RGB, shrunk on load to at most `max_side` pixels on its longer side."""
-    import pyvips
+    from inference.serving.image_source import thumbnail
 
-    image = pyvips.Image.thumbnail(str(path), max_side, height=max_side, size="down")
+    image = thumbnail(str(path), max_side, height=max_side, size="down")
     if image.hasalpha():
         image = image.flatten(background=[255, 255, 255])
     image = image.colourspace("srgb")  # grey or 16-bit RGB become 8-bit sRGB

@@ -1,9 +1,10 @@
-"""Uncompressed BMP through libvips' rawload: memory-mapped and streamed, never decoded whole.
+"""BMP for libvips, which in the pyvips-binary build has no BMP loader: uncompressed BMPs through
+rawload (memory-mapped and streamed, never decoded whole), the rest (RLE, padded 24-bit rows,
+1/4/16/32 bits) decoded by Pillow.
 
-The pyvips-binary build has no BMP loader, and Pillow decodes a 144-megapixel BMP into memory
-(twice, once more to hand it to libvips). An uncompressed BMP is raw rows: knowing the header is
-enough to map them, and "whole" means every row's bytes are present. Compressed (RLE) and other
-layouts return None here and go through Pillow instead.
+Pillow alone would decode a 144-megapixel BMP into memory twice, once more to hand it to libvips.
+An uncompressed BMP is raw rows: knowing the header is enough to map them, and "whole" means every
+row's bytes are present.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import struct
 from dataclasses import dataclass
 
 import pyvips
+from PIL import Image as PILImage
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,13 @@ class BmpLayout:
         return self.row_bytes * self.height
 
 
+def is_bmp(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"BM"
+
+
 def read_layout(path: str) -> BmpLayout | None:
+    """The layout of an uncompressed 8- or 24-bit BMP whose rows can be mapped; None for any other."""
     with open(path, "rb") as handle:
         head = handle.read(54)
         if len(head) < 54 or head[:2] != b"BM":
@@ -70,3 +78,15 @@ def open_mapped(path: str, layout: BmpLayout) -> pyvips.Image:
         image = image[2].bandjoin([image[1], image[0]])  # BGR → RGB
     image = image.copy(interpretation="b-w" if image.bands == 1 else "srgb")
     return image.flipver() if layout.bottom_up else image
+
+
+def open_bmp(path: str) -> pyvips.Image:
+    """Any BMP Pillow reads, as a libvips image: mapped when its rows can be, else decoded whole."""
+    layout = read_layout(path)
+    if layout is not None:
+        return open_mapped(path, layout)
+    with PILImage.open(path, formats=["BMP"]) as im:
+        converted = im.convert(im.mode if im.mode in ("L", "RGB") else "RGB")
+    image = pyvips.Image.new_from_memory(converted.tobytes(), converted.width, converted.height,
+                                         len(converted.getbands()), "uchar")
+    return image.copy(interpretation="b-w" if image.bands == 1 else "srgb")
