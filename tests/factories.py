@@ -72,6 +72,20 @@ def jpeg_bytes(width: int = 64, height: int = 48, color=(180, 120, 100)) -> byte
     return buffer.getvalue()
 
 
+def tiff_declaring(width: int, height: int) -> bytes:
+    """A 138-byte little-endian TIFF whose one page declares width x height 8-bit grey pixels in one
+    uncompressed strip that holds 16 of them: a decompression bomb by its header alone."""
+    import struct
+
+    strip_offset = 8 + 2 + 9 * 12 + 4
+    entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+               (273, 4, strip_offset), (277, 3, 1), (278, 4, height), (279, 4, 16)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHIHH", tag, kind, 1, value, 0) if kind == 3 else struct.pack("<HHII", tag, kind, 1, value)
+        for tag, kind, value in entries) + struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + bytes(16)
+
+
 def clinical_photo_bytes(width: int = 1200, height: int = 900) -> bytes:
     """A skin-coloured photo with a darker lesion, larger than one body-region patch (JPEG)."""
     import numpy as np

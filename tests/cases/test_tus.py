@@ -31,7 +31,7 @@ from dermrelay.cases.uploads import sanitised_filename
 from inference.phantoms.encoding import png_bytes as phantom_png
 from inference.phantoms.generator import gate_phantom
 from tests.conftest import stored_files
-from tests.factories import PASSWORD, api_client, make_case, make_site, make_user, png_bytes, upload
+from tests.factories import PASSWORD, api_client, make_case, make_site, make_user, png_bytes, tiff_declaring, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -354,6 +354,8 @@ def test_a_case_submitted_while_its_upload_was_on_the_way_refuses_the_last_byte(
 @pytest.mark.parametrize(("data", "status", "code"), [
     (b"<html><script>alert(1)</script></html>", 415, "active_content"),
     (b"just some text, no image at all" * 10, 415, "unsupported_type"),
+    (tiff_declaring(30_000, 30_000), 400, "too_many_pixels"),  # past Pillow's own bomb limit
+    (png_bytes(64, 48) + b"<html><script>alert(1)</script></html>" + bytes(4096), 415, "active_content"),
 ])
 def test_other_refusals_at_completion_keep_their_status_and_code(env, data, status, code):
     _, response = send_whole(env, data, chunk=100)

@@ -28,7 +28,7 @@ from dermrelay.cases.models import CaseStatus, Image, ImageFormat
 from dermrelay.cases.services import case_submit
 from dermrelay.cases.uploads import StagingWriter
 from tests.conftest import stored_files
-from tests.factories import PASSWORD, api_client, make_case, make_site, make_user, png_bytes, upload
+from tests.factories import PASSWORD, api_client, make_case, make_site, make_user, png_bytes, tiff_declaring, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -248,6 +248,18 @@ REFUSED = [
     ("bmp-declaring-64MP-as-dermoscopy", lambda: bmp_declaring(8000, 8000), "big.bmp", {}, 400, "too_many_pixels"),
     ("bmp-declaring-64MP-as-rcm-mosaic", lambda: bmp_declaring(8000, 8000), "big.bmp", {"kind": "rcm_mosaic", **DEJ},
      400, "corrupt_image"),
+    # Past Pillow's own bomb limit (2 x 256 MP) its TIFF reader refuses before ours: still our 400.
+    ("tiff-declaring-30000x30000-as-rcm", lambda: tiff_declaring(30_000, 30_000), "bomb.tif",
+     {"kind": "rcm_mosaic", **DEJ}, 400, "too_many_pixels"),
+    ("tiff-declaring-20000x20000-as-rcm", lambda: tiff_declaring(20_000, 20_000), "big.tif",
+     {"kind": "rcm_mosaic", **DEJ}, 400, "too_many_pixels"),
+    ("tiff-declaring-30000x30000", lambda: tiff_declaring(30_000, 30_000), "bomb.tif", {}, 400, "too_many_pixels"),
+    ("jpeg-with-html-after-its-end-and-4KiB-of-padding", lambda: noise_jpeg() + HTML_PAYLOAD + bytes(4096),
+     "poly.jpg", {}, 415, "active_content"),
+    ("png-with-html-after-iend-and-4KiB-of-padding", lambda: noise_png(64) + HTML_PAYLOAD + bytes(4096),
+     "poly.png", {}, 415, "active_content"),
+    ("bmp-with-html-after-its-pixels-and-4KiB-of-padding", lambda: noise_bmp() + HTML_PAYLOAD + bytes(4096),
+     "poly.bmp", {}, 415, "active_content"),
     ("multi-page-tiff-as-rcm-mosaic", lambda: tiff16(frames=4), "stack.tif", {"kind": "rcm_mosaic", **DEJ}, 400,
      "multi_frame_not_allowed"),
     ("multi-page-tiff-as-dermoscopy", lambda: tiff16(frames=4), "stack.tif", {}, 400, "multi_frame_not_allowed"),
@@ -419,6 +431,25 @@ def _png_with_chunk_before_iend(chunk: bytes) -> bytes:
     return png[:-12] + chunk + png[-12:]
 
 
+def _restart_progressive_jpeg() -> bytes:
+    """libvips' progressive JPEG with a restart marker every row of blocks: many scans, RSTn inside."""
+    import pyvips
+
+    pixels = np.random.default_rng(8).integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    data = pyvips.Image.new_from_array(pixels, interpretation="srgb").jpegsave_buffer(
+        Q=90, interlace=True, restart_interval=1)
+    assert data.count(b"\xff\xda") > 1 and b"\xff\xd0" in data
+    return data
+
+
+def _bmp_with_gap(gap: bytes) -> bytes:
+    """A valid BMP whose pixel data starts `len(gap)` bytes after its header (the offset says so)."""
+    data = noise_bmp()
+    offset = struct.unpack_from("<I", data, 10)[0]
+    moved = data[:offset] + gap + data[offset:]
+    return moved[:2] + struct.pack("<I", len(moved)) + moved[6:10] + struct.pack("<I", offset + len(gap)) + moved[14:]
+
+
 @pytest.mark.parametrize("where,data,file_format", [
     ("png tEXt", lambda: png_with_text("<script>alert(1)</script>"), ImageFormat.PNG),
     ("png zTXt (compressed)", lambda: _png_with_chunk_before_iend(
@@ -432,6 +463,19 @@ def _png_with_chunk_before_iend(chunk: bytes) -> bytes:
     ("tiff ImageDescription", lambda: encode(noise(64), "TIFF", description="<html><body>hi</body></html>"),
      ImageFormat.TIFF),
     ("html appended after the image", lambda: noise_jpeg() + b"<html><script>alert(1)</script></html>", ImageFormat.JPEG),
+    ("jpeg: padding, html, padding after its end", lambda: noise_jpeg() + bytes(4096) + HTML_PAYLOAD + bytes(4096),
+     ImageFormat.JPEG),
+    ("progressive jpeg with restart markers: html after its end", lambda: _restart_progressive_jpeg()
+     + bytes(2048) + HTML_PAYLOAD + bytes(2048), ImageFormat.JPEG),
+    ("jpeg: html after a second, appended jpeg", lambda: noise_jpeg(seed=1) + noise_jpeg(seed=2) + HTML_PAYLOAD
+     + bytes(4096), ImageFormat.JPEG),
+    ("png: html after IEND, padded", lambda: noise_png(64) + bytes(2048) + HTML_PAYLOAD + bytes(2048), ImageFormat.PNG),
+    ("png: html in a 5 MB private chunk", lambda: _png_with_chunk_before_iend(
+        _png_chunk(b"prVt", bytes(5_000_000) + HTML_PAYLOAD + bytes(3000))), ImageFormat.PNG),
+    ("bmp: html after the pixels, padded", lambda: noise_bmp() + bytes(2048) + HTML_PAYLOAD + bytes(2048),
+     ImageFormat.BMP),
+    ("bmp: html between the header and the pixels", lambda: _bmp_with_gap(bytes(2048) + HTML_PAYLOAD + bytes(2048)),
+     ImageFormat.BMP),
 ])
 def test_markup_in_metadata_or_at_the_edges_is_found(tmp_path, where, data, file_format):
     assert _scan(tmp_path, data(), file_format), where
@@ -445,6 +489,44 @@ def test_markup_bytes_inside_pixel_data_are_not_active_content(tmp_path):
     data = encode(PILImage.fromarray(pixels), "TIFF")
     assert data.find(b"<script>") > EDGE_BYTES and len(data) - data.rfind(b"<script>") > EDGE_BYTES
     assert not _scan(tmp_path, data, ImageFormat.TIFF)
+
+
+@pytest.mark.parametrize("where,data,file_format", [
+    ("baseline jpeg", lambda: noise_jpeg(seed=5), ImageFormat.JPEG),
+    ("progressive jpeg with restart markers", _restart_progressive_jpeg, ImageFormat.JPEG),
+    ("jpeg with an EXIF thumbnail", lambda: encode(noise(256, seed=6), "JPEG", exif=_exif_with_thumbnail()),
+     ImageFormat.JPEG),
+    ("png", lambda: noise_png(64, seed=9), ImageFormat.PNG),
+    ("bmp", lambda: noise_bmp(seed=2), ImageFormat.BMP),
+    ("grey bmp", lambda: encode(noise(61, seed=3, mode="L"), "BMP"), ImageFormat.BMP),
+])
+def test_a_clean_file_has_nothing_outside_its_structure(tmp_path, where, data, file_format):
+    """The walk over each structure ends exactly at the file's end, so no byte of compressed pixels
+    is taken for a trailer (where a chance run of bytes would look like markup)."""
+    import mmap
+
+    from dermrelay.cases.image_files import _unstructured_regions
+
+    path = tmp_path / "clean.bin"
+    path.write_bytes(data())
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        png_end = len(mapped) if file_format == ImageFormat.PNG else None
+        regions = _unstructured_regions(mapped, file_format, png_end)
+        assert regions and all(start == end for start, end in regions), (where, regions, len(mapped))
+
+
+def test_many_random_jpegs_are_not_taken_for_polyglots(tmp_path):
+    """Noise compresses to bytes that are close to random: 300 of them, each with a second JPEG
+    appended as multi-picture files carry, all pass."""
+    for seed in range(300):
+        assert not _scan(tmp_path, encode(noise(96, seed=seed), "JPEG", quality=95) + noise_jpeg(seed=seed),
+                         ImageFormat.JPEG), seed
+
+
+def _exif_with_thumbnail() -> bytes:
+    exif = PILImage.Exif()
+    exif[0x010F] = "DermRelay test camera"
+    return exif.tobytes()
 
 
 def test_image_with_harmless_text_passes_the_scan(tmp_path):
