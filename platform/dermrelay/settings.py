@@ -196,6 +196,9 @@ DERMRELAY_UPLOAD_MAX_BYTES = int(os.environ.get("DERMRELAY_UPLOAD_MAX_BYTES", 10
 # Resumable (tus) uploads: an unfinished upload may be resumed this long after it was created, then
 # its staging file and row are purged (cases.tasks.upload_expired_purge, hourly).
 DERMRELAY_UPLOAD_EXPIRY_SECONDS = int(os.environ.get("DERMRELAY_UPLOAD_EXPIRY_SECONDS", 24 * 3600))
+# How many unfinished uploads one person may hold, and how many declared bytes they may reserve together.
+DERMRELAY_UPLOAD_OPEN_MAX = int(os.environ.get("DERMRELAY_UPLOAD_OPEN_MAX", 16))
+DERMRELAY_UPLOAD_OPEN_MAX_BYTES = int(os.environ.get("DERMRELAY_UPLOAD_OPEN_MAX_BYTES", 8 * 1024**3))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DERMRELAY_MAX_STACK_FRAMES = int(os.environ.get("DERMRELAY_MAX_STACK_FRAMES", 512))
 

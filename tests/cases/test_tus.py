@@ -485,6 +485,38 @@ def test_losing_the_clinical_role_ends_access_to_ones_own_upload(env):
     assert env.client.head(location, **TUS).status_code == 404
 
 
+def test_one_person_may_hold_only_so_many_unfinished_uploads(env, settings):
+    """Each open upload reserves disk for a day: the 429 names the way out, leaves nothing behind,
+    and finished, cancelled, expired and other people's uploads do not count."""
+    settings.DERMRELAY_UPLOAD_OPEN_MAX = 3
+    locations = [path_of(create(env.client, env.case, 100)) for _ in range(3)]
+    refused = create(env.client, env.case, 100)
+    assert refused.status_code == 429 and refused.json()["code"] == "too_many_open_uploads"
+    assert "cancel" in refused.json()["detail"] and refused["Tus-Resumable"] == "1.0.0"
+    assert Upload.objects.count() == 3 and len(env.staged()) == 3
+    assert AuditEvent.objects.filter(action="upload_start").count() == 3
+
+    colleague = make_user(role=Role.TECHNICIAN, site=env.site)
+    assert create(api_client(colleague), env.case, 100).status_code == 201  # the cap is one person's
+
+    assert env.client.delete(locations[0], **TUS).status_code == 204  # cancelling frees a place
+    finished, last = send_whole(env, png_bytes(64, 48, color=5))
+    assert last.status_code == 204  # and a finished upload holds none
+    Upload.objects.filter(pk=locations[1].rstrip("/").rsplit("/", 1)[-1]).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1))  # nor does an expired one
+    assert [create(env.client, env.case, 100).status_code for _ in range(3)] == [201, 201, 429]
+
+
+def test_unfinished_uploads_may_reserve_only_so_many_bytes_together(env, settings):
+    settings.DERMRELAY_UPLOAD_OPEN_MAX_BYTES = 1000
+    assert create(env.client, env.case, 600).status_code == 201
+    refused = create(env.client, env.case, 500)
+    assert refused.status_code == 429 and refused.json()["code"] == "too_many_open_uploads"
+    assert "600 bytes" in refused.json()["detail"]
+    assert create(env.client, env.case, 400).status_code == 201
+    assert Upload.objects.count() == 2 and len(env.staged()) == 2
+
+
 def test_termination_removes_the_upload_and_its_file(env):
     location = path_of(create(env.client, env.case, 100))
     assert patch(env.client, location, b"a" * 10, 0).status_code == 204

@@ -5265,6 +5265,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description You hold too many unfinished uploads, or they reserve too many bytes together (too_many_open_uploads): finish or cancel one. */
+            429: {
+                headers: {
+                    /** @description 1.0.0 */
+                    "Tus-Resumable"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     uploads_discover: {

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from dermrelay.accounts.models import User
@@ -73,6 +74,7 @@ def upload_create(*, actor: User, case: Case, length: int, fields: dict[str, Any
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with transaction.atomic():
+            _check_open_uploads(actor=actor, adding=length)
             upload.save(force_insert=True)
             audit_record(actor=actor, action="upload_start", object_type="upload", object_id=upload.id,
                          site_id=case.site_id, detail={"case": str(case.id), "filename": filename, "bytes": length,
@@ -83,6 +85,23 @@ def upload_create(*, actor: User, case: Case, length: int, fields: dict[str, Any
         path.unlink(missing_ok=True)
         raise
     return upload
+
+
+def _check_open_uploads(*, actor: User, adding: int) -> None:
+    """One person's unfinished uploads are capped in number and in declared bytes: each reserves
+    disk until it ends or expires (24 h), so without a cap one account could reserve the disk.
+    Counted with the person's row locked, so that concurrent creations are counted one at a time
+    (PostgreSQL; SQLite runs one writer at a time anyway)."""
+    User.objects.select_for_update().filter(pk=actor.pk).exists()
+    open_uploads = Upload.objects.filter(created_by=actor, state=UploadState.RECEIVING, expires_at__gt=timezone.now())
+    totals = open_uploads.aggregate(count=Count("id"), reserved=Sum("length"))
+    count, reserved = totals["count"], totals["reserved"] or 0
+    most, most_bytes = settings.DERMRELAY_UPLOAD_OPEN_MAX, settings.DERMRELAY_UPLOAD_OPEN_MAX_BYTES
+    if count >= most or reserved + adding > most_bytes:
+        raise UploadError(
+            f"You have {count} unfinished uploads reserving {reserved} bytes; at most {most} uploads and "
+            f"{most_bytes} bytes may be open at once. Finish or cancel (DELETE) one, or wait until one expires.",
+            status=429, code="too_many_open_uploads")
 
 
 @contextmanager

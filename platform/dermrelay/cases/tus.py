@@ -228,6 +228,9 @@ class TusUploadCreateView(TusView):
         409: OpenApiResponse(description="The case is locked (case_locked) or the image to replace is not current."),
         412: OpenApiResponse(description="Tus-Resumable missing or not 1.0.0."),
         413: OpenApiResponse(description="Upload-Length exceeds the upload limit."),
+        429: OpenApiResponse(description=(
+            "You hold too many unfinished uploads, or they reserve too many bytes together "
+            "(too_many_open_uploads): finish or cancel one.")),
     })
     def post(self, request):
         """Create a resumable upload of one image to a case; everything but the bytes is checked now."""
