@@ -591,7 +591,9 @@ def test_wrong_password_is_refused_and_audited(world: World, endpoint: str):
 def test_session_login_then_unsafe_request_needs_csrf_header(world: World):
     technician = world.own.technician
     client = APIClient(enforce_csrf_checks=True)
-    login = client.post(f"{API}/auth/login/", {"username": technician.username, "password": PASSWORD}, format="json")
+    assert client.get(f"{API}/auth/login/").status_code == 204  # the CSRF cookie, as the app's page sets it
+    login = client.post(f"{API}/auth/login/", {"username": technician.username, "password": PASSWORD}, format="json",
+                        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
     assert login.status_code == 200, login.content
     assert login.json()["roles"] == {str(world.own.site.id): ["technician"]}
     assert AuditEvent.objects.filter(actor=technician, action="login", outcome=AuditOutcome.SUCCESS).exists()

@@ -9,6 +9,7 @@ storage when AWS_STORAGE_BUCKET_NAME is set. Every knob is an environment variab
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import secrets
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",  # account lockout after repeated wrong passwords (accounts/api.py)
     "dermrelay.accounts",
     "dermrelay.audit",
     "dermrelay.jobs",
@@ -112,6 +114,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dermrelay.audit.middleware.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",  # the lockout page for Django's own login forms (the admin)
 ]
 
 ROOT_URLCONF = "dermrelay.urls"
@@ -202,11 +205,32 @@ DERMRELAY_UPLOAD_OPEN_MAX_BYTES = int(os.environ.get("DERMRELAY_UPLOAD_OPEN_MAX_
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DERMRELAY_MAX_STACK_FRAMES = int(os.environ.get("DERMRELAY_MAX_STACK_FRAMES", 512))
 
+# One cache for every process: login rate limits count across all web workers (a per-process
+# memory cache let each gunicorn worker count on its own).
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     if REDIS_URL
-    else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    else {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                      "LOCATION": str(VAR_DIR / "cache")}}
 )
+
+# Client addresses: how many trusted proxies stand in front of the web tier and append to
+# X-Forwarded-For (1 behind the shipped nginx; 0 when gunicorn answers directly, and the header is
+# ignored). Rate limits, lockout and the audit trail read the address through dermrelay.network.
+DERMRELAY_NUM_PROXIES = int(os.environ.get("DERMRELAY_NUM_PROXIES", 0))
+
+# Account lockout (django-axes): after this many wrong passwords for one username, that account
+# cannot sign in, even with the right password, until the cool-off has passed since the last failure.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("DERMRELAY_LOCKOUT_FAILURES", 10))
+AXES_COOLOFF_TIME = datetime.timedelta(seconds=int(os.environ.get("DERMRELAY_LOCKOUT_SECONDS", 15 * 60)))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# Axes would rather lock addresses too; a clinic's staff share one address behind its NAT, so ten
+# typos there would lock the whole clinic out. Addresses are rate-limited instead (LoginRateThrottle).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "dermrelay.network.client_address"
+AXES_VERBOSE = False  # the audit trail records each attempt
 
 REST_FRAMEWORK = {
     # Token first: an unauthenticated request then gets 401 with WWW-Authenticate, not a bare 403.
@@ -223,6 +247,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "dermrelay.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("DERMRELAY_LOGIN_RATE", "20/min")},
+    "NUM_PROXIES": DERMRELAY_NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -333,5 +358,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DERMRELAY_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "pyvips": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "pyvips": {"level": "WARNING"},
+                "axes": {"level": "WARNING"}},
 }

@@ -28,9 +28,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** @description The CSRF cookie to send back as X-CSRFToken with the credentials. */
+        get: operations["auth_login_retrieve"];
         put?: never;
-        /** @description Browser sign-in: starts a session; later unsafe requests must send the X-CSRFToken header. */
+        /**
+         * @description Browser sign-in: starts a session; later unsafe requests must send the X-CSRFToken header.
+         *     The sign-in itself needs it too (login CSRF: another site's form must not sign a browser in to
+         *     an account of the attacker's); `GET` hands out the CSRF cookie, as the app's page does.
+         */
         post: operations["auth_login_create"];
         delete?: never;
         options?: never;
@@ -3007,6 +3012,24 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AnalysisPlanStep"][];
                 };
+            };
+        };
+    };
+    auth_login_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

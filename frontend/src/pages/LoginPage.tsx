@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { api, errorMessage } from "../api/client";
+import { api, csrfToken, errorMessage } from "../api/client";
 import type { Me } from "../api/types";
 
 export function LoginPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
@@ -12,6 +12,8 @@ export function LoginPage({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
     event.preventDefault();
     setBusy(true);
     setError(null);
+    // Signing in needs the CSRF token too; the app's page sets its cookie, this asks again if it is gone.
+    if (!csrfToken()) await api.GET("/api/v1/auth/login/");
     const { data, error: failure } = await api.POST("/api/v1/auth/login/", { body: { username, password } });
     setBusy(false);
     if (failure || !data) setError(errorMessage(failure, "Signing in failed."));

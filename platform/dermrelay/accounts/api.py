@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 from dermrelay.cases.selectors import site_statistics
+from dermrelay.network import client_address
 
 from .models import Role, Site
 from .selectors import clinical_site_ids, site_ids_for_user, site_list, site_roles, site_technicians
@@ -44,25 +48,54 @@ def _me(user) -> dict:
     return {"id": user.id, "username": user.username, "full_name": user.get_full_name(), "roles": site_roles(user=user)}
 
 
+class LoginRateThrottle(SimpleRateThrottle):
+    """Sign-in attempts per client address (as the trusted proxy saw it, never as the client claims)."""
+
+    scope = "login"
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]  # read when asked, so a changed setting holds
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request) or "unknown"}
+
+
 def _authenticate(request, serializer: CredentialsSerializer):
+    """The user these credentials sign in, or a refusal. Repeated wrong passwords lock the account
+    (django-axes counts them per username in the database, across every web worker)."""
     serializer.is_valid(raise_exception=True)
     user = authenticate(request, **serializer.validated_data)
-    if user is None:
+    if user is not None:
+        return user
+    username = serializer.validated_data["username"]
+    if getattr(request, "axes_locked_out", False):
         audit_record(actor=None, action="login", outcome=AuditOutcome.DENIED,
-                     detail={"username": serializer.validated_data["username"]})
-        raise AuthenticationFailed("Wrong username or password.")
-    return user
+                     detail={"username": username, "reason": "locked_out"})
+        cool_off = int(settings.AXES_COOLOFF_TIME.total_seconds())
+        raise Throttled(wait=cool_off, code="account_locked", detail=(
+            f"Too many wrong passwords for this account: sign-in is locked for {cool_off // 60} minutes after "
+            "the last attempt, unless the platform's administrator unlocks it sooner."))
+    audit_record(actor=None, action="login", outcome=AuditOutcome.DENIED, detail={"username": username})
+    raise AuthenticationFailed("Wrong username or password.")
 
 
 class LoginView(APIView):
-    """Browser sign-in: starts a session; later unsafe requests must send the X-CSRFToken header."""
+    """Browser sign-in: starts a session; later unsafe requests must send the X-CSRFToken header.
+    The sign-in itself needs it too (login CSRF: another site's form must not sign a browser in to
+    an account of the attacker's); `GET` hands out the CSRF cookie, as the app's page does."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(request=None, responses={204: None})
+    def get(self, request):
+        """The CSRF cookie to send back as X-CSRFToken with the credentials."""
+        get_token(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=CredentialsSerializer, responses=MeSerializer)
     def post(self, request):
+        SessionAuthentication().enforce_csrf(request)
         user = _authenticate(request, CredentialsSerializer(data=request.data))
         login(request, user)
         get_token(request)
@@ -90,8 +123,7 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginRateThrottle]
 
     @extend_schema(request=CredentialsSerializer, responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}))
     def post(self, request):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextvars
 
+from dermrelay.network import client_address
+
 client_address_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_address", default=None)
 
 
@@ -12,7 +14,7 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = client_address_var.set(request.META.get("REMOTE_ADDR") or None)
+        token = client_address_var.set(client_address(request))
         try:
             return self.get_response(request)
         finally:
