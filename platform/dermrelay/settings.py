@@ -15,7 +15,9 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import csp.constants as csp
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
@@ -106,6 +108,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # before whitenoise, so static files carry the policy too
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -341,6 +345,31 @@ CSRF_COOKIE_HTTPONLY = False  # the browser app reads it to send X-CSRFToken
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# One Content-Security-Policy on every response (django-csp): the app's scripts and styles from this
+# origin only (inline style attributes are React's), images and tiles from here or from the object
+# store that pre-signed tile URLs point at, no plugins, never framed. The API docs pages widen it
+# (dermrelay/urls.py). DERMRELAY_MEDIA_ORIGINS: extra origins for tiles (defaults to the S3 endpoint's).
+_s3_endpoint = urlsplit(os.environ.get("AWS_S3_ENDPOINT_URL", ""))
+MEDIA_ORIGINS = _env_list("DERMRELAY_MEDIA_ORIGINS", f"{_s3_endpoint.scheme}://{_s3_endpoint.netloc}"
+                          if AWS_STORAGE_BUCKET_NAME and _s3_endpoint.netloc else "")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:", "blob:", *MEDIA_ORIGINS],
+        "connect-src": [csp.SELF, *MEDIA_ORIGINS],
+        "object-src": [csp.NONE],
+        "frame-ancestors": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+    },
+}
+# Browser features no page of the platform uses (django-permissions-policy): refused to every page.
+PERMISSIONS_POLICY = {feature: [] for feature in (
+    "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "geolocation", "gyroscope", "hid",
+    "magnetometer", "microphone", "midi", "payment", "serial", "usb")}
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS")
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,3 +1,5 @@
+import csp.constants as csp
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
@@ -18,6 +20,10 @@ from dermrelay.reading.api import (
     worklist as reading_worklist,
 )
 from dermrelay.web import app_shell
+
+# The API docs pages are the libraries' own HTML, which starts them with an inline script (and Redoc
+# with a worker): the one place the platform's Content-Security-Policy is widened.
+API_DOCS_POLICY = csp_update({"script-src": [csp.UNSAFE_INLINE], "worker-src": [csp.SELF, "blob:"]})
 
 router = DefaultRouter()
 router.register("sites", SiteViewSet, basename="site")
@@ -42,8 +48,8 @@ api_v1 = [
     path("auth/me/", MeView.as_view(), name="auth-me"),
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("docs/", API_DOCS_POLICY(SpectacularSwaggerView.as_view(url_name="schema")), name="docs"),
+    path("redoc/", API_DOCS_POLICY(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("cases/<str:pk>/quality/", gate_api.CaseQualityView.as_view(), name="case-quality"),
     path("cases/<str:pk>/quality/stream/", gate_api.CaseQualityStreamView.as_view(), name="case-quality-stream"),
     path("cases/<str:pk>/analyses/", analysis_api.CaseAnalysesView.as_view(), name="case-analyses"),

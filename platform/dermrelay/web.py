@@ -10,13 +10,6 @@ from django.views import defaults
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
-# Scripts, styles, images and API calls from this origin only; inline style attributes are React's.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
-
-
 @require_safe
 @ensure_csrf_cookie
 def app_shell(request, **_route):
@@ -26,7 +19,6 @@ def app_shell(request, **_route):
             "The browser app is not built. Run `make frontend` (or `make run`, which builds it), then reload.",
             status=503, content_type="text/plain; charset=utf-8")
     response = HttpResponse(index.read_bytes(), content_type="text/html; charset=utf-8")
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Cache-Control"] = "no-cache"  # the shell names the current hashed bundles
     return response
 
