@@ -31,7 +31,7 @@ from dermrelay.cases.uploads import sanitised_filename
 from inference.phantoms.encoding import png_bytes as phantom_png
 from inference.phantoms.generator import gate_phantom
 from tests.conftest import stored_files
-from tests.factories import PASSWORD, api_client, make_case, make_site, make_user, png_bytes, tiff_declaring, upload
+from tests.factories import api_client, make_case, make_site, make_user, png_bytes, tiff_declaring, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -574,7 +574,7 @@ def test_the_purge_is_a_task_on_the_beat_schedule(env, settings):
 
 def test_browser_sessions_need_the_csrf_token_on_post_patch_and_delete(env):
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username=env.tech.username, password=PASSWORD)
+    client.force_login(env.tech)  # a browser session (login() would bypass the sign-in API and its lockout)
     client.cookies["csrftoken"] = CSRF_SECRET
     response = create(client, env.case, 100)
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]

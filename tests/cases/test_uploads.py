@@ -28,7 +28,7 @@ from dermrelay.cases.models import CaseStatus, Image, ImageFormat
 from dermrelay.cases.services import case_submit
 from dermrelay.cases.uploads import StagingWriter
 from tests.conftest import stored_files
-from tests.factories import PASSWORD, api_client, make_case, make_site, make_user, png_bytes, tiff_declaring, upload
+from tests.factories import api_client, make_case, make_site, make_user, png_bytes, tiff_declaring, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -352,7 +352,7 @@ def test_session_upload_over_the_limit_is_refused(env, settings):
     the streaming limit must still cut it off and leave nothing behind."""
     settings.DERMRELAY_UPLOAD_MAX_BYTES = 10_000
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username=env.tech.username, password=PASSWORD)
+    client.force_login(env.tech)  # a browser session (login() would bypass the sign-in API and its lockout)
     client.cookies["csrftoken"] = CSRF_SECRET
     client.credentials(HTTP_X_CSRFTOKEN=CSRF_SECRET)
     assert_refused(upload(client, env.case, PNG_MAGIC + bytes(1_100_000)), env, status=413, code="too_large")
@@ -660,7 +660,7 @@ def test_upload_to_a_locked_case_is_refused(env):
 @pytest.mark.parametrize("with_cookie", [False, True], ids=["no-csrf-cookie", "csrf-cookie-but-no-token"])
 def test_session_upload_without_csrf_token_is_refused(env, with_cookie):
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username=env.tech.username, password=PASSWORD)
+    client.force_login(env.tech)  # a browser session (login() would bypass the sign-in API and its lockout)
     if with_cookie:
         client.cookies["csrftoken"] = CSRF_SECRET
     body = assert_refused(upload(client, env.case, png_bytes(64, 48)), env, status=403, code="permission_denied")
@@ -671,7 +671,7 @@ def test_session_upload_without_csrf_token_is_refused(env, with_cookie):
 
 def test_session_upload_with_csrf_token_is_accepted(env):
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username=env.tech.username, password=PASSWORD)
+    client.force_login(env.tech)  # a browser session (login() would bypass the sign-in API and its lockout)
     client.cookies["csrftoken"] = CSRF_SECRET
     client.credentials(HTTP_X_CSRFTOKEN=CSRF_SECRET)
     data = png_bytes(64, 48)

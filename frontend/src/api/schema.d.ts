@@ -533,7 +533,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The original file as uploaded, as an attachment. */
+        /**
+         * @description The image file as an attachment: byte for byte as uploaded for the clinic that uploaded it
+         *     (its technicians and site admins); for everyone else (readers) the same pixels without the
+         *     metadata that identifies people (EXIF, XMP, IPTC, comments, text chunks: cases/deidentify.py).
+         *     The `DermRelay-Metadata` header says which: `original` or `removed`.
+         */
         get: operations["images_file_retrieve"];
         put?: never;
         post?: never;

@@ -16,6 +16,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dermrelay.accounts.selectors import clinical_site_ids
 from dermrelay.api import AuditedReadsMixin
 from dermrelay.audit.services import audit_record
 from dermrelay.params import COUNT_MAX, ID_MAX, whole_number
@@ -23,6 +24,7 @@ from dermrelay.pipeline import steps
 from dermrelay.reading.selectors import case_list_summary
 
 from . import selectors, services
+from .deidentify import deidentified_file
 from .image_files import EXTENSIONS, MEDIA_TYPES
 from .models import Case, Image, ImageKind, Lesion, Patient
 from .serializers import (
@@ -249,15 +251,20 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def file(self, request, pk=None):
-        """The original file as uploaded, as an attachment."""
+        """The image file as an attachment: byte for byte as uploaded for the clinic that uploaded it
+        (its technicians and site admins); for everyone else (readers) the same pixels without the
+        metadata that identifies people (EXIF, XMP, IPTC, comments, text chunks: cases/deidentify.py).
+        The `DermRelay-Metadata` header says which: `original` or `removed`."""
         image = self.get_object()
+        original = image.case.site_id in clinical_site_ids(user=request.user)
         audit_record(actor=request.user, action="download", object_type="image", object_id=image.id,
-                     site_id=image.case.site_id)
+                     site_id=image.case.site_id, detail={"metadata": "original" if original else "removed"})
         response = FileResponse(
-            image.file.open("rb"), as_attachment=True, filename=f"{image.id}.{EXTENSIONS[image.file_format]}",
-            content_type=MEDIA_TYPES[image.file_format],
+            image.file.open("rb") if original else deidentified_file(image=image), as_attachment=True,
+            filename=f"{image.id}.{EXTENSIONS[image.file_format]}", content_type=MEDIA_TYPES[image.file_format],
         )
         response["Cache-Control"] = "private, no-store"
+        response["DermRelay-Metadata"] = "original" if original else "removed"
         return response
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiTypes.BINARY})

@@ -127,7 +127,7 @@ def _tiff_metadata(path: str) -> Iterator[bytes]:
 _JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # in entropy-coded data: not stuffing, restart or fill
 
 
-def _jpeg_end(data: mmap.mmap, start: int = 0) -> int | None:
+def jpeg_end(data: mmap.mmap, start: int = 0) -> int | None:
     """Where the JPEG that begins at `start` ends (just after its EOI marker): segments are skipped
     by their lengths, entropy-coded data up to the next marker (FF followed by anything but a
     stuffed 00, a restart marker or fill). None when the structure breaks off first."""
@@ -154,9 +154,9 @@ def _jpeg_end(data: mmap.mmap, start: int = 0) -> int | None:
 def _jpeg_trailer(data: mmap.mmap) -> int | None:
     """Where the bytes after the image (and after any JPEGs appended to it, as multi-picture files
     carry) begin; None when the image has no end."""
-    end = _jpeg_end(data)
+    end = jpeg_end(data)
     while end is not None and data[end:end + 3] == b"\xff\xd8\xff":
-        end = _jpeg_end(data, end)
+        end = jpeg_end(data, end)
     return end
 
 
