@@ -64,3 +64,51 @@ def test_postgresql_trigger_refuses_update_and_delete():
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
     assert AuditEvent.objects.get(pk=event.pk).action == "login"
+
+
+def _reads_world():
+    """A site with a technician and a site admin, a case with a registered mosaic, and an open upload."""
+    import base64
+
+    site = make_site()
+    tech, admin = make_user(role=Role.TECHNICIAN, site=site), make_user(role=Role.SITE_ADMIN, site=site)
+    client = api_client(tech)
+    case = make_case(site=site, actor=tech)
+    dermoscopy = upload(client, case, png_bytes(60, 45, mode="RGB", color=(150, 100, 90))).json()["id"]
+    mosaic = upload(client, case, png_bytes(64, 48, color=90), kind="rcm_mosaic", depth_level="dej",
+                    pixel_spacing_um=2.0).json()["id"]
+    registered = client.put(f"/api/v1/images/{mosaic}/registration/",
+                            {"dermoscopy": dermoscopy, "matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}, format="json")
+    assert registered.status_code == 200, registered.content
+    metadata = ",".join(f"{k} {base64.b64encode(str(v).encode()).decode()}" for k, v in {"case": case.id, "kind": "dermoscopy"}.items())
+    created = client.generic("POST", "/api/v1/uploads/", b"", content_type="", HTTP_TUS_RESUMABLE="1.0.0",
+                             HTTP_UPLOAD_LENGTH="100", HTTP_UPLOAD_METADATA=metadata)
+    assert created.status_code == 201, created.content
+    return {"site": site, "tech": tech, "admin": admin, "case": case, "mosaic": mosaic,
+            "upload": created.json()["id"]}
+
+
+UNAUDITED_BEFORE = [
+    # the reads the hardening review found without an event: (who, method, path, action, object type)
+    ("tech", "get", "/api/v1/images/{mosaic}/registration/", "view_registration", "image"),
+    ("tech", "get", "/api/v1/cases/{case}/anatomic-site-suggestion/", "view_site_suggestion", "case"),
+    ("admin", "get", "/api/v1/cases/{case}/assignment/", "view_assignment", "case"),
+    ("tech", "get", "/api/v1/notifications/", "list", "notification"),
+    ("tech", "head", "/api/v1/uploads/{upload}/", "upload_status", "upload"),
+    ("admin", "get", "/api/v1/sites/{site}/statistics/", "view_statistics", "site"),
+    ("tech", "get", "/api/v1/sites/{site}/technicians/", "list", "technician"),
+]
+
+
+@pytest.mark.parametrize("who,method,path,action,object_type", UNAUDITED_BEFORE,
+                         ids=[row[2].split("{")[-1].split("}/")[-1].strip("/") or row[2] for row in UNAUDITED_BEFORE])
+def test_every_read_of_patient_or_staff_data_leaves_an_event(who, method, path, action, object_type):
+    world = _reads_world()
+    user = world[who]
+    url = path.format(**{key: getattr(value, "id", value) for key, value in world.items()})
+    before = AuditEvent.objects.count()
+    response = getattr(api_client(user), method)(url, HTTP_TUS_RESUMABLE="1.0.0")
+    assert response.status_code == 200, (url, response.status_code, getattr(response, "content", b""))
+    events = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(e.actor, e.action, e.object_type) for e in events] == [(user, action, object_type)]
+    assert events[0].site_id == world["site"].id or object_type == "notification"

@@ -154,6 +154,7 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
         site = self.get_object()
         if site.id not in site_ids_for_user(user=request.user, roles=[Role.QA_ADMIN, Role.SITE_ADMIN]):
             raise NotFound()
+        audit_record(actor=request.user, action="view_statistics", object_type="site", object_id=site.id, site_id=site.id)
         return Response(site_statistics(site=site))
 
     @extend_schema(responses=inline_serializer("SiteTechnician", {
@@ -165,5 +166,8 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
         site = self.get_object()
         if site.id not in clinical_site_ids(user=request.user):
             raise NotFound()
+        technicians = list(site_technicians(site=site).order_by("last_name", "first_name", "username"))
+        audit_record(actor=request.user, action="list", object_type="technician", site_id=site.id,
+                     detail={"ids": [user.id for user in technicians]})
         return Response([{"id": user.id, "full_name": user.get_full_name() or user.username, "username": user.username}
-                         for user in site_technicians(site=site).order_by("last_name", "first_name", "username")])
+                         for user in technicians])

@@ -82,6 +82,8 @@ class AnatomicSiteSuggestionView(APIView):
     def get(self, request, pk):
         """The anatomic site the clinical photos' body-region maps suggest, beside the recorded one."""
         case = case_in_scope(request, pk, "view_site_suggestion")
+        audit_record(actor=request.user, action="view_site_suggestion", object_type="case", object_id=case.id,
+                     site_id=case.site_id)
         return Response(selectors.anatomic_site_suggestion(case=case))
 
     @extend_schema(request=AnatomicSiteSerializer, responses=AnatomicSiteSuggestionSerializer)

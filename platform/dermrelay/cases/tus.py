@@ -317,6 +317,8 @@ class TusUploadView(TusView):
     def head(self, request, pk):
         """tus: where the upload stands (Upload-Offset, Upload-Length); 410 once expired or failed."""
         upload = _scoped_upload(request, pk, "upload_status")
+        audit_record(actor=request.user, action="upload_status", object_type="upload", object_id=upload.id,
+                     site_id=upload.case.site_id)
         if upload.shown_state in ("expired", "failed"):
             raise resumable_uploads.UploadError(upload.error or "The upload expired before it was finished.", status=410,
                                        code=f"upload_{upload.shown_state}")

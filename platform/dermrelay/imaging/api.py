@@ -167,6 +167,8 @@ class ImageViewingViewSet(AuditedReadsMixin, viewsets.GenericViewSet):
         mosaic = self.get_object()
         if request.method == "GET":
             found = selectors.registration_of(mosaic=mosaic)
+            audit_record(actor=request.user, action="view_registration", object_type="image", object_id=mosaic.id,
+                         site_id=mosaic.case.site_id)
             if found is None:
                 raise NotFound("This mosaic has no registration yet.", code="not_registered")
             return Response(RegistrationSerializer(found).data)

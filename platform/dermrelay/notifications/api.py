@@ -7,6 +7,8 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from dermrelay.api import AuditedReadsMixin
+
 from . import selectors, services
 from .models import Notification
 
@@ -18,8 +20,11 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NotificationViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A user's notifications name their cases: each page read and each one opened is audited."""
+
     serializer_class = NotificationSerializer
+    audit_object_type = "notification"
     permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self):

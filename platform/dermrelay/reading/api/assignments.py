@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from dermrelay.accounts.models import User
+from dermrelay.audit.services import audit_record
 
 from .. import services
 from ..models import Assignment
@@ -46,6 +47,8 @@ class CaseAssignmentView(ReadingView):
     def get(self, request, pk):
         """Who reads the case, and who did before."""
         case = case_or_404(request, pk, "view_assignment")
+        audit_record(actor=request.user, action="view_assignment", object_type="case", object_id=case.id,
+                     site_id=case.site_id)
         history = Assignment.objects.filter(case=case).select_related("reader", "assigned_by").order_by("-created_at")
         active = next((a for a in history if a.ended_at is None), None)
         return Response({"active": AssignmentSerializer(active).data if active else None,
