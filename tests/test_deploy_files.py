@@ -24,7 +24,7 @@ def test_compose_file_is_valid():
         if os.environ.get("CI") == "true":
             pytest.fail("no docker compose client: .ci/run installs Debian's docker-compose")
         pytest.skip("no docker compose client installed")
-    env = {**os.environ, "SECRET_KEY": "s" * 50, "POSTGRES_PASSWORD": "pw", "DERMRELAY_TILE_SECRET": "t" * 40}
+    env = {**os.environ, "SECRET_KEY": "s" * 50, "POSTGRES_PASSWORD": "pw", "POSTGRES_APP_PASSWORD": "app-pw", "DERMRELAY_TILE_SECRET": "t" * 40}
     result = subprocess.run([*command, "-f", "docker-compose.yml", "config", "-q"], cwd=REPO_DIR, env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

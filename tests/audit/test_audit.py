@@ -56,13 +56,18 @@ def test_events_refuse_change_and_delete_in_python():
     assert AuditEvent.objects.get(pk=event.pk).action == "login"
 
 
-@pytest.mark.postgres
-def test_postgresql_trigger_refuses_update_and_delete():
+def test_the_database_refuses_update_and_delete_of_events_on_every_backend():
+    """Found by the hardening review: on SQLite `.update()`, `.delete()` and raw SQL all succeeded."""
     event = audit_record(actor=None, action="login", outcome="denied")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(action="tampered")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
+    from django.db import connection
+
+    for statement in ("UPDATE audit_auditevent SET action = 'tampered'", "DELETE FROM audit_auditevent"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
     assert AuditEvent.objects.get(pk=event.pk).action == "login"
 
 

@@ -323,8 +323,8 @@ def test_an_unsigned_report_has_no_pdf():
     assert response.status_code == 404 and response.json()["code"] == "not_signed"
 
 
-@pytest.mark.postgres
-def test_postgresql_itself_refuses_to_change_or_delete_a_signed_version():
+def test_the_database_itself_refuses_to_change_or_delete_a_signed_version():
+    """On PostgreSQL and on SQLite (the embedded default) alike: a trigger, not only the model."""
     from django.db import DatabaseError, transaction
 
     clinic = make_clinic()

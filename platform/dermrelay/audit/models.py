@@ -19,8 +19,9 @@ class AppendOnlyError(RuntimeError):
 class AuditEvent(models.Model):
     """One read, change or download of patient data, or a security event such as a login.
 
-    Rows are never updated or deleted: the model refuses in Python and, on PostgreSQL, a trigger
-    refuses in the database too (migration 0002).
+    Rows are never updated or deleted: the model refuses in Python and a trigger in the database
+    (PostgreSQL since migration 0002, SQLite since 0003); each is sealed into a hash chain after it
+    is written (AuditSeal, audit/chain.py).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -51,3 +52,37 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit events are append-only")
+
+
+class AuditSeal(models.Model):
+    """The tamper-evident chain over the trail: one seal per event, in the order events were sealed
+    (shortly after they were written, by audit.chain.audit_seal on the beat schedule). Each seal's
+    hash is an HMAC, with a key kept outside the database, over the previous seal's hash and its
+    event's content: an event changed, removed, forged or moved breaks the chain where it happened.
+    `event_id` is a plain number, not a foreign key, so that a removed event leaves its seal behind."""
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.BigIntegerField(unique=True)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit seals are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit seals are append-only")
+
+
+class AuditChainHead(models.Model):
+    """Where the chain ends (one row): verification compares the last seal with it, so seals cut
+    from the end are found too; sealing locks it, so seals are written one sealer at a time."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seals = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True)
+    sealed_through = models.DateTimeField(null=True, blank=True, help_text="occurred_at of the newest sealed event")

@@ -11,4 +11,5 @@ from dermrelay.audit.row_guard import refuse_row_changes
 
 class Migration(migrations.Migration):
     dependencies = [("audit", "0001_initial")]
-    operations = [refuse_row_changes(table="audit_auditevent", trigger="audit_event_append_only", state="append-only")]
+    operations = [refuse_row_changes(table="audit_auditevent", trigger="audit_event_append_only", state="append-only",
+                                     vendors=("postgresql",))]

@@ -9,4 +9,4 @@ from dermrelay.audit.row_guard import refuse_row_changes
 class Migration(migrations.Migration):
     dependencies = [("reading", "0001_initial")]
     operations = [refuse_row_changes(table="reading_reportversion", trigger="reading_report_version_immutable",
-                                     state="immutable")]
+                                     state="immutable", vendors=("postgresql",))]
