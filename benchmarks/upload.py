@@ -120,11 +120,11 @@ def main() -> None:
         django.setup()
         import requests
         from django.core.management import call_command
-        from rest_framework.authtoken.models import Token
 
         from benchmarks.common import versions, write_result
         from benchmarks.ingest import make_mosaic
         from benchmarks.tiles import free_port, wait_http
+        from dermrelay.accounts.device_tokens import device_token_issue
         from dermrelay.accounts.models import Membership, Role, Site, User
         from dermrelay.cases import services
 
@@ -132,7 +132,7 @@ def main() -> None:
         site = Site.objects.create(name="Bench clinic", code="bench")
         technician = User.objects.create_user(username="bench-tech", password="bench-password-123")
         Membership.objects.create(user=technician, site=site, role=Role.TECHNICIAN)
-        token = Token.objects.create(user=technician).key
+        _, token = device_token_issue(user=technician, name="benchmark")
         patient = services.patient_create(actor=technician, site=site, mrn="B-1", given_name="Bench", family_name="Mark")
         lesion = services.lesion_create(actor=technician, patient=patient, label="L1")
 

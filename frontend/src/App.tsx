@@ -7,6 +7,7 @@ import type { Me } from "./api/types";
 import { Link } from "./components/Link";
 import { navigate, useRoute, type Route } from "./lib/route";
 import { ClinicCasesPage } from "./pages/ClinicCasesPage";
+import { DevicesPage } from "./pages/DevicesPage";
 import { LoginPage } from "./pages/LoginPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { NewCasePage } from "./pages/NewCasePage";
@@ -47,6 +48,7 @@ function Page({ route, me }: { route: Route; me: Me }) {
     case "qa": return <QaPage me={me} />;
     case "models": return <ModelsPage />;
     case "site-admin": return <SiteAdminPage me={me} />;
+    case "devices": return <DevicesPage me={me} />;
     default: return null;
   }
 }
@@ -93,6 +95,7 @@ export function App() {
           ))}
         </nav>
         <span className="spacer" />
+        <Link to="/account/devices" className={route.page === "devices" ? "active" : undefined}>Devices</Link>
         <span className="who" data-testid="who">{me.full_name || me.username} · {[...roles].sort().join(", ") || "no role"}</span>
         <button type="button" className="link" onClick={logout}>Sign out</button>
       </header>

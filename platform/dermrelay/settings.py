@@ -88,7 +88,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -194,6 +193,10 @@ STORAGES = {
     },
 }
 
+# The audit trail's seals are HMACs with this key (audit/chain.py): keep it stable and out of the
+# database (changing it makes every earlier seal fail verification).
+DERMRELAY_AUDIT_KEY = os.environ.get("DERMRELAY_AUDIT_KEY") or hashlib.sha256(f"audit:{SECRET_KEY}".encode()).hexdigest()
+
 # Tiles are served from signed, expiring URLs (imaging/tiles.py); nginx can check them too.
 DERMRELAY_TILE_SECRET = os.environ.get("DERMRELAY_TILE_SECRET") or hashlib.sha256(f"tiles:{SECRET_KEY}".encode()).hexdigest()
 DERMRELAY_TILE_URL_SECONDS = int(os.environ.get("DERMRELAY_TILE_URL_SECONDS", 4 * 3600))
@@ -222,6 +225,9 @@ CACHES = (
 # X-Forwarded-For (1 behind the shipped nginx; 0 when gunicorn answers directly, and the header is
 # ignored). Rate limits, lockout and the audit trail read the address through dermrelay.network.
 DERMRELAY_NUM_PROXIES = int(os.environ.get("DERMRELAY_NUM_PROXIES", 0))
+
+# Device tokens (accounts/device_tokens.py): each capture device's own, revocable, for this many days.
+DERMRELAY_DEVICE_TOKEN_DAYS = int(os.environ.get("DERMRELAY_DEVICE_TOKEN_DAYS", 90))
 
 # Account lockout (django-axes): after this many wrong passwords for one username, that account
 # cannot sign in, even with the right password, until the cool-off has passed since the last failure.
@@ -332,6 +338,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "dermrelay.jobs.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
     "sweep-work-dirs": {"task": "dermrelay.imaging.tasks.work_dirs_sweep", "schedule": 3600},
     "purge-expired-uploads": {"task": "dermrelay.cases.tasks.upload_expired_purge", "schedule": 3600},
+    "seal-audit-trail": {"task": "dermrelay.audit.tasks.audit_seal", "schedule": DERMRELAY_RECONCILE_SECONDS},
     "reconcile-pipeline": {"task": "dermrelay.pipeline.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

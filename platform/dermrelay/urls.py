@@ -7,7 +7,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from dermrelay.accounts.api import LoginView, LogoutView, MeView, SiteViewSet, TokenView
+from dermrelay.accounts.api import (
+    DeviceTokenListView, DeviceTokenRevokeView, LoginView, LogoutView, MeView, SiteViewSet, TokenView,
+)
 from dermrelay.analysis import api as analysis_api
 from dermrelay.gate import api as gate_api
 from dermrelay.cases.api import AnatomSiteVocabularyView, CaseViewSet, ImageViewSet, LesionViewSet, PatientViewSet
@@ -47,6 +49,8 @@ api_v1 = [
     path("auth/logout/", LogoutView.as_view(), name="auth-logout"),
     path("auth/me/", MeView.as_view(), name="auth-me"),
     path("auth/token/", TokenView.as_view(), name="auth-token"),
+    path("auth/tokens/", DeviceTokenListView.as_view(), name="auth-tokens"),
+    path("auth/tokens/<uuid:pk>/revoke/", DeviceTokenRevokeView.as_view(), name="auth-token-revoke"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", API_DOCS_POLICY(SpectacularSwaggerView.as_view(url_name="schema")), name="docs"),
     path("redoc/", API_DOCS_POLICY(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
@@ -90,7 +94,7 @@ urlpatterns = [
     # The browser app's pages (client-side routes); everything else under /api/ and /static/.
     path("", app_shell, name="app"),
     path("worklist/", app_shell, name="app-worklist"),
-    re_path(r"^(?:clinic|qa|models|site-admin)(?:/.*)?$", app_shell, name="app-pages"),
+    re_path(r"^(?:clinic|qa|models|site-admin|account)(?:/.*)?$", app_shell, name="app-pages"),
     re_path(r"^cases/(?P<case>[0-9a-fA-F-]{36})/?$", app_shell, name="app-case"),
     re_path(r"^tiles/(?P<expires>[0-9]{1,12})/(?P<token>[^/]+)/(?P<path>.+)$", tile_view, name="tile"),
 ]

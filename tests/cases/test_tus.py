@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from dermrelay.accounts.device_tokens import device_token_issue
 from dermrelay.accounts.models import Role
 from dermrelay.audit.models import AuditEvent, AuditOutcome
 from dermrelay.cases import resumable_uploads, services
@@ -630,7 +630,7 @@ def test_tuspy_uploads_a_phantom_mosaic_in_chunks_interrupted_and_resumed_by_a_n
     site = make_site()
     tech = make_user(role=Role.TECHNICIAN, site=site)
     case = make_case(site=site, actor=tech)
-    token = Token.objects.create(user=tech).key
+    _, token = device_token_issue(user=tech, name="VivaScope test")
     headers = {"Authorization": f"Token {token}"}
     data = phantom_mosaic_png()
     chunk = 16 * 1024

@@ -52,6 +52,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Ends the browser session, or, signed in with a device token, revokes that token. */
         post: operations["auth_logout_create"];
         delete?: never;
         options?: never;
@@ -84,8 +85,46 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Capture devices exchange a user's credentials for a token: `Authorization: Token <key>`. */
+        /**
+         * @description Capture devices exchange a user's credentials for a token of their own: `Authorization:
+         *     Token <key>`. Every exchange issues a new token with a lifetime (DERMRELAY_DEVICE_TOKEN_DAYS);
+         *     its owner sees and revokes their tokens at /auth/tokens/.
+         */
         post: operations["auth_token_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Your device tokens, newest first, revoked and expired ones included. */
+        get: operations["auth_tokens_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens/{id}/revoke/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Revoke one of your device tokens: the device is signed out at once. */
+        post: operations["auth_tokens_revoke_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -730,6 +769,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description A user's notifications name their cases: each page read and each one opened is audited. */
         get: operations["notifications_list"];
         put?: never;
         post?: never;
@@ -746,6 +786,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description A user's notifications name their cases: each page read and each one opened is audited. */
         get: operations["notifications_retrieve"];
         put?: never;
         post?: never;
@@ -764,6 +805,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description A user's notifications name their cases: each page read and each one opened is audited. */
         post: operations["notifications_read_create"];
         delete?: never;
         options?: never;
@@ -1463,6 +1505,34 @@ export interface components {
          * @enum {string}
          */
         DepthLevelEnum: "stratum_granulosum" | "spinosum" | "dej" | "papillary_dermis" | "other";
+        DeviceCredentialsRequest: {
+            username: string;
+            password: string;
+            /**
+             * @description What the device is (e.g. 'VivaScope, room 2'), to tell its token apart.
+             * @default capture device
+             */
+            name: string;
+        };
+        DeviceToken: {
+            /** Format: uuid */
+            readonly id: string;
+            /** @description What the device is, as its owner named it. */
+            name: string;
+            /** @description The key's first characters, shown to its owner. */
+            prefix: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            last_used_at?: string | null;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            readonly state: string;
+            /** @description the token this request was signed in with */
+            readonly current: boolean;
+        };
         /**
          * @description * `akiec` - Actinic keratosis / intraepithelial carcinoma (akiec)
          *     * `bcc` - Basal cell carcinoma (bcc)
@@ -1688,6 +1758,27 @@ export interface components {
             replaces?: string | null;
             /** Format: binary */
             file: string;
+        };
+        IssuedToken: {
+            /** @description the key: shown this once, never stored */
+            token: string;
+            /** Format: uuid */
+            readonly id: string;
+            /** @description What the device is, as its owner named it. */
+            name: string;
+            /** @description The key's first characters, shown to its owner. */
+            prefix: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            last_used_at?: string | null;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            readonly state: string;
+            /** @description the token this request was signed in with */
+            readonly current: boolean;
         };
         /**
          * @description * `queued` - Queued
@@ -2844,9 +2935,6 @@ export interface components {
             /** Format: double */
             reimage_at_percent: number;
         };
-        TokenResponse: {
-            token: string;
-        };
         UploadStatus: {
             /** Format: uuid */
             readonly id: string;
@@ -3109,18 +3197,58 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CredentialsRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["CredentialsRequest"];
-                "multipart/form-data": components["schemas"]["CredentialsRequest"];
+                "application/json": components["schemas"]["DeviceCredentialsRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DeviceCredentialsRequest"];
+                "multipart/form-data": components["schemas"]["DeviceCredentialsRequest"];
             };
         };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedToken"];
+                };
+            };
+        };
+    };
+    auth_tokens_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenResponse"];
+                    "application/json": components["schemas"]["DeviceToken"][];
+                };
+            };
+        };
+    };
+    auth_tokens_revoke_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceToken"];
                 };
             };
         };

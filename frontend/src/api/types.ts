@@ -77,3 +77,7 @@ export type QaTrend = Schemas["QaTrend"];
 export type QaRecall = Schemas["QaRecall"];
 export type QaMosaicRow = Schemas["QaMosaic"];
 export type QaScope = Schemas["QaScope"];
+
+// Device tokens (the account's Devices page)
+export type DeviceToken = Schemas["DeviceToken"];
+export type IssuedToken = Schemas["IssuedToken"];

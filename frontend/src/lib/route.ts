@@ -11,13 +11,14 @@ export type Route =
   | { page: "qa" }
   | { page: "models" }
   | { page: "site-admin" }
+  | { page: "devices" }
   | { page: "missing"; path: string };
 
 const UUID = "([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})";
 const FIXED: Record<string, Route> = {
   "/": { page: "home" }, "/worklist": { page: "worklist" }, "/clinic": { page: "clinic" },
   "/clinic/new": { page: "clinic-new" }, "/qa": { page: "qa" }, "/models": { page: "models" },
-  "/site-admin": { page: "site-admin" },
+  "/site-admin": { page: "site-admin" }, "/account/devices": { page: "devices" },
 };
 
 export function parseRoute(path: string): Route {

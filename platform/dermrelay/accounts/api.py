@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.middleware.csrf import get_token
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
@@ -22,7 +22,8 @@ from dermrelay.audit.services import audit_record
 from dermrelay.cases.selectors import site_statistics
 from dermrelay.network import client_address
 
-from .models import Role, Site
+from .device_tokens import device_token_issue, device_token_list, device_token_revoke
+from .models import DeviceToken, Role, Site
 from .selectors import clinical_site_ids, site_ids_for_user, site_list, site_roles, site_technicians
 
 
@@ -106,8 +107,12 @@ class LoginView(APIView):
 class LogoutView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
+        """Ends the browser session, or, signed in with a device token, revokes that token."""
         audit_record(actor=request.user, action="logout")
-        logout(request)
+        if isinstance(request.auth, DeviceToken):
+            device_token_revoke(token=request.auth, actor=request.user, reason="signed_out")
+        else:
+            logout(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -118,19 +123,74 @@ class MeView(APIView):
         return Response(_me(request.user))
 
 
+class DeviceCredentialsSerializer(CredentialsSerializer):
+    name = serializers.CharField(max_length=100, required=False, default="capture device",
+                                 help_text="What the device is (e.g. 'VivaScope, room 2'), to tell its token apart.")
+
+
+class DeviceTokenSerializer(serializers.ModelSerializer):
+    state = serializers.SerializerMethodField()
+    current = serializers.SerializerMethodField(help_text="the token this request was signed in with")
+
+    class Meta:
+        model = DeviceToken
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at", "state", "current"]
+
+    def get_state(self, token) -> str:
+        if token.revoked_at is not None:
+            return "revoked"
+        return "expired" if token.expires_at <= timezone.now() else "active"
+
+    def get_current(self, token) -> bool:
+        request = self.context.get("request")
+        return bool(request and isinstance(request.auth, DeviceToken) and request.auth.pk == token.pk)
+
+
+class IssuedTokenSerializer(DeviceTokenSerializer):
+    token = serializers.CharField(help_text="the key: shown this once, never stored")
+
+    class Meta(DeviceTokenSerializer.Meta):
+        fields = ["token", *DeviceTokenSerializer.Meta.fields]
+
+
 class TokenView(APIView):
-    """Capture devices exchange a user's credentials for a token: `Authorization: Token <key>`."""
+    """Capture devices exchange a user's credentials for a token of their own: `Authorization:
+    Token <key>`. Every exchange issues a new token with a lifetime (DERMRELAY_DEVICE_TOKEN_DAYS);
+    its owner sees and revokes their tokens at /auth/tokens/."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [LoginRateThrottle]
 
-    @extend_schema(request=CredentialsSerializer, responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}))
+    @extend_schema(request=DeviceCredentialsSerializer, responses={201: IssuedTokenSerializer})
     def post(self, request):
-        user = _authenticate(request, CredentialsSerializer(data=request.data))
-        token, _ = Token.objects.get_or_create(user=user)
-        audit_record(actor=user, action="login", detail={"method": "token"})
-        return Response({"token": token.key})
+        serializer = DeviceCredentialsSerializer(data=request.data)
+        user = _authenticate(request, serializer)
+        token, key = device_token_issue(user=user, name=serializer.validated_data["name"])
+        audit_record(actor=user, action="login", detail={"method": "token", "token": str(token.id)})
+        token.token = key
+        return Response(IssuedTokenSerializer(token, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class DeviceTokenListView(APIView):
+    @extend_schema(responses=DeviceTokenSerializer(many=True))
+    def get(self, request):
+        """Your device tokens, newest first, revoked and expired ones included."""
+        tokens = list(device_token_list(user=request.user))
+        audit_record(actor=request.user, action="list", object_type="device_token",
+                     detail={"ids": [str(token.id) for token in tokens]})
+        return Response(DeviceTokenSerializer(tokens, many=True, context={"request": request}).data)
+
+
+class DeviceTokenRevokeView(APIView):
+    @extend_schema(request=None, responses=DeviceTokenSerializer)
+    def post(self, request, pk):
+        """Revoke one of your device tokens: the device is signed out at once."""
+        token = device_token_list(user=request.user).filter(pk=pk).first()
+        if token is None:
+            raise NotFound("You have no such device token.")
+        device_token_revoke(token=token, actor=request.user, reason="revoked_by_owner")
+        return Response(DeviceTokenSerializer(token, context={"request": request}).data)
 
 
 class SiteViewSet(viewsets.ReadOnlyModelViewSet):

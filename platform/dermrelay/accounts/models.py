@@ -61,3 +61,27 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.site}"
+
+
+class DeviceToken(models.Model):
+    """A capture device's credential: `Authorization: Token <key>`. Each device gets its own, named
+    by the person who set it up, with a lifetime; it can be revoked alone, and signing the device
+    out revokes it. Only a digest of the key is stored (accounts/device_tokens.py): a copy of the
+    database holds no usable key. The key's first characters (`prefix`) find the row and let the
+    owner tell their tokens apart."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="device_tokens")
+    name = models.CharField(max_length=100, help_text="What the device is, as its owner named it.")
+    prefix = models.CharField(max_length=12, unique=True, help_text="The key's first characters, shown to its owner.")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the whole key; the key itself is never stored.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.user_id}"
