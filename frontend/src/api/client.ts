@@ -58,3 +58,10 @@ export function errorMessage(error: unknown, fallback = "The request failed."): 
   }
   return parts.length ? parts.join(" ") : fallback;
 }
+
+/** A fresh Idempotency-Key for a create request (crypto.getRandomValues works on plain http too,
+ * where crypto.randomUUID does not). `_for` only ties the key's lifetime to what it is for. */
+export function requestKey(_for?: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

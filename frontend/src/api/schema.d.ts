@@ -3309,7 +3309,10 @@ export interface operations {
     cases_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string of up to 100 printable characters (a UUID): sending the same request again with it answers with the object the first one made (Idempotent-Replayed: true) instead of making another; the same key with another body is a 422. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3328,6 +3331,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Case"];
                 };
+            };
+            /** @description The Idempotency-Key was sent before with another request (idempotency_key_reused). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -4440,7 +4450,10 @@ export interface operations {
     lesions_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string of up to 100 printable characters (a UUID): sending the same request again with it answers with the object the first one made (Idempotent-Replayed: true) instead of making another; the same key with another body is a 422. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4459,6 +4472,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Lesion"];
                 };
+            };
+            /** @description The Idempotency-Key was sent before with another request (idempotency_key_reused). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -4666,7 +4686,10 @@ export interface operations {
     patients_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string of up to 100 printable characters (a UUID): sending the same request again with it answers with the object the first one made (Idempotent-Replayed: true) instead of making another; the same key with another body is a 422. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4685,6 +4708,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Patient"];
                 };
+            };
+            /** @description The Idempotency-Key was sent before with another request (idempotency_key_reused). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -1,7 +1,7 @@
 /** A new case in three steps: find or register the patient, pick or add the lesion (body picker),
  * then the visit. Every record goes through the same API a capture device uses. */
 import { useEffect, useMemo, useState } from "react";
-import { api, errorMessage } from "../api/client";
+import { api, errorMessage, requestKey } from "../api/client";
 import type { Lesion, Me, Patient, Site } from "../api/types";
 import { BodyPicker, type SitePick } from "../components/BodyPicker";
 import { useSites } from "../hooks/useSites";
@@ -147,6 +147,10 @@ function CaseStep({ lesion, patient, me }: { lesion: Lesion; patient: Patient; m
   const [form, setForm] = useState({ visit_date: today(), device: DEVICES[1], technician: "", clinical_question: "", clinical_note: "" });
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // One key per form content: sending the same visit again (a lost answer, a double click) gives
+  // the case already made instead of a second draft; an edited form is a new request.
+  const formText = JSON.stringify(form);
+  const idempotencyKey = useMemo(() => requestKey(formText), [formText]);
 
   useEffect(() => {
     void api.GET("/api/v1/sites/{id}/technicians/", { params: { path: { id: patient.site } } }).then(({ data }) => {
@@ -160,6 +164,7 @@ function CaseStep({ lesion, patient, me }: { lesion: Lesion; patient: Patient; m
     event.preventDefault();
     setBusy(true);
     const { data, error: failure } = await api.POST("/api/v1/cases/", {
+      params: { header: { "Idempotency-Key": idempotencyKey } },
       body: { lesion: lesion.id, visit_date: form.visit_date, device: form.device, clinical_note: form.clinical_note,
         clinical_question: form.clinical_question.trim(),
         technician: form.technician ? Number(form.technician) : null } as never,

@@ -85,3 +85,20 @@ class DeviceToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…) of {self.user_id}"
+
+
+class IdempotencyKey(models.Model):
+    """A create request a client may send again (`Idempotency-Key` header): the first one made
+    `object_id`; a repeat within a day answers with that object instead of making a second one.
+    Holds a digest of the request body, never the body (no patient data is copied here)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    operation = models.CharField(max_length=120, help_text="method and path, e.g. 'POST /api/v1/cases/'")
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body as parsed")
+    object_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")]
+        indexes = [models.Index(fields=["user", "created_at"], name="idempotency_user_created_idx")]

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import FileResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from dermrelay.accounts.selectors import clinical_site_ids
 from dermrelay.api import AuditedReadsMixin
 from dermrelay.audit.services import audit_record
+from dermrelay.idempotency import IdempotentCreateMixin, idempotent_create
 from dermrelay.params import COUNT_MAX, ID_MAX, whole_number
 from dermrelay.pipeline import steps
 from dermrelay.reading.selectors import case_list_summary
@@ -101,7 +102,8 @@ class ImageFilter(filters.FilterSet):
         fields = ["case", "kind", "status", "depth_level", "current"]
 
 
-class PatientViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+@extend_schema_view(create=idempotent_create(PatientSerializer))
+class PatientViewSet(AuditedReadsMixin, IdempotentCreateMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Patients of the sites where you are a technician or site admin."""
 
@@ -114,7 +116,8 @@ class PatientViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListMode
         return selectors.patient_list(user=self.request.user)
 
 
-class LesionViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+@extend_schema_view(create=idempotent_create(LesionSerializer))
+class LesionViewSet(AuditedReadsMixin, IdempotentCreateMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = LesionSerializer
     filterset_class = LesionFilter
@@ -128,7 +131,8 @@ class LesionViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModel
         return obj.patient.site_id
 
 
-class CaseViewSet(AuditedReadsMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+@extend_schema_view(create=idempotent_create(CaseSerializer))
+class CaseViewSet(AuditedReadsMixin, IdempotentCreateMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                   mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Cases (visits). Status changes only through the submit and recall actions and the platform."""
 
