@@ -338,6 +338,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "dermrelay.jobs.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
     "sweep-work-dirs": {"task": "dermrelay.imaging.tasks.work_dirs_sweep", "schedule": 3600},
     "purge-expired-uploads": {"task": "dermrelay.cases.tasks.upload_expired_purge", "schedule": 3600},
+    "sweep-upload-staging": {"task": "dermrelay.cases.tasks.staging_sweep", "schedule": 3600},
     "seal-audit-trail": {"task": "dermrelay.audit.tasks.audit_seal", "schedule": DERMRELAY_RECONCILE_SECONDS},
     "reconcile-pipeline": {"task": "dermrelay.pipeline.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
 }

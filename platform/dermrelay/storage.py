@@ -23,17 +23,42 @@ def work_dir() -> Path:
     return Path(tempfile.mkdtemp(dir=settings.FILE_UPLOAD_TEMP_DIR))
 
 
-def work_dirs_sweep(*, older_than_seconds: float) -> int:
-    """Remove work folders left by workers killed mid-derivation (a live job's folder is young:
-    derivations take seconds to minutes). Returns how many were removed."""
-    base = Path(settings.MEDIA_ROOT) / ".work"
-    if not base.is_dir():
+def stale_sweep(*, folder: Path, older_than_seconds: float, pattern: str = "*") -> int:
+    """Remove the files and folders in `folder` named like `pattern` that nothing has written for
+    `older_than_seconds`: what a process killed mid-work left behind (live work is written to, so
+    it stays young). Returns how many were removed."""
+    if not folder.is_dir():
         return 0
     cutoff = time.time() - older_than_seconds
-    stale = [folder for folder in base.iterdir() if folder.stat().st_mtime < cutoff]
-    for folder in stale:
-        shutil.rmtree(folder, ignore_errors=True)
-    return len(stale)
+    removed = 0
+    for entry in folder.glob(pattern):
+        try:
+            if entry.lstat().st_mtime >= cutoff:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+        except FileNotFoundError:
+            continue  # removed meanwhile by its own process
+    return removed
+
+
+def work_dirs_sweep(*, older_than_seconds: float) -> int:
+    """Work folders left by workers killed mid-derivation (derivations take seconds to minutes)."""
+    return stale_sweep(folder=Path(settings.MEDIA_ROOT) / ".work", older_than_seconds=older_than_seconds)
+
+
+STAGING_PATTERNS = ("upload-*", "deidentify-*")  # cases/uploads.py StagingWriter, cases/deidentify.py
+
+
+def staging_sweep(*, older_than_seconds: float) -> int:
+    """Staging files of multipart uploads (and de-identified copies) left by a web process killed
+    mid-request; tus uploads keep theirs under staging/tus/ until they expire (cases/resumable_uploads.py)."""
+    staging = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    return sum(stale_sweep(folder=staging, older_than_seconds=older_than_seconds, pattern=pattern)
+               for pattern in STAGING_PATTERNS)
 
 
 def folder_publish(local_dir: Path, prefix: str) -> None:

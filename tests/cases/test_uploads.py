@@ -396,6 +396,36 @@ def test_unfinished_staging_file_is_removed_with_its_writer(isolated_files):
     assert stored_files(isolated_files / "staging") == []
 
 
+def test_staging_files_of_a_killed_web_process_are_swept(env, settings):
+    """A multipart upload cut by a SIGKILL leaves its upload-* file (no finalizer runs in a killed
+    process): the hourly sweep removes what nothing has written for six hours, and only that."""
+    import os
+    import time
+
+    from dermrelay.cases.tasks import STAGING_SWEEP_AGE_SECONDS, staging_sweep_task
+
+    killed, arriving = StagingWriter(), StagingWriter()
+    for writer in (killed, arriving):
+        writer.write(b"part of an upload")
+        writer._file.flush()
+    killed._remove.detach()  # as in a killed process: nothing will remove it
+    left = Path(killed._file.name)
+    old = time.time() - STAGING_SWEEP_AGE_SECONDS - 60
+    os.utime(left, (old, old))
+    abandoned_copy = env.staging / "deidentify-abc123"
+    abandoned_copy.mkdir()
+    (abandoned_copy / "copy.jpeg").write_bytes(b"x")
+    os.utime(abandoned_copy, (old, old))
+    keep = env.staging / "tus"
+    keep.mkdir(exist_ok=True)
+    os.utime(keep, (old, old))  # tus staging has its own expiry: never swept here
+
+    assert staging_sweep_task() == 2
+    assert not left.exists() and not abandoned_copy.exists()
+    assert Path(arriving._file.name).exists() and keep.exists()
+    assert any(entry["task"] == "dermrelay.cases.tasks.staging_sweep" for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
 def test_file_then_oversized_form_field_leaves_no_staging_file(env):
     """Django refuses a form field over DATA_UPLOAD_MAX_MEMORY_SIZE after the file part was staged."""
     response = multipart_post(env.client, env.case, [
