@@ -57,7 +57,9 @@ def _local_secret_key() -> str:
 if PRODUCTION:
     SECRET_KEY = _required("SECRET_KEY")
     DEBUG = False
-    DATABASES = {"default": dj_database_url.parse(_required("DATABASE_URL"), conn_max_age=60)}
+    # Connections are kept a minute and checked before each request reuses one: a connection the
+    # database dropped (a failover, pg_terminate_backend) is replaced instead of answering 500.
+    DATABASES = {"default": dj_database_url.parse(_required("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)}
     REDIS_URL = _required("REDIS_URL")
     ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS")
     if not ALLOWED_HOSTS:

@@ -135,3 +135,44 @@ def _new_image():
     image = Image.objects.get(pk=response.json()["id"])
     DerivationJob.objects.filter(image=image).delete()
     return image
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_database_connection_neither_stops_the_lease_nor_loses_finished_work(job, settings):
+    """Found by the fault runs: after pg_terminate_backend the heartbeat thread died at its first
+    error and the finished work failed to commit, so the job ran again once its lease ran out. Here
+    the database drops the heartbeat's connection and then the worker's own, mid-job."""
+    from django.db import OperationalError, connection
+
+    from tests.conftest import wait_for
+
+    from dermrelay.jobs.services import job_reset
+
+    settings.DERMRELAY_JOB_LEASE_SECONDS = 3
+    job_reset(job)  # the upload's own derivation ran when its transaction committed: queue it again
+
+    def lease() -> object:
+        return DerivationJob.objects.filter(pk=job.pk).values_list("lease_expires_at", flat=True).get()
+
+    class Work(Recorder):
+        def __call__(self, running):
+            claimed = lease()
+            wait_for(lambda: lease() > claimed, timeout=60, message="the heartbeat's first beat")
+            with connection.cursor() as cursor:  # the heartbeat's connection: its last query set the lease
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND pid <> pg_backend_pid() AND query LIKE %s", ["%lease_expires_at%"])
+                assert cursor.fetchone()[0] is True
+            dropped = lease()
+            wait_for(lambda: lease() > dropped, timeout=60, message="a beat on a new connection")
+            try:
+                with connection.cursor() as cursor:  # and then this worker's own connection
+                    cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            except OperationalError:
+                pass
+            return super().__call__(running)
+
+    work = Work()
+    assert job_run(model=DerivationJob, job_id=job.pk, work=work) == JobState.SUCCEEDED
+    job.refresh_from_db()
+    assert (work.calls, work.applied, work.discarded, job.state, job.attempts) == (1, 1, 0, "succeeded", 1)

@@ -8,6 +8,9 @@
 - A heartbeat thread extends the lease while the work runs, so long jobs are not taken over.
 - Completion re-checks the claim token under the lock: a zombie that lost its claim cannot
   complete the job a second time, and the job's own database effects commit with its success.
+- A lost database connection (a failover, pg_terminate_backend) costs neither: the heartbeat opens a
+  new one at its next beat, and completion is tried again on a new connection, so finished work is
+  recorded instead of running a second time once the lease runs out.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -142,11 +146,34 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(lease_seconds() / 3):
-                self.model.objects.filter(pk=self.claim.job.pk, claim_token=self.claim.token).update(
-                    lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds())
-                )
+                try:
+                    self.model.objects.filter(pk=self.claim.job.pk, claim_token=self.claim.token).update(
+                        lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds())
+                    )
+                except DatabaseError as exc:  # a lost connection: the next beat opens a new one
+                    logger.warning("lease of %s %s not extended (%s); trying again", self.model.__name__,
+                                   self.claim.job.pk, exc)
+                    connection.close()
         finally:
             connection.close()
+
+
+COMPLETION_TRIES = 4
+
+
+def _on_a_live_connection(step: Callable[[], str | None]) -> str | None:
+    """Run the completion step, again on a new connection when the database connection was lost
+    (each try is one transaction, so a lost one left nothing half-done)."""
+    for attempt in range(1, COMPLETION_TRIES + 1):
+        try:
+            return step()
+        except (OperationalError, InterfaceError) as exc:
+            if attempt == COMPLETION_TRIES:
+                raise
+            logger.warning("completing a job lost its database connection (%s); try %d", exc, attempt + 1)
+            connection.close()
+            time.sleep(0.2 * attempt)  # a failover takes a moment; the lease is far longer
+    return None
 
 
 def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
@@ -169,10 +196,19 @@ def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
     finally:
         heartbeat.stopped.set()
         heartbeat.join()
+    return _on_a_live_connection(lambda: _complete(model, job_id, claim, effects if error is None else None,
+                                                   error, permanent))
+
+
+def _complete(model: type[Job], job_id, claim: Claim, effects: JobEffects | None, error: str | None,
+              permanent: bool) -> str | None:
     with transaction.atomic():
         job = model.objects.select_for_update().filter(pk=job_id, claim_token=claim.token).first()
-        if job is None:  # the claim was lost (lease expired, another worker took over)
-            if error is None and effects is not None:
+        if job is None:
+            finished = model.objects.filter(pk=job_id).only("state", "attempts").first()
+            if finished and finished.state == JobState.SUCCEEDED and finished.attempts == claim.job.attempts:
+                return JobState.SUCCEEDED  # our own completion committed before the connection was lost
+            if error is None and effects is not None:  # the claim was lost (lease expired, taken over)
                 transaction.on_commit(effects.discard)
             return None
         if error is None:
