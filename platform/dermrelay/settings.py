@@ -333,6 +333,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A new pool process loads and verifies every active model before it reports for work
+# (analysis/tasks.py): Celery's default of 4 s to report killed replacements on a busy machine.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = float(os.environ.get("DERMRELAY_WORKER_START_SECONDS", 120))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"dermrelay.pipeline.tasks.derive": {"queue": "ingest"}, "dermrelay.imaging.tasks.*": {"queue": "ingest"},
                       "dermrelay.pipeline.tasks.analysis_run": {"queue": "inference"}}
