@@ -68,6 +68,8 @@ api_v1 = [
     path("analysis-plans/", analysis_api.AnalysisPlanView.as_view(), name="analysis-plans"),
     path("worklist/", reading_worklist.WorklistView.as_view(), name="worklist"),
     path("sites/<str:pk>/readers/", reading_site_admin.SiteReadersView.as_view(), name="site-readers"),
+    path("sites/<str:pk>/patients/<uuid:patient>/access-log/", reading_site_admin.PatientAccessLogView.as_view(),
+         name="patient-access-log"),
     path("sites/<str:pk>/reading-queue/", reading_site_admin.SiteReadingQueueView.as_view(), name="site-reading-queue"),
     path("cases/<str:pk>/assignment/", reading_assignments.CaseAssignmentView.as_view(), name="case-assignment"),
     path("cases/<str:pk>/claim/", reading_assignments.CaseClaimView.as_view(), name="case-claim"),

@@ -1015,6 +1015,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sites/{id}/patients/{patient}/access-log/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The patient's access log, newest first, paginated; `?download=csv` for all of it as a file. */
+        get: operations["sites_patients_access_log_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sites/{id}/quality-policy/": {
         parameters: {
             query?: never;
@@ -1200,6 +1217,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AccessEvent: {
+            /** Format: date-time */
+            occurred_at: string;
+            /** @description who (empty: not signed in) */
+            actor: string;
+            action: string;
+            object_type: string;
+            object_id: string;
+            /** @description success, denied or failed */
+            outcome: string;
+            client_address: string | null;
+        };
         /**
          * @description The reader's fields. A PUT replaces all of them (what is left out is emptied); the quality
          *     block and model findings are the platform's and are refused here.
@@ -2058,6 +2087,21 @@ export interface components {
          * @enum {string}
          */
         OverlayKindEnum: "quality" | "projection" | "agreement" | "body_region";
+        PaginatedAccessEventList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["AccessEvent"][];
+        };
         PaginatedCaseList: {
             /** @example 123 */
             count: number;
@@ -5180,6 +5224,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Site"];
+                };
+            };
+        };
+    };
+    sites_patients_access_log_list: {
+        parameters: {
+            query?: {
+                /** @description csv: the whole log as a CSV attachment */
+                download?: "csv";
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+                patient: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedAccessEventList"];
                 };
             };
         };

@@ -81,3 +81,4 @@ export type QaScope = Schemas["QaScope"];
 // Device tokens (the account's Devices page)
 export type DeviceToken = Schemas["DeviceToken"];
 export type IssuedToken = Schemas["IssuedToken"];
+export type AccessEvent = Schemas["AccessEvent"];

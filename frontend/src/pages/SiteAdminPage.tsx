@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import type { Me, QueueCase } from "../api/types";
+import { AccessLogPanel } from "../components/siteAdmin/AccessLogPanel";
 import { HeldTable } from "../components/siteAdmin/HeldTable";
 import { Pager } from "../components/siteAdmin/Pager";
 import { ReportPolicyPanel } from "../components/siteAdmin/ReportPolicyPanel";
@@ -93,6 +94,7 @@ export function SiteAdminPage({ me }: { me: Me }) {
         <ThresholdsPanel siteId={siteId} />
         <ReportPolicyPanel siteId={siteId} />
         <RerunPanel cases={openCases} chosen={rerunCase} setChosen={setRerunCase} />
+        <AccessLogPanel key={siteId} siteId={siteId} />
       </div>
     </section>
   );

@@ -248,3 +248,28 @@ def pdf_patient_identifiers(*, user: User, case: Case) -> dict | None:
     patient = case.lesion.patient
     return {"name": f"{patient.family_name}, {patient.given_name}", "mrn": patient.mrn,
             "birth_date": patient.birth_date, "sex": patient.get_sex_display()}
+
+
+def patient_access_events(*, patient) -> QuerySet:
+    """Every audit event about one patient's data, newest first: their record, lesions, cases,
+    images, uploads and reports, read, changed, downloaded or refused. What a privacy officer
+    answers "who saw this patient's images?" from. (List pages record the ids they showed in their
+    detail and are not searched here.)"""
+    from dermrelay.audit.models import AuditEvent
+    from dermrelay.cases.models import Lesion, Upload
+
+    lesions = list(Lesion.objects.filter(patient=patient).values_list("id", flat=True))
+    cases = list(Case.objects.filter(lesion__patient=patient).values_list("id", flat=True))
+    ids_by_type = {
+        "patient": [patient.id],
+        "lesion": lesions,
+        "case": cases,
+        "image": list(Image.objects.filter(case_id__in=cases).values_list("id", flat=True)),
+        "upload": list(Upload.objects.filter(case_id__in=cases).values_list("id", flat=True)),
+        "report": list(Report.objects.filter(case_id__in=cases).values_list("id", flat=True)),
+    }
+    about = Q()
+    for object_type, ids in ids_by_type.items():
+        if ids:
+            about |= Q(object_type=object_type, object_id__in=[str(i) for i in ids])
+    return AuditEvent.objects.filter(about).order_by("-occurred_at", "-id")

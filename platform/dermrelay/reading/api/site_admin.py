@@ -3,9 +3,15 @@ cases waiting for a reader or held by one."""
 
 from __future__ import annotations
 
+import csv
+
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+
+from dermrelay.cases.models import Patient
 
 from dermrelay.api import Pagination
 from dermrelay.audit.services import audit_record
@@ -99,4 +105,53 @@ class SiteReadingQueueView(generics.ListAPIView):
                      detail={"ids": [str(row["id"]) for row in response.data["results"]],
                              "queue": "assigned" if self.assigned else "unassigned",
                              "filters": sorted(request.query_params.keys())})
+        return response
+
+
+class AccessEventSerializer(serializers.Serializer):
+    occurred_at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor_username", help_text="who (empty: not signed in)")
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    outcome = serializers.CharField(help_text="success, denied or failed")
+    client_address = serializers.CharField(allow_null=True)
+
+
+ACCESS_LOG_COLUMNS = ["occurred_at", "actor", "action", "object_type", "object_id", "outcome", "client_address"]
+
+
+class PatientAccessLogView(generics.ListAPIView):
+    """Who saw or changed one patient's data: for the site's administrators (its privacy officer)."""
+
+    serializer_class = AccessEventSerializer
+    pagination_class = Pagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        self.site = admin_site_or_404(self.request, self.kwargs["pk"], "view_access_log")
+        self.patient = Patient.objects.filter(pk=self.kwargs["patient"], site=self.site).first()
+        if self.patient is None:
+            raise NotFound("No such patient at this site.")
+        return selectors.patient_access_events(patient=self.patient)
+
+    @extend_schema(parameters=[
+        OpenApiParameter("download", str, enum=["csv"], description="csv: the whole log as a CSV attachment"),
+    ])
+    def get(self, request, *args, **kwargs):
+        """The patient's access log, newest first, paginated; `?download=csv` for all of it as a file."""
+        download = request.query_params.get("download")
+        if download not in (None, "csv"):
+            raise serializers.ValidationError({"download": ["Only 'csv' is offered."]})
+        events = self.get_queryset()
+        audit_record(actor=request.user, action="view_access_log", object_type="patient", object_id=self.patient.id,
+                     site_id=self.site.id, detail={"download": download or ""})
+        if download != "csv":
+            return super().get(request, *args, **kwargs)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="access-log-{self.patient.id}.csv"'
+        writer = csv.DictWriter(response, fieldnames=ACCESS_LOG_COLUMNS)
+        writer.writeheader()
+        for event in events.iterator(chunk_size=500):
+            writer.writerow(AccessEventSerializer(event).data)
         return response
