@@ -214,8 +214,7 @@ DERMRELAY_UPLOAD_OPEN_MAX_BYTES = int(os.environ.get("DERMRELAY_UPLOAD_OPEN_MAX_
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DERMRELAY_MAX_STACK_FRAMES = int(os.environ.get("DERMRELAY_MAX_STACK_FRAMES", 512))
 
-# One cache for every process: login rate limits count across all web workers (a per-process
-# memory cache let each gunicorn worker count on its own).
+# One cache for every process: login rate limits count across all web workers (not per worker).
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     if REDIS_URL
@@ -241,6 +240,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # typos there would lock the whole clinic out. Addresses are rate-limited instead (LoginRateThrottle).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # guesses during a lockout do not prolong it
 AXES_CLIENT_IP_CALLABLE = "dermrelay.network.client_address"
 AXES_VERBOSE = False  # the audit trail records each attempt
 
@@ -366,19 +366,11 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 _s3_endpoint = urlsplit(os.environ.get("AWS_S3_ENDPOINT_URL", ""))
 MEDIA_ORIGINS = _env_list("DERMRELAY_MEDIA_ORIGINS", f"{_s3_endpoint.scheme}://{_s3_endpoint.netloc}"
                           if AWS_STORAGE_BUCKET_NAME and _s3_endpoint.netloc else "")
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [csp.SELF],
-        "script-src": [csp.SELF],
-        "style-src": [csp.SELF, csp.UNSAFE_INLINE],
-        "img-src": [csp.SELF, "data:", "blob:", *MEDIA_ORIGINS],
-        "connect-src": [csp.SELF, *MEDIA_ORIGINS],
-        "object-src": [csp.NONE],
-        "frame-ancestors": [csp.NONE],
-        "base-uri": [csp.SELF],
-        "form-action": [csp.SELF],
-    },
-}
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": [csp.SELF], "script-src": [csp.SELF], "style-src": [csp.SELF, csp.UNSAFE_INLINE],
+    "img-src": [csp.SELF, "data:", "blob:", *MEDIA_ORIGINS], "connect-src": [csp.SELF, *MEDIA_ORIGINS],
+    "object-src": [csp.NONE], "frame-ancestors": [csp.NONE], "base-uri": [csp.SELF], "form-action": [csp.SELF],
+}}
 # Browser features no page of the platform uses (django-permissions-policy): refused to every page.
 PERMISSIONS_POLICY = {feature: [] for feature in (
     "accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "geolocation", "gyroscope", "hid",

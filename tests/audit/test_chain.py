@@ -92,6 +92,11 @@ def test_a_seal_removed_from_the_middle_or_cut_from_the_end_is_found(sealed_trai
     assert [f.kind for f in audit_verify()] == ["chain_broken", "end_cut"]
 
 
+def test_a_removed_chain_head_is_found(sealed_trail):
+    AuditChainHead.objects.all().delete()  # the head is an ordinary row: its loss must not go unseen
+    assert [f.kind for f in audit_verify()] == ["end_cut"]
+
+
 def test_an_event_written_behind_the_platforms_back_is_found_when_not_sealed(sealed_trail):
     """The sealer seals what it finds: an event inserted directly is reported only while unsealed,
     which is why the sealer runs every few seconds and its chain's end is logged."""

@@ -23,7 +23,8 @@ from rest_framework.test import APIClient
 
 from dermrelay.accounts.models import Role
 from dermrelay.audit.models import AuditEvent
-from dermrelay.cases.image_files import EDGE_BYTES, ImageRejected, has_active_content, sniff_format
+from dermrelay.cases.active_content import EDGE_BYTES, has_active_content
+from dermrelay.cases.image_files import ImageRejected, sniff_format
 from dermrelay.cases.models import CaseStatus, Image, ImageFormat
 from dermrelay.cases.services import case_submit
 from dermrelay.cases.uploads import StagingWriter
@@ -105,6 +106,13 @@ def bmp_declaring(width: int, height: int) -> bytes:
     """A 70-byte BMP: file and info headers declaring width x height 32-bit pixels, then 16 bytes of them."""
     info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 32, 0, 0, 2835, 2835, 0, 0)
     return b"BM" + struct.pack("<IHHI", 14 + 40 + 16, 0, 0, 54) + info + bytes(16)
+
+
+def jpeg_with_stray_bytes() -> bytes:
+    """A valid JPEG with a 2 KB comment, then loose bytes (markup) before its next segment."""
+    data = noise_jpeg()
+    comment = b"\xff\xfe" + struct.pack(">H", 2 + 2048) + bytes(2048)
+    return data[:2] + comment + b"<html><script>alert(1)</script></html>" + data[2:]
 
 
 def flipped_idat_png() -> bytes:
@@ -260,6 +268,8 @@ REFUSED = [
      "poly.png", {}, 415, "active_content"),
     ("bmp-with-html-after-its-pixels-and-4KiB-of-padding", lambda: noise_bmp() + HTML_PAYLOAD + bytes(4096),
      "poly.bmp", {}, 415, "active_content"),
+    # libjpeg only warns about stray bytes between segments; they would hide content from the scan
+    ("jpeg-with-stray-bytes-between-segments", lambda: jpeg_with_stray_bytes(), "poly.jpg", {}, 400, "corrupt_image"),
     ("multi-page-tiff-as-rcm-mosaic", lambda: tiff16(frames=4), "stack.tif", {"kind": "rcm_mosaic", **DEJ}, 400,
      "multi_frame_not_allowed"),
     ("multi-page-tiff-as-dermoscopy", lambda: tiff16(frames=4), "stack.tif", {}, 400, "multi_frame_not_allowed"),
@@ -502,6 +512,8 @@ def _bmp_with_gap(gap: bytes) -> bytes:
     ("png: html after IEND, padded", lambda: noise_png(64) + bytes(2048) + HTML_PAYLOAD + bytes(2048), ImageFormat.PNG),
     ("png: html in a 5 MB private chunk", lambda: _png_with_chunk_before_iend(
         _png_chunk(b"prVt", bytes(5_000_000) + HTML_PAYLOAD + bytes(3000))), ImageFormat.PNG),
+    ("jpeg: html after bytes that only look like a second jpeg", lambda: noise_jpeg() + b"\xff\xd8\xff" + HTML_PAYLOAD
+     + bytes(1100), ImageFormat.JPEG),
     ("bmp: html after the pixels, padded", lambda: noise_bmp() + bytes(2048) + HTML_PAYLOAD + bytes(2048),
      ImageFormat.BMP),
     ("bmp: html between the header and the pixels", lambda: _bmp_with_gap(bytes(2048) + HTML_PAYLOAD + bytes(2048)),
@@ -535,7 +547,7 @@ def test_a_clean_file_has_nothing_outside_its_structure(tmp_path, where, data, f
     is taken for a trailer (where a chance run of bytes would look like markup)."""
     import mmap
 
-    from dermrelay.cases.image_files import _unstructured_regions
+    from dermrelay.cases.active_content import _unstructured_regions
 
     path = tmp_path / "clean.bin"
     path.write_bytes(data())

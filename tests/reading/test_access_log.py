@@ -25,6 +25,9 @@ def _seen_case(clinic, color: int):
     assert assign(clinic, case).status_code == 201
     assert clinic.reader_client.get(f"{API}/images/{image}/file/").status_code == 200
     assert clinic.reader_client.get(f"{API}/cases/{case.id}/").status_code == 200
+    outline = clinic.reader_client.put(f"{API}/images/{image}/lesion-outline/",
+                                       {"polygon": [[5, 5], [40, 5], [40, 30], [5, 30]]}, format="json")
+    assert outline.status_code == 200, outline.content
     return case, image
 
 
@@ -42,6 +45,7 @@ def test_the_site_admin_sees_who_saw_one_patients_data_and_nothing_else():
     assert (clinic.reader.username, "download", "image", image) in seen
     assert (clinic.reader.username, "view", "case", str(case.id)) in seen
     assert (clinic.tech.username, "upload", "image", image) in seen
+    assert any(who == clinic.reader.username and kind == "lesion_outline" for who, _, kind, _ in seen)
     assert not {row["object_id"] for row in rows} & {other_image, str(other_case.id)}
     assert [row["occurred_at"] for row in rows] == sorted((row["occurred_at"] for row in rows), reverse=True)
     assert AuditEvent.objects.filter(actor=clinic.admin, action="view_access_log", object_id=str(patient)).exists()

@@ -137,3 +137,23 @@ def test_a_bmp_has_no_metadata_and_is_served_as_stored(tmp_path):
     source.write_bytes(buffer.getvalue())
     deidentified_copy(source=source, file_format=ImageFormat.BMP, frames=1, target=target)
     assert target.read_bytes() == source.read_bytes()
+
+
+def test_a_stored_file_whose_metadata_cannot_be_removed_is_a_clear_422_not_a_500(settings):
+    """A JPEG stored before intake refused stray bytes between segments: readers get a reason."""
+    from django.core.files.storage import default_storage
+
+    from dermrelay.cases.models import Image as StoredImage
+
+    clinic = make_clinic()
+    case = make_case(site=clinic.site, actor=clinic.tech)
+    image_id = upload(clinic.tech_client, case, jpeg_with_phi(), name="p.jpg", kind="dermoscopy").json()["id"]
+    submit(clinic, case)
+    assert assign(clinic, case).status_code == 201
+    stored = StoredImage.objects.get(pk=image_id)
+    data = open(default_storage.path(stored.file.name), "rb").read()
+    with open(default_storage.path(stored.file.name), "wb") as handle:  # as an older intake let it in
+        handle.write(data[:2] + b"\xff\xfe\x00\x04ab" + b"stray bytes" + data[2:])
+    response = clinic.reader_client.get(f"{API}/images/{image_id}/file/")
+    assert response.status_code == 422 and response.json()["code"] == "deidentification_failed"
+    assert not AuditEvent.objects.filter(action="download", object_id=str(image_id), actor=clinic.reader).exists()

@@ -104,6 +104,9 @@ def audit_verify(*, now: datetime.datetime | None = None) -> list[Finding]:
             findings.append(Finding("changed", seal.id, event.id, f"event {event.id} was changed after it was sealed"))
         previous = seal.hash
     head = AuditChainHead.objects.filter(pk=1).first()
+    if head is None and count:
+        findings.append(Finding("end_cut", None, None, f"{count} seals but no record of where the chain ends: "
+                                "it was removed, so seals cut from the end would go unseen"))
     if head is not None and head.last_hash != previous:
         findings.append(Finding("end_cut", None, None, (
             f"the chain ends at seal {count} ({previous[:12] or 'none'}) but was last sealed at {head.seals} "

@@ -261,10 +261,11 @@ class ImageViewSet(AuditedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMode
         The `DermRelay-Metadata` header says which: `original` or `removed`."""
         image = self.get_object()
         original = image.case.site_id in clinical_site_ids(user=request.user)
+        content = image.file.open("rb") if original else deidentified_file(image=image)
         audit_record(actor=request.user, action="download", object_type="image", object_id=image.id,
                      site_id=image.case.site_id, detail={"metadata": "original" if original else "removed"})
         response = FileResponse(
-            image.file.open("rb") if original else deidentified_file(image=image), as_attachment=True,
+            content, as_attachment=True,
             filename=f"{image.id}.{EXTENSIONS[image.file_format]}", content_type=MEDIA_TYPES[image.file_format],
         )
         response["Cache-Control"] = "private, no-store"

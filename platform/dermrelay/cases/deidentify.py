@@ -22,8 +22,9 @@ from typing import BinaryIO
 import pyvips
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
+from rest_framework.exceptions import APIException
 
-from .image_files import jpeg_end
+from .active_content import jpeg_end
 from .models import Image, ImageFormat
 
 # PNG ancillary chunks that describe how to show the pixels; every other ancillary chunk (text,
@@ -109,6 +110,13 @@ def _tiff_without_metadata(source: Path, frames: int, target: Path) -> None:
                    keep="icc", bigtiff=raw_bytes > 3 * 1024**3)
 
 
+class DeidentificationFailed(APIException):
+    status_code = 422
+    default_code = "deidentification_failed"
+    default_detail = ("This image's file is damaged where its metadata lies, so a copy without the metadata cannot "
+                      "be made safely; ask the clinic that uploaded it to upload it again.")
+
+
 def deidentified_file(*, image: Image) -> BinaryIO:
     """An open, already unlinked temporary file holding the image's de-identified copy (the space
     is freed when the response closes it). Works for local and object storage alike."""
@@ -121,5 +129,9 @@ def deidentified_file(*, image: Image) -> BinaryIO:
             with image.file.open("rb") as stored, open(source, "wb") as local:
                 shutil.copyfileobj(stored, local, 1 << 20)
         target = Path(work) / f"copy.{image.file_format}"
-        deidentified_copy(source=source, file_format=image.file_format, frames=image.frames, target=target)
+        try:
+            deidentified_copy(source=source, file_format=image.file_format, frames=image.frames, target=target)
+        except (ValueError, IndexError, struct.error, pyvips.Error) as exc:
+            # a file stored before intake refused broken JPEG segments: say so rather than guess
+            raise DeidentificationFailed() from exc
         return open(target, "rb")  # the folder goes now; the open file stays readable until closed

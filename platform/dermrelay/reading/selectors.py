@@ -260,11 +260,14 @@ def patient_access_events(*, patient) -> QuerySet:
 
     lesions = list(Lesion.objects.filter(patient=patient).values_list("id", flat=True))
     cases = list(Case.objects.filter(lesion__patient=patient).values_list("id", flat=True))
+    images = list(Image.objects.filter(case_id__in=cases).values_list("id", flat=True))
     ids_by_type = {
         "patient": [patient.id],
         "lesion": lesions,
         "case": cases,
-        "image": list(Image.objects.filter(case_id__in=cases).values_list("id", flat=True)),
+        "image": images,
+        # what is drawn on an image is recorded under the image's id (gate/annotations.py, imaging)
+        "lesion_outline": images, "expert_annotation": images, "registration": images,
         "upload": list(Upload.objects.filter(case_id__in=cases).values_list("id", flat=True)),
         "report": list(Report.objects.filter(case_id__in=cases).values_list("id", flat=True)),
     }
