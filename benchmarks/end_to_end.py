@@ -314,7 +314,7 @@ class Platform:
         self.site_id, self.user_id = next(line.split()[1:3] for line in output.splitlines() if line.startswith("SITE "))
 
     def start(self) -> None:
-        self._spawn("worker", [str(BIN / "celery"), "-A", "dermrelay", "worker", "-B", "-Q", "default,ingest,inference",
+        self._spawn("worker", [str(BIN / "celery"), "-A", "dermrelay", "worker", "-B", "-Q", "default,ingest,inference,control",
                                "--concurrency", "2", "--loglevel", "INFO"])
         self._spawn("web", [str(BIN / "gunicorn"), "dermrelay.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
                             "--threads", "4", "--access-logfile", "-"])

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Serve the platform on the embedded defaults: gunicorn for the web app, one Celery worker (with
-# beat) for all queues. Ctrl-C (or any child exiting) stops everything.
+# Serve the platform on the embedded defaults: gunicorn for the web app, a Celery worker for images
+# and models, and a small one (with beat) for beat's own work. Ctrl-C (or any child exiting) stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
@@ -11,8 +11,11 @@ pids=()
 stop() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop INT TERM EXIT
 
-# -B: the worker also runs celery beat, whose reconciler re-sends jobs a crash or the broker lost.
-"$BIN/celery" -A dermrelay worker -B -Q default,ingest,inference --concurrency 2 --loglevel INFO &
+"$BIN/celery" -A dermrelay worker -Q default,ingest,inference --concurrency 2 -n work@%h --loglevel INFO &
+pids+=($!)
+# -B: beat, whose reconcilers re-send what a crash or the broker lost, with a worker for its queue
+# alone, so its passes never wait behind a model run.
+"$BIN/celery" -A dermrelay worker -B -Q control --pool solo -n control@%h --loglevel INFO &
 pids+=($!)
 "$BIN/gunicorn" dermrelay.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 --access-logfile - &
 pids+=($!)

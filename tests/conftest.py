@@ -240,7 +240,7 @@ class WorkerPool:
         self.count += 1
         log_path = self.tmp_dir / f"worker-{self.count}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dermrelay", "worker", "-B", "-Q", "default,ingest,inference", "-c", "2",
+            [sys.executable, "-m", "celery", "-A", "dermrelay", "worker", "-B", "-Q", "default,ingest,inference,control", "-c", "2",
              "-l", "info", "-n", f"pytest-{os.getpid()}-{self.count}@%h",
              "--schedule", str(self.tmp_dir / f"beat-{self.count}")],
             cwd=REPO_DIR, env=self._env(), stdout=log_path.open("wb"), stderr=subprocess.STDOUT,

@@ -29,7 +29,7 @@ def test_compose_file_is_valid():
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     services = subprocess.run([*command, "config", "--services"], cwd=REPO_DIR, env=env, capture_output=True, text=True)
-    assert set(services.stdout.split()) >= {"postgres", "redis", "web", "proxy", "worker-cpu", "worker-gpu", "beat"}
+    assert set(services.stdout.split()) >= {"postgres", "redis", "web", "proxy", "worker-cpu", "worker-gpu", "worker-control", "beat"}
 
 
 def test_nginx_template_checks_tiles_with_the_same_token_as_django():

@@ -84,3 +84,20 @@ def test_production_checks_a_kept_connection_before_reusing_it(tmp_path):
                                                 "DJANGO_SETTINGS_MODULE": "dermrelay.settings", "PYTHONPATH": "platform"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["60", "True"]
+
+
+def test_beats_own_work_has_a_queue_and_a_worker_no_model_run_shares():
+    """The fault runs saw the reconciler's passes wait behind 20 s inference runs on `default`."""
+    from django.conf import settings
+
+    from dermrelay.celery import app
+
+    def queue_of(task: str) -> str:
+        return app.amqp.router.route({}, task)["queue"].name
+
+    assert {queue_of(entry["task"]) for entry in settings.CELERY_BEAT_SCHEDULE.values()} == {"control"}
+    for heavy in ("dermrelay.pipeline.tasks.derive", "dermrelay.pipeline.tasks.analysis_run", "dermrelay.imaging.tasks.x"):
+        assert queue_of(heavy) != "control"
+    workers = [line for line in (REPO_DIR / "scripts" / "run.sh").read_text().splitlines() if line.startswith('"$BIN/celery"')]
+    assert [("-Q control" in line, " -B " in line) for line in workers] == [(False, False), (True, True)]
+    assert '"-Q", "control"' in (REPO_DIR / "docker-compose.yml").read_text()

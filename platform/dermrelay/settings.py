@@ -347,6 +347,9 @@ CELERY_BEAT_SCHEDULE = {
     "seal-audit-trail": {"task": "dermrelay.audit.tasks.audit_seal", "schedule": DERMRELAY_RECONCILE_SECONDS},
     "reconcile-pipeline": {"task": "dermrelay.pipeline.tasks.reconcile", "schedule": DERMRELAY_RECONCILE_SECONDS},
 }
+# Beat's own work (reconcilers, the audit sealer, sweeps) has a queue and a worker of its own, so
+# it never waits behind derivations and model runs (a reconciler pass waited behind 20 s runs).
+CELERY_TASK_ROUTES.update({entry["task"]: {"queue": "control"} for entry in CELERY_BEAT_SCHEDULE.values()})
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER") == "1"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
