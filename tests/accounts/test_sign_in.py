@@ -13,7 +13,6 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
-from django.core.cache import cache
 from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -26,13 +25,6 @@ from tests.factories import PASSWORD, make_site, make_user
 pytestmark = pytest.mark.django_db
 
 LOGIN, TOKEN = "/api/v1/auth/login/", "/api/v1/auth/token/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counts():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -16,7 +16,23 @@ class AppendOnlyError(RuntimeError):
     """Raised when code tries to change or delete an audit event."""
 
 
-class AuditEvent(models.Model):
+class WrittenOnce:
+    """A model whose rows are written once: saving an existing row or deleting one raises
+    `refusal` in Python, as the database's triggers do in SQL (row_guard.py)."""
+
+    refusal: type[Exception] = AppendOnlyError
+    refusal_text = "rows of this table are append-only"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise self.refusal(self.refusal_text)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise self.refusal(self.refusal_text)
+
+
+class AuditEvent(WrittenOnce, models.Model):
     """One read, change or download of patient data, or a security event such as a login.
 
     Rows are never updated or deleted: the model refuses in Python and a trigger in the database
@@ -45,16 +61,10 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_username or '-'} {self.action} {self.object_type}:{self.object_id}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("audit events are append-only")
+    refusal_text = "audit events are append-only"
 
 
-class AuditSeal(models.Model):
+class AuditSeal(WrittenOnce, models.Model):
     """The tamper-evident chain over the trail: one seal per event, in the order events were sealed
     (shortly after they were written, by audit.chain.audit_seal on the beat schedule). Each seal's
     hash is an HMAC, with a key kept outside the database, over the previous seal's hash and its
@@ -69,13 +79,7 @@ class AuditSeal(models.Model):
     class Meta:
         ordering = ["id"]
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("audit seals are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("audit seals are append-only")
+    refusal_text = "audit seals are append-only"
 
 
 class AuditChainHead(models.Model):

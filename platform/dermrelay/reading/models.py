@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from dermrelay.audit.models import WrittenOnce
 from dermrelay.cases.models import Case, CaseReadGrant
 
 
@@ -101,7 +102,7 @@ class ImmutableError(RuntimeError):
     """Raised when code tries to change or delete a signed report version."""
 
 
-class ReportVersion(models.Model):
+class ReportVersion(WrittenOnce, models.Model):
     """One signed state of a report: its content as JSON and the SHA-256 of the content's canonical
     serialisation (reading.services.canonical_json). Rows are never changed or deleted: the model
     refuses, and on PostgreSQL a trigger refuses too (migration 0002)."""
@@ -123,13 +124,8 @@ class ReportVersion(models.Model):
     def __str__(self) -> str:
         return f"Report {self.report_id} v{self.version}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableError("signed report versions cannot be changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableError("signed report versions cannot be deleted")
+    refusal = ImmutableError
+    refusal_text = "signed report versions cannot be changed or deleted"
 
 
 class ReportPolicy(models.Model):
