@@ -18,10 +18,11 @@ _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery"
 
 
-def make_site(code: str | None = None) -> Site:
+def make_site(code: str | None = None, *, mfa_required_roles: list[str] | None = None) -> Site:
+    """A site that asks nobody for a second factor unless told (the tests of MFA say which roles)."""
     n = next(_counter)
     code = code or f"site{n}"
-    return Site.objects.create(name=f"Clinic {code}", code=code)
+    return Site.objects.create(name=f"Clinic {code}", code=code, mfa_required_roles=mfa_required_roles or [])
 
 
 def make_user(*, role: str | None = None, site: Site | None = None, username: str | None = None) -> User:
@@ -156,3 +157,20 @@ def make_judged_mosaic(*, site: Site, percent_whole: float, percent_lesion: floa
         basis=VerdictBasis.LESION if percent_lesion is not None else VerdictBasis.WHOLE_MOSAIC,
         verdict=verdict or verdict_for(basis_value, review_at=review_at, reimage_at=reimage_at),
         review_at_percent=review_at, reimage_at_percent=reimage_at)
+
+
+def authenticator_code(user: User, *, secret: str | None = None) -> str:
+    """What the person's authenticator app shows: the code of their newest authenticator (from the
+    secret the page showed, when given) for a time step it has not accepted yet (a code is refused
+    a second time), within the one-step tolerance."""
+    import base64
+    import time
+
+    from django_otp.oath import hotp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user).order_by("-id").first()
+    key = base64.b32decode(secret) if secret else device.bin_key
+    now_t = (int(time.time()) - device.t0) // device.step + device.drift
+    return f"{hotp(key, max(now_t, device.last_t + 1), device.digits):0{device.digits}d}"
+

@@ -11,6 +11,7 @@ import { DevicesPage } from "./pages/DevicesPage";
 import { LoginPage } from "./pages/LoginPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { NewCasePage } from "./pages/NewCasePage";
+import { SecurityPage } from "./pages/SecurityPage";
 import { WorklistPage } from "./pages/WorklistPage";
 
 // The heavy pages load on first use: the viewers (OpenSeadragon) and the charts (Chart.js).
@@ -38,7 +39,7 @@ const SECTION_OF: Partial<Record<Route["page"], Section>> = {
   models: "models", "site-admin": "site-admin",
 };
 
-function Page({ route, me }: { route: Route; me: Me }) {
+function Page({ route, me, setMe }: { route: Route; me: Me; setMe: (me: Me) => void }) {
   switch (route.page) {
     case "worklist": return <WorklistPage />;
     case "case": return <CasePage key={route.caseId} caseId={route.caseId} me={me} />;
@@ -49,6 +50,7 @@ function Page({ route, me }: { route: Route; me: Me }) {
     case "models": return <ModelsPage />;
     case "site-admin": return <SiteAdminPage me={me} />;
     case "devices": return <DevicesPage me={me} />;
+    case "security": return <SecurityPage me={me} onMeChanged={setMe} />;
     default: return null;
   }
 }
@@ -96,9 +98,18 @@ export function App() {
         </nav>
         <span className="spacer" />
         <Link to="/account/devices" className={route.page === "devices" ? "active" : undefined}>Devices</Link>
+        <Link to="/account/security" className={route.page === "security" ? "active" : undefined}>Security</Link>
         <span className="who" data-testid="who">{me.full_name || me.username} · {[...roles].sort().join(", ") || "no role"}</span>
         <button type="button" className="link" onClick={logout}>Sign out</button>
       </header>
+      {me.mfa.break_glass_until ? (
+        <p className="banner emergency" role="alert" data-testid="break-glass-banner">
+          Emergency access without a second factor, until {new Date(me.mfa.break_glass_until).toLocaleTimeString()}: every
+          action is recorded and your site administrators have been told. <Link to="/account/security">Set up an authenticator</Link>
+        </p>
+      ) : me.mfa.required && !me.mfa.enrolled ? (
+        <p className="banner emergency" role="alert">A site you work for requires a second factor. <Link to="/account/security">Set it up now</Link></p>
+      ) : null}
       <main className="content">
         {sections.length === 0 ? (
           <div className="notice">Your account holds no role at any site yet. Ask your site administrator for access.</div>
@@ -109,7 +120,7 @@ export function App() {
         ) : route.page === "missing" ? (
           <div className="notice">Nothing here ({route.path}). <Link to="/">Back to the start</Link></div>
         ) : (
-          <Suspense fallback={<div className="splash">Loading…</div>}><Page route={route} me={me} /></Suspense>
+          <Suspense fallback={<div className="splash">Loading…</div>}><Page route={route} me={me} setMe={setMe} /></Suspense>
         )}
       </main>
     </div>

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",  # account lockout after repeated wrong passwords (accounts/api.py)
+    "django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static",  # second factor (accounts/mfa.py)
     "dermrelay.accounts",
     "dermrelay.audit",
     "dermrelay.jobs",
@@ -119,6 +120,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dermrelay.audit.middleware.AuditContextMiddleware",
+    "dermrelay.accounts.middleware.BreakGlassSessionMiddleware",  # emergency sessions end with their grant
     "axes.middleware.AxesMiddleware",  # the lockout page for Django's own login forms (the admin)
 ]
 
@@ -128,20 +130,10 @@ ASGI_APPLICATION = "dermrelay.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [], "APP_DIRS": True,
+              "OPTIONS": {"context_processors": ["django.template.context_processors.request",
+                                                 "django.contrib.auth.context_processors.auth",
+                                                 "django.contrib.messages.context_processors.messages"]}}]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -230,6 +222,11 @@ DERMRELAY_NUM_PROXIES = int(os.environ.get("DERMRELAY_NUM_PROXIES", 0))
 # Device tokens (accounts/device_tokens.py): each capture device's own, revocable, for this many days.
 DERMRELAY_DEVICE_TOKEN_DAYS = int(os.environ.get("DERMRELAY_DEVICE_TOKEN_DAYS", 90))
 
+# Second factor (django-otp, accounts/mfa.py): authenticator apps show "DermRelay"; emergency access
+# (accounts/break_glass.py) lasts at most this long.
+OTP_TOTP_ISSUER = os.environ.get("DERMRELAY_TOTP_ISSUER", "DermRelay")
+DERMRELAY_BREAK_GLASS_MAX_MINUTES = int(os.environ.get("DERMRELAY_BREAK_GLASS_MAX_MINUTES", 240))
+
 # Account lockout (django-axes): after this many wrong passwords for one username, that account
 # cannot sign in, even with the right password, until the cool-off has passed since the last failure.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
@@ -258,7 +255,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "dermrelay.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "dermrelay.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("DERMRELAY_LOGIN_RATE", "20/min")},
+    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("DERMRELAY_LOGIN_RATE", "20/min"),
+                               "mfa": os.environ.get("DERMRELAY_MFA_CODE_RATE", "20/min")},
     "NUM_PROXIES": DERMRELAY_NUM_PROXIES,
 }
 
@@ -279,6 +277,7 @@ SPECTACULAR_SETTINGS = {
                              "dermrelay.cases.tus.tus_schema_operations"],
     "ENUM_NAME_OVERRIDES": {
         "ImageKindEnum": "dermrelay.cases.models.ImageKind",
+        "RoleEnum": "dermrelay.accounts.models.Role",
         "NotificationKindEnum": "dermrelay.notifications.models.NotificationKind",
         "SexEnum": "dermrelay.cases.models.Sex",
         "CaseStatusEnum": "dermrelay.cases.models.CaseStatus",

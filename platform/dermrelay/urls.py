@@ -8,7 +8,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from dermrelay.accounts.api import (
-    DeviceTokenListView, DeviceTokenRevokeView, LoginView, LogoutView, MeView, SiteViewSet, TokenView,
+    AuthenticatorConfirmView, AuthenticatorView, DeviceTokenListView, DeviceTokenRevokeView, LoginCodeView, LoginView,
+    LogoutView, MeView, MfaRemoveView, MfaView, RecoveryCodesView, SiteViewSet, TokenView,
 )
 from dermrelay.analysis import api as analysis_api
 from dermrelay.gate import api as gate_api
@@ -46,7 +47,13 @@ def healthz(request):
 
 api_v1 = [
     path("auth/login/", LoginView.as_view(), name="auth-login"),
+    path("auth/login/code/", LoginCodeView.as_view(), name="auth-login-code"),
     path("auth/logout/", LogoutView.as_view(), name="auth-logout"),
+    path("auth/mfa/", MfaView.as_view(), name="auth-mfa"),
+    path("auth/mfa/authenticator/", AuthenticatorView.as_view(), name="auth-mfa-authenticator"),
+    path("auth/mfa/authenticator/confirm/", AuthenticatorConfirmView.as_view(), name="auth-mfa-authenticator-confirm"),
+    path("auth/mfa/recovery-codes/", RecoveryCodesView.as_view(), name="auth-mfa-recovery-codes"),
+    path("auth/mfa/remove/", MfaRemoveView.as_view(), name="auth-mfa-remove"),
     path("auth/me/", MeView.as_view(), name="auth-me"),
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("auth/tokens/", DeviceTokenListView.as_view(), name="auth-tokens"),

@@ -64,7 +64,11 @@ def expect_console_error(page, *, status: int, path: str, why: str) -> None:
 @pytest.fixture
 def page(chromium, live_server, tmp_path):
     """A fresh browser context (no cookies) at the reader's smallest supported screen, 1366x768.
-    It fails the test on an uncaught page error and on any console error not expected above."""
+    It fails the test on an uncaught page error and on any console error not expected above.
+    Sign-in rate counts start at zero (they live in the cache, which outlives a test)."""
+    from django.core.cache import cache
+
+    cache.clear()
     context = chromium.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True,
                                    base_url=live_server.url)
     page = context.new_page()

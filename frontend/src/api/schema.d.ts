@@ -32,11 +32,32 @@ export interface paths {
         get: operations["auth_login_retrieve"];
         put?: never;
         /**
-         * @description Browser sign-in: starts a session; later unsafe requests must send the X-CSRFToken header.
-         *     The sign-in itself needs it too (login CSRF: another site's form must not sign a browser in to
-         *     an account of the attacker's); `GET` hands out the CSRF cookie, as the app's page does.
+         * @description Browser sign-in: starts a session (200) or a pending sign-in that needs a second factor (202);
+         *     later unsafe requests must send the X-CSRFToken header. The sign-in itself needs it too (login
+         *     CSRF: another site's form must not sign a browser in to an account of the attacker's); `GET`
+         *     hands out the CSRF cookie, as the app's page does.
          */
         post: operations["auth_login_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login/code/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description The second step of a browser sign-in: the authenticator's code, a recovery code (used up), or
+         *     an emergency access code a site administrator gave (the session then ends with the grant).
+         */
+        post: operations["auth_login_code_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -76,6 +97,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Your second factor: whether it is set up, which sites require it, recovery codes left. */
+        get: operations["auth_mfa_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/authenticator/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Start setting an authenticator up: scan the QR code (or type the secret), then confirm
+         *     with a code it shows. Replacing an authenticator you have needs your password.
+         */
+        post: operations["auth_mfa_authenticator_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/authenticator/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Confirm the new authenticator with a code it shows: it becomes yours (replacing an
+         *     earlier one), with ten new recovery codes; a pending sign-in then starts its session.
+         */
+        post: operations["auth_mfa_authenticator_confirm_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/recovery-codes/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Ten new recovery codes (the earlier ones stop working), for your authenticator's current code. */
+        post: operations["auth_mfa_recovery_codes_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/remove/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Remove your authenticator and recovery codes (your password; refused while a site requires them). */
+        post: operations["auth_mfa_remove_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/token/": {
         parameters: {
             query?: never;
@@ -88,7 +200,9 @@ export interface paths {
         /**
          * @description Capture devices exchange a user's credentials for a token of their own: `Authorization:
          *     Token <key>`. Every exchange issues a new token with a lifetime (DERMRELAY_DEVICE_TOKEN_DAYS);
-         *     its owner sees and revokes their tokens at /auth/tokens/.
+         *     its owner sees and revokes their tokens at /auth/tokens/. Someone with an authenticator sends
+         *     its code too; someone a site's policy requires one of sets it up in the browser first (an
+         *     emergency access code never gives a device token).
          */
         post: operations["auth_token_create"];
         delete?: never;
@@ -1015,6 +1129,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sites/{id}/break-glass/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Emergency access for a staff member who cannot give their second factor: GET lists the
+         *     grants for the site's staff; POST grants one (a reason, a few minutes to hours) and answers
+         *     its single-use code once. Everyone administering the person's sites is told.
+         */
+        get: operations["sites_break_glass_list"];
+        put?: never;
+        /**
+         * @description Emergency access for a staff member who cannot give their second factor: GET lists the
+         *     grants for the site's staff; POST grants one (a reason, a few minutes to hours) and answers
+         *     its single-use code once. Everyone administering the person's sites is told.
+         */
+        post: operations["sites_break_glass_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sites/{id}/break-glass/{grant_id}/revoke/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The code stops working, and a session it started ends at its next request. */
+        post: operations["sites_break_glass_revoke_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sites/{id}/patients/{patient}/access-log/": {
         parameters: {
             query?: never;
@@ -1097,6 +1254,24 @@ export interface paths {
         get: operations["sites_report_policy_retrieve"];
         /** @description Set the site's report policy (the site's administrators; 403 for its other members). */
         put: operations["sites_report_policy_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sites/{id}/security-policy/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Which roles sign in with a second factor here, and who of the staff has set one up (site admins). */
+        get: operations["sites_security_policy_retrieve"];
+        /** @description Which roles sign in with a second factor here, and who of the staff has set one up (site admins). */
+        put: operations["sites_security_policy_update"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1368,6 +1543,13 @@ export interface components {
             ended_at?: string | null;
             end_reason?: string;
         };
+        AuthenticatorSetup: {
+            /** @description base32, to type into the app when it cannot scan */
+            secret: string;
+            otpauth_uri: string;
+            /** @description the otpauth URI as an SVG QR code (data: URI) */
+            qr_code: string;
+        };
         /**
          * @description * `lesion` - Uninformative share of the lesion
          *     * `whole_mosaic` - Uninformative share of the whole mosaic
@@ -1406,6 +1588,28 @@ export interface components {
             regions: (string | null)[][];
             /** @description per patch row and column, each region's probability */
             probabilities: number[][][];
+        };
+        BreakGlassGrant: {
+            /** Format: uuid */
+            id: string;
+            user: number;
+            readonly user_name: string;
+            granted_by: string;
+            reason: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            used_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
+        BreakGlassRequestRequest: {
+            /** @description the staff member who cannot give their second factor */
+            user: number;
+            reason: string;
+            minutes: number;
         };
         Case: {
             /** Format: uuid */
@@ -1521,6 +1725,10 @@ export interface components {
          * @enum {string}
          */
         CaseStatusEnum: "draft" | "submitted" | "processing" | "ready_for_reading" | "in_reading" | "signed" | "recall_requested" | "amended";
+        CodeRequest: {
+            /** @description the authenticator's six digits, a recovery code, or an emergency access code */
+            code: string;
+        };
         CredentialsRequest: {
             username: string;
             password: string;
@@ -1542,6 +1750,11 @@ export interface components {
              * @default capture device
              */
             name: string;
+            /**
+             * @description the authenticator's code or a recovery code, for someone with an authenticator
+             * @default
+             */
+            code: string;
         };
         DeviceToken: {
             /** Format: uuid */
@@ -1558,6 +1771,8 @@ export interface components {
             last_used_at?: string | null;
             /** Format: date-time */
             revoked_at?: string | null;
+            /** @description How the owner proved a second factor when the token was issued ('totp', 'recovery_code'), or blank. */
+            second_factor?: string;
             readonly state: string;
             /** @description the token this request was signed in with */
             readonly current: boolean;
@@ -1601,6 +1816,11 @@ export interface components {
             low: number;
             /** Format: double */
             high: number;
+        };
+        Enrolled: {
+            /** @description shown this once; each works once */
+            recovery_codes: string[];
+            me: components["schemas"]["Me"];
         };
         /** @description The model's uninformative areas against an expert's, pixel by pixel. */
         ExpertAgreement: {
@@ -1788,6 +2008,24 @@ export interface components {
             /** Format: binary */
             file: string;
         };
+        IssuedBreakGlass: {
+            /** Format: uuid */
+            id: string;
+            user: number;
+            readonly user_name: string;
+            granted_by: string;
+            reason: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            used_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description the single-use code: shown this once, never stored */
+            code: string;
+        };
         IssuedToken: {
             /** @description the key: shown this once, never stored */
             token: string;
@@ -1805,6 +2043,8 @@ export interface components {
             last_used_at?: string | null;
             /** Format: date-time */
             revoked_at?: string | null;
+            /** @description How the owner proved a second factor when the token was issued ('totp', 'recovery_code'), or blank. */
+            second_factor?: string;
             readonly state: string;
             /** @description the token this request was signed in with */
             readonly current: boolean;
@@ -1946,6 +2186,7 @@ export interface components {
             roles: {
                 [key: string]: string[];
             };
+            mfa: components["schemas"]["MfaState"];
         };
         /**
          * @description * `whole` - Whole mosaic
@@ -1953,6 +2194,28 @@ export interface components {
          * @enum {string}
          */
         MeasureEnum: "whole" | "lesion";
+        MfaDetail: {
+            enrolled: boolean;
+            /** @description sites whose policy requires it of you */
+            required_by: string[];
+            recovery_codes_left: number;
+            /** Format: date-time */
+            confirmed_at: string | null;
+            /** Format: date-time */
+            last_used_at: string | null;
+        };
+        MfaState: {
+            /** @description an authenticator is set up */
+            enrolled: boolean;
+            /** @description a site's policy asks this user for a second factor */
+            required: boolean;
+            recovery_codes_left: number;
+            /**
+             * Format: date-time
+             * @description this session was started with emergency access, which ends then
+             */
+            break_glass_until: string | null;
+        };
         ModelIdentity: {
             name: string;
             version: string;
@@ -2031,6 +2294,22 @@ export interface components {
          * @enum {string}
          */
         MosaicQualityStateEnum: "preparing" | "analysing" | "judging" | "done" | "failed" | "not_analysed" | "not_applicable";
+        NextStep: {
+            /**
+             * @description mfa_code: send the authenticator's code (or a recovery or emergency code) to /auth/login/code/; mfa_enrol: set an authenticator up (/auth/mfa/authenticator/) before the first session starts
+             *
+             *     * `mfa_code` - mfa_code
+             *     * `mfa_enrol` - mfa_enrol
+             */
+            next_step: components["schemas"]["NextStepEnum"];
+            detail: string;
+        };
+        /**
+         * @description * `mfa_code` - mfa_code
+         *     * `mfa_enrol` - mfa_enrol
+         * @enum {string}
+         */
+        NextStepEnum: "mfa_code" | "mfa_enrol";
         Notification: {
             /** Format: uuid */
             readonly id: string;
@@ -2051,9 +2330,10 @@ export interface components {
         /**
          * @description * `reimage_recommended` - Re-imaging recommended
          *     * `analysis_failed` - An analysis failed
+         *     * `emergency_access` - Emergency access granted or used
          * @enum {string}
          */
-        NotificationKindEnum: "reimage_recommended" | "analysis_failed";
+        NotificationKindEnum: "reimage_recommended" | "analysis_failed" | "emergency_access";
         /** @enum {unknown} */
         NullEnum: null;
         /** @description An overlay pyramid drawn over an image, with signed tile URLs like the image's own. */
@@ -2221,6 +2501,10 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["WorklistRow"][];
+        };
+        PasswordRequest: {
+            /** @default  */
+            password: string;
         };
         PatchedCaseRequest: {
             /** Format: uuid */
@@ -2688,6 +2972,9 @@ export interface components {
         RecallRequest: {
             reason: string;
         };
+        RecoveryCodes: {
+            recovery_codes: string[];
+        };
         /** @description The mosaic's registration as recorded: the matrix (fitted, when landmarks were given). */
         Registration: {
             /** Format: uuid */
@@ -2865,6 +3152,14 @@ export interface components {
             /** @description id of a ModelVersion (see /models/) */
             model_version: number;
         };
+        /**
+         * @description * `technician` - Technician
+         *     * `site_admin` - Site administrator
+         *     * `reader` - Reader
+         *     * `qa_admin` - Quality administrator
+         * @enum {string}
+         */
+        RoleEnum: "technician" | "site_admin" | "reader" | "qa_admin";
         /** @description One analysis run: which model, where it stands, its headline numbers and its timings. */
         RunSummary: {
             /** Format: uuid */
@@ -2892,6 +3187,15 @@ export interface components {
             started_at: string | null;
             /** Format: date-time */
             finished_at: string | null;
+        };
+        SecurityPolicy: {
+            /** @description Roles whose holders must sign in with a second factor; turning a role on signs its holders out everywhere. */
+            mfa_required_roles: components["schemas"]["RoleEnum"][];
+            readonly staff: components["schemas"]["StaffMember"][];
+        };
+        SecurityPolicyRequest: {
+            /** @description Roles whose holders must sign in with a second factor; turning a role on signs its holders out everywhere. */
+            mfa_required_roles: components["schemas"]["RoleEnum"][];
         };
         /**
          * @description * `female` - Female
@@ -2954,6 +3258,22 @@ export interface components {
             id: number;
             full_name: string;
             username: string;
+        };
+        StaffMember: {
+            id: number;
+            username: string;
+            full_name: string;
+            roles: components["schemas"]["RoleEnum"][];
+            mfa_enrolled: boolean;
+            mfa_required_here: boolean;
+        };
+        StaffMemberRequest: {
+            id: number;
+            username: string;
+            full_name: string;
+            roles: components["schemas"]["RoleEnum"][];
+            mfa_enrolled: boolean;
+            mfa_required_here: boolean;
         };
         SuggestedSite: {
             anatom_site_general: string;
@@ -3193,6 +3513,39 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NextStep"];
+                };
+            };
+        };
+    };
+    auth_login_code_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CodeRequest"];
+                "multipart/form-data": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
         };
     };
     auth_logout_create: {
@@ -3221,6 +3574,125 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
+    auth_mfa_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaDetail"];
+                };
+            };
+        };
+    };
+    auth_mfa_authenticator_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PasswordRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PasswordRequest"];
+                "multipart/form-data": components["schemas"]["PasswordRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthenticatorSetup"];
+                };
+            };
+        };
+    };
+    auth_mfa_authenticator_confirm_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CodeRequest"];
+                "multipart/form-data": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrolled"];
+                };
+            };
+        };
+    };
+    auth_mfa_recovery_codes_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CodeRequest"];
+                "multipart/form-data": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+        };
+    };
+    auth_mfa_remove_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PasswordRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PasswordRequest"];
+                "multipart/form-data": components["schemas"]["PasswordRequest"];
+            };
+        };
         responses: {
             200: {
                 headers: {
@@ -5228,6 +5700,82 @@ export interface operations {
             };
         };
     };
+    sites_break_glass_list: {
+        parameters: {
+            query?: {
+                /** @description Which field to use when ordering the results. */
+                ordering?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this site. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakGlassGrant"][];
+                };
+            };
+        };
+    };
+    sites_break_glass_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this site. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BreakGlassRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["BreakGlassRequestRequest"];
+                "multipart/form-data": components["schemas"]["BreakGlassRequestRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedBreakGlass"];
+                };
+            };
+        };
+    };
+    sites_break_glass_revoke_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: string;
+                /** @description A UUID string identifying this site. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakGlassGrant"];
+                };
+            };
+        };
+    };
     sites_patients_access_log_list: {
         parameters: {
             query?: {
@@ -5398,6 +5946,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReportPolicy"];
+                };
+            };
+        };
+    };
+    sites_security_policy_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this site. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecurityPolicy"];
+                };
+            };
+        };
+    };
+    sites_security_policy_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A UUID string identifying this site. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecurityPolicyRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["SecurityPolicyRequest"];
+                "multipart/form-data": components["schemas"]["SecurityPolicyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecurityPolicy"];
                 };
             };
         };

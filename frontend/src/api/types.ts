@@ -82,3 +82,12 @@ export type QaScope = Schemas["QaScope"];
 export type DeviceToken = Schemas["DeviceToken"];
 export type IssuedToken = Schemas["IssuedToken"];
 export type AccessEvent = Schemas["AccessEvent"];
+
+// The second factor (sign-in, the Security page, the site admin's security panels)
+export type AuthenticatorSetupData = Schemas["AuthenticatorSetup"];
+export type Enrolled = Schemas["Enrolled"];
+export type MfaDetail = Schemas["MfaDetail"];
+export type SecurityPolicy = Schemas["SecurityPolicy"];
+export type StaffMember = Schemas["StaffMember"];
+export type BreakGlassGrant = Schemas["BreakGlassGrant"];
+export type IssuedBreakGlass = Schemas["IssuedBreakGlass"];

@@ -12,6 +12,7 @@ export type Route =
   | { page: "models" }
   | { page: "site-admin" }
   | { page: "devices" }
+  | { page: "security" }
   | { page: "missing"; path: string };
 
 const UUID = "([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})";
@@ -19,6 +20,7 @@ const FIXED: Record<string, Route> = {
   "/": { page: "home" }, "/worklist": { page: "worklist" }, "/clinic": { page: "clinic" },
   "/clinic/new": { page: "clinic-new" }, "/qa": { page: "qa" }, "/models": { page: "models" },
   "/site-admin": { page: "site-admin" }, "/account/devices": { page: "devices" },
+  "/account/security": { page: "security" },
 };
 
 export function parseRoute(path: string): Route {

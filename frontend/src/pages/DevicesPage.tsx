@@ -13,6 +13,7 @@ export function DevicesPage({ me }: { me: Me }) {
   const [error, setError] = useState<string | null>(null);
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
   const [issued, setIssued] = useState<IssuedToken | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -28,10 +29,11 @@ export function DevicesPage({ me }: { me: Me }) {
     setBusy(true);
     setError(null);
     const { data, error: failure } = await api.POST("/api/v1/auth/token/", {
-      body: { username: me.username, password, name },
+      body: { username: me.username, password, name, code },
     });
     setBusy(false);
     setPassword("");
+    setCode("");
     if (failure || !data) return setError(errorMessage(failure, "The device could not be signed in."));
     setIssued(data);
     setName("");
@@ -84,6 +86,10 @@ export function DevicesPage({ me }: { me: Me }) {
           placeholder="e.g. VivaScope, room 2" onChange={(event) => setName(event.target.value)} /></label>
         <label>Your password<input name="password" type="password" autoComplete="current-password" value={password}
           required onChange={(event) => setPassword(event.target.value)} /></label>
+        {me.mfa.enrolled ? (
+          <label>Code from your authenticator app<input name="code" autoComplete="one-time-code" value={code} required
+            onChange={(event) => setCode(event.target.value)} /></label>
+        ) : null}
         <button type="submit" className="primary" disabled={busy}>{busy ? "Signing in…" : "Get a key"}</button>
       </form>
     </section>

@@ -1,15 +1,17 @@
 /** A site administrator's desk: the submitted cases no reader holds yet (assign each with a due
  * date), the cases readers hold (reassign, take back), the site's quality thresholds, and re-running
- * a case's analyses with another model version. Everything goes through the same API the Swagger
+ * a case's analyses with another model version, the site's second-factor policy and emergency access. Everything goes through the same API the Swagger
  * page shows; the server decides, and its refusals are shown in its own words. */
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import type { Me, QueueCase } from "../api/types";
 import { AccessLogPanel } from "../components/siteAdmin/AccessLogPanel";
+import { BreakGlassPanel } from "../components/siteAdmin/BreakGlassPanel";
 import { HeldTable } from "../components/siteAdmin/HeldTable";
 import { Pager } from "../components/siteAdmin/Pager";
 import { ReportPolicyPanel } from "../components/siteAdmin/ReportPolicyPanel";
 import { RerunPanel } from "../components/siteAdmin/RerunPanel";
+import { SecurityPolicyPanel } from "../components/siteAdmin/SecurityPolicyPanel";
 import { ThresholdsPanel } from "../components/siteAdmin/ThresholdsPanel";
 import { WaitingTable } from "../components/siteAdmin/WaitingTable";
 import { useReadingQueue } from "../hooks/useReadingQueue";
@@ -95,6 +97,8 @@ export function SiteAdminPage({ me }: { me: Me }) {
         <ReportPolicyPanel siteId={siteId} />
         <RerunPanel cases={openCases} chosen={rerunCase} setChosen={setRerunCase} />
         <AccessLogPanel key={siteId} siteId={siteId} />
+        <SecurityPolicyPanel siteId={siteId} />
+        <BreakGlassPanel siteId={siteId} me={me} />
       </div>
     </section>
   );

@@ -30,15 +30,17 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def device_token_issue(*, user: User, name: str) -> tuple[DeviceToken, str]:
-    """A new token for one device; the key is returned once and never stored."""
+def device_token_issue(*, user: User, name: str, second_factor: str = "") -> tuple[DeviceToken, str]:
+    """A new token for one device; the key is returned once and never stored. `second_factor`: how
+    the owner proved one when asking ('totp', 'recovery_code'), blank when none was asked."""
     prefix = secrets.token_hex(PREFIX_CHARS // 2)
     key = f"{KEY_PREFIX}{prefix}{secrets.token_urlsafe(32)}"
     token = DeviceToken.objects.create(
-        user=user, name=name.strip() or "unnamed device", prefix=prefix, digest=_digest(key),
+        user=user, name=name.strip() or "unnamed device", prefix=prefix, digest=_digest(key), second_factor=second_factor,
         expires_at=timezone.now() + datetime.timedelta(days=settings.DERMRELAY_DEVICE_TOKEN_DAYS))
     audit_record(actor=user, action="token_issue", object_type="device_token", object_id=token.id,
-                 detail={"name": token.name, "prefix": prefix, "expires_at": token.expires_at.isoformat()})
+                 detail={"name": token.name, "prefix": prefix, "expires_at": token.expires_at.isoformat(),
+                         "second_factor": second_factor})
     return token, key
 
 

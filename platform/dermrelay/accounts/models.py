@@ -6,6 +6,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 class Role(models.TextChoices):
@@ -19,6 +20,12 @@ class Role(models.TextChoices):
 CLINICAL_ROLES = frozenset({Role.TECHNICIAN, Role.SITE_ADMIN})
 
 
+def mfa_roles_default() -> list[str]:
+    """A new site asks a second factor of everyone who reads or manages patient data remotely or for
+    the whole site; technicians at the capture device may be added by the site's administrator."""
+    return [Role.READER.value, Role.SITE_ADMIN.value, Role.QA_ADMIN.value]
+
+
 class Site(models.Model):
     """A clinic. Every patient belongs to exactly one site; it is the unit of tenancy."""
 
@@ -27,6 +34,8 @@ class Site(models.Model):
     code = models.SlugField(max_length=40, unique=True, help_text="Short stable identifier, e.g. 'northside'.")
     timezone = models.CharField(max_length=64, default="UTC")
     is_active = models.BooleanField(default=True)
+    mfa_required_roles = models.JSONField(default=mfa_roles_default, blank=True, help_text=(
+        "Roles whose holders must sign in with a second factor (accounts/mfa.py); set by the site's administrators."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,9 +49,17 @@ class User(AbstractUser):
     """A person who signs in: technician, site admin, reader or QA admin (through memberships)."""
 
     id = models.BigAutoField(primary_key=True)
+    security_stamp = models.UUIDField(default=uuid.uuid4, help_text=(
+        "Changed to end every session of the user at once (a site turned MFA on for their role)."))
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django ends a session whose stored hash no longer matches: a new password ends them all,
+        as in Django, and so does a new security stamp."""
+        return salted_hmac("dermrelay.accounts.User.session", f"{self.password}:{self.security_stamp}",
+                           secret=secret, algorithm="sha256").hexdigest()
 
 
 class Membership(models.Model):
@@ -79,12 +96,41 @@ class DeviceToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    second_factor = models.CharField(max_length=20, blank=True, help_text=(
+        "How the owner proved a second factor when the token was issued ('totp', 'recovery_code'), or blank."))
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…) of {self.user_id}"
+
+
+class BreakGlassGrant(models.Model):
+    """Emergency access for someone who cannot give their second factor (a lost phone on call): a
+    site administrator (or the platform's operator) grants it with a reason; it is a single-use
+    code that signs the person in with their password for a short while. Granting and using it
+    notify the site's administrators and QA administrators, and every audit event of that session
+    names the grant (accounts/break_glass.py). Only a digest of the code is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="break_glass_grants")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                             help_text="the site whose administrator granted it; empty when the platform's operator did")
+    granted_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    granted_by_username = models.CharField(max_length=150, blank=True)
+    reason = models.TextField()
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(help_text="the code works until then, and the session it starts ends then")
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"emergency access for {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
 
 
 class IdempotencyKey(models.Model):

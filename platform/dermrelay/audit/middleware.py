@@ -1,4 +1,5 @@
-"""Makes the client address of the current request available to audit_record()."""
+"""Makes the client address of the current request available to audit_record(), and the emergency
+access grant its session was started with (accounts/break_glass.py), so every event names it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextvars
 from dermrelay.network import client_address
 
 client_address_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_address", default=None)
+break_glass_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("break_glass", default=None)
 
 
 class AuditContextMiddleware:

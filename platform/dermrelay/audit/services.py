@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .middleware import client_address_var
+from .middleware import break_glass_var, client_address_var
 from .models import AuditEvent, AuditOutcome
 
 
@@ -18,7 +18,11 @@ def audit_record(
     outcome: str = AuditOutcome.SUCCESS,
     detail: dict | None = None,
 ) -> AuditEvent:
-    """Append one event. The client address comes from the current request, when there is one."""
+    """Append one event. The client address comes from the current request, when there is one; so
+    does the emergency access grant of a session started without a second factor."""
+    grant = break_glass_var.get()
+    if grant:
+        detail = {**(detail or {}), "break_glass": grant}
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditEvent.objects.create(
         actor=actor if authenticated else None,

@@ -10,6 +10,7 @@ from django.db import models
 class NotificationKind(models.TextChoices):
     REIMAGE_RECOMMENDED = "reimage_recommended", "Re-imaging recommended"
     ANALYSIS_FAILED = "analysis_failed", "An analysis failed"
+    EMERGENCY_ACCESS = "emergency_access", "Emergency access granted or used"
 
 
 class Notification(models.Model):

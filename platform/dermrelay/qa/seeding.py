@@ -112,7 +112,8 @@ def site_history_from_dict(spec: Mapping) -> SiteHistory:
     membership at the site."""
     from dermrelay.accounts.models import Membership, Role
 
-    site = Site.objects.get_or_create(code=spec["code"], defaults={"name": spec.get("name") or spec["code"]})[0]
+    site = Site.objects.get_or_create(code=spec["code"], defaults={"name": spec.get("name") or spec["code"],
+                                                                   "mfa_required_roles": []})[0]
     technicians: list[User | None] = []
     for username in spec.get("technicians") or []:
         if username is None:

@@ -39,8 +39,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, password: str, weeks: int, seed: int, **options):
-        sites = {code: Site.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in SITES.items()}
-        sites[RIVERSIDE[0]] = Site.objects.get_or_create(code=RIVERSIDE[0], defaults={"name": RIVERSIDE[1]})[0]
+        demo = {"mfa_required_roles": []}  # as seed_demo's sites: no second factor asked in the demo
+        sites = {code: Site.objects.get_or_create(code=code, defaults={"name": name, **demo})[0] for code, name in SITES.items()}
+        sites[RIVERSIDE[0]] = Site.objects.get_or_create(code=RIVERSIDE[0], defaults={"name": RIVERSIDE[1], **demo})[0]
         users = {username: self._user(username, full_name, password) for username, full_name, _, _ in RIVERSIDE_USERS}
         for username, _, code, role in RIVERSIDE_USERS:
             Membership.objects.get_or_create(user=users[username], site=sites[code], role=role)
