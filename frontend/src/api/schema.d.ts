@@ -1606,7 +1606,10 @@ export interface components {
             revoked_at: string | null;
         };
         BreakGlassRequestRequest: {
-            /** @description the staff member who cannot give their second factor */
+            /**
+             * Format: int64
+             * @description the staff member who cannot give their second factor
+             */
             user: number;
             reason: string;
             minutes: number;

@@ -22,7 +22,7 @@ from dermrelay.audit.services import audit_record
 from dermrelay.notifications.models import NotificationKind
 from dermrelay.notifications.services import notification_send
 
-from .mfa import MfaRefused
+from .mfa import MfaRefused, code_normalised
 from .models import BreakGlassGrant, Membership, Role, Site, User
 
 MIN_MINUTES = 5
@@ -32,10 +32,6 @@ SESSION_KEY = "break_glass"  # the grant's id, in the session it started
 
 def _digest(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
-
-
-def _normalised(code: str) -> str:
-    return "".join(code.split()).replace("-", "").lower()
 
 
 def _tell_admins(*, user: User, grant: BreakGlassGrant, message: str, event: str) -> None:
@@ -66,7 +62,7 @@ def break_glass_grant(*, user: User, granted_by: User | None, site: Site | None,
     with transaction.atomic():
         grant = BreakGlassGrant.objects.create(
             user=user, site=site, granted_by=granted_by, granted_by_username=granted_by.username if granted_by else "operator",
-            reason=reason, digest=_digest(_normalised(code)), expires_at=timezone.now() + datetime.timedelta(minutes=minutes))
+            reason=reason, digest=_digest(code_normalised(code)), expires_at=timezone.now() + datetime.timedelta(minutes=minutes))
         audit_record(actor=granted_by, action="break_glass_grant", object_type="user", object_id=user.id,
                      site_id=site.id if site else None,
                      detail={"grant": str(grant.id), "reason": reason, "minutes": minutes, "by": grant.granted_by_username})
@@ -78,7 +74,7 @@ def break_glass_grant(*, user: User, granted_by: User | None, site: Site | None,
 
 def break_glass_use(*, user: User, code: str) -> BreakGlassGrant | None:
     """The live grant this code belongs to, now used up; None for a wrong, used, revoked or expired code."""
-    digest = _digest(_normalised(code))
+    digest = _digest(code_normalised(code))
     with transaction.atomic():
         for grant in BreakGlassGrant.objects.select_for_update().filter(
                 user=user, used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()):

@@ -65,14 +65,15 @@ class CodeCheck:
     wait_seconds: int = 0  # > 0: too many wrong codes lately; nothing was checked
 
 
-def _normalised(code: str) -> str:
+def code_normalised(code: str) -> str:
+    """A code as typed (spaces, dashes, either case) in the one form it is checked in."""
     return "".join(code.split()).replace("-", "").lower()
 
 
 def mfa_check_code(*, user: User, code: str) -> CodeCheck:
     """Whether `code` is the authenticator's current code (six digits) or one of the unused recovery
     codes; a right recovery code is used up. Wrong codes make the device wait (django-otp)."""
-    code = _normalised(code)
+    code = code_normalised(code)
     if code.isdigit() and len(code) == 6:
         device, method = authenticator_of(user=user), "totp"
     else:
@@ -108,7 +109,7 @@ def authenticator_confirm(*, user: User, code: str) -> list[str] | None:
     if device is None:
         return None
     with transaction.atomic():
-        if not device.verify_token(_normalised(code)):
+        if not device.verify_token(code_normalised(code)):
             return None
         replaced = TOTPDevice.objects.filter(user=user, confirmed=True).delete()[0]
         device.confirmed = True

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from dermrelay.audit.models import AuditOutcome
 from dermrelay.audit.services import audit_record
 
-from ..mfa import (MfaRefused, authenticator_begin, authenticator_confirm, authenticator_setup, mfa_check_code,
+from ..mfa import (MfaRefused, authenticator_begin, authenticator_of, authenticator_confirm, authenticator_setup, mfa_check_code,
                    mfa_enrolled, mfa_remove, mfa_required_sites, recovery_codes_issue, recovery_codes_left)
 from ..models import User
 from .sign_in import CodeRateThrottle, CodeSerializer, MeSerializer, Refused, me_data, pending_user, session_start
@@ -70,9 +70,7 @@ class MfaView(APIView):
     @extend_schema(responses=MfaDetailSerializer)
     def get(self, request):
         """Your second factor: whether it is set up, which sites require it, recovery codes left."""
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+        device = authenticator_of(user=request.user)
         return Response({"enrolled": device is not None,
                          "required_by": [site.name for site in mfa_required_sites(user=request.user)],
                          "recovery_codes_left": recovery_codes_left(user=request.user),

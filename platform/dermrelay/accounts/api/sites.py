@@ -41,7 +41,7 @@ class SecurityPolicySerializer(serializers.Serializer):
 
 
 class BreakGlassRequestSerializer(serializers.Serializer):
-    user = serializers.IntegerField(help_text="the staff member who cannot give their second factor")
+    user = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="the staff member who cannot give their second factor")
     reason = serializers.CharField(max_length=1000)
     minutes = serializers.IntegerField(min_value=1, max_value=24 * 60)
 
