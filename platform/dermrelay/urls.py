@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -113,5 +114,6 @@ handler403 = "dermrelay.web.permission_denied"
 handler404 = "dermrelay.web.page_not_found"
 handler500 = "dermrelay.web.server_error"
 
+admin.site.__class__ = OTPAdminSite  # the Django admin asks for the authenticator's code too (accounts/mfa.py)
 admin.site.site_header = "DermRelay administration"
 admin.site.site_title = "DermRelay"

@@ -251,3 +251,21 @@ def test_the_operator_grants_emergency_access_from_the_command_line(site, admin,
     grant = BreakGlassGrant.objects.get()
     assert grant.granted_by is None and grant.granted_by_username == "operator"
     assert Notification.objects.filter(user=admin, kind="emergency_access").count() == 2
+
+
+def test_the_django_admin_asks_a_superuser_for_the_authenticators_code_too(client):
+    from dermrelay.accounts.models import User
+
+    ops = User.objects.create_superuser(username="ops-admin", password=PASSWORD)
+    form = {"username": ops.username, "password": PASSWORD, "next": "/admin/"}
+    refused = client.post("/admin/login/?next=/admin/", form)
+    assert refused.status_code == 200 and client.get("/admin/").status_code == 302  # the password alone: no admin
+
+    enrolled(ops)
+    device = TOTPDevice.objects.get(user=ops, confirmed=True)
+    chosen = client.post("/admin/login/?next=/admin/", form)  # the form comes back listing the user's devices
+    assert device.persistent_id in chosen.content.decode() and client.get("/admin/").status_code == 302
+    signed_in = client.post("/admin/login/?next=/admin/", {**form, "otp_device": device.persistent_id,
+                                                             "otp_token": authenticator_code(ops)})
+    assert signed_in.status_code == 302, signed_in.content[:500]
+    assert client.get("/admin/").status_code == 200
