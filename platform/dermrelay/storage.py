@@ -4,9 +4,11 @@ overlays and run outputs are written and removed the same way on local disk and 
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -61,8 +63,22 @@ def staging_sweep(*, older_than_seconds: float) -> int:
                for pattern in STAGING_PATTERNS)
 
 
+# The job running in this context (jobs/services.py) hears of every output prefix before anything is
+# written under it, and keeps a ledger: what an attempt wrote and never committed (its process was
+# killed, its database was lost) is removed instead of lying there for good.
+output_listener: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar("output_listener", default=None)
+
+
+def output_intend(prefix: str) -> None:
+    """Say, before writing, that outputs are about to go under `prefix` (a no-op outside a job)."""
+    listener = output_listener.get()
+    if listener is not None:
+        listener(prefix)
+
+
 def folder_publish(local_dir: Path, prefix: str) -> None:
     """Move a finished folder (a pyramid) under `prefix`: a rename on local disk, else file by file."""
+    output_intend(prefix)
     if isinstance(default_storage, FileSystemStorage):
         target = Path(default_storage.path(prefix))
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -19,14 +19,6 @@ from tests.factories import api_client, make_case, make_site, make_user, png_byt
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def job() -> DerivationJob:
-    site = make_site()
-    tech = make_user(role=Role.TECHNICIAN, site=site)
-    response = upload(api_client(tech), make_case(site=site, actor=tech), png_bytes(64, 64))
-    return DerivationJob.objects.get(image_id=response.json()["id"])  # queued: on_commit never fired here
-
-
 class Recorder:
     def __init__(self, fail_times: int = 0):
         self.calls, self.applied, self.discarded, self.fail_times = 0, 0, 0, fail_times

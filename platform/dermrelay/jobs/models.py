@@ -40,3 +40,20 @@ class Job(models.Model):
 
     class Meta:
         abstract = True
+
+
+class JobOutput(models.Model):
+    """A prefix an attempt of a job is about to write under, recorded before it writes (storage.py's
+    output_intend, jobs/services.py): the ledger that lets the files of an attempt whose work never
+    committed (a killed process, a lost database) be removed. An attempt that succeeds drops its own
+    rows with its success, the files being the job's results by then, and removes earlier attempts'."""
+
+    job_label = models.CharField(max_length=100, help_text="the job model, e.g. 'imaging.derivationjob'")
+    job_id = models.CharField(max_length=64)
+    attempt = models.PositiveSmallIntegerField()
+    prefix = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job_label", "job_id"], name="job_output_job_idx"),
+                   models.Index(fields=["created_at"], name="job_output_created_idx")]

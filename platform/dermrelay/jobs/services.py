@@ -8,6 +8,10 @@
 - A heartbeat thread extends the lease while the work runs, so long jobs are not taken over.
 - Completion re-checks the claim token under the lock: a zombie that lost its claim cannot
   complete the job a second time, and the job's own database effects commit with its success.
+- Outputs are announced before they are written (storage.output_intend) into a ledger (JobOutput):
+  completion drops the rows of the attempt that succeeded and removes the files of every other
+  attempt (a killed one, one that failed, one whose claim was lost), and the reconciler's sweep
+  removes those of an attempt whose process died when no later attempt came.
 - A lost database connection (a failover, pg_terminate_backend) costs neither: the heartbeat opens a
   new one at its next beat, and completion is tried again on a new connection, so finished work is
   recorded instead of running a second time once the lease runs out.
@@ -26,12 +30,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import FINISHED_STATES, Job, JobState
+from dermrelay.storage import output_listener, prefix_delete
+
+from .models import FINISHED_STATES, Job, JobOutput, JobState
 
 logger = logging.getLogger(__name__)
 HOSTNAME = socket.gethostname()
@@ -184,6 +191,7 @@ def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
     heartbeat = _Heartbeat(model, claim)
     heartbeat.start()
     permanent = False
+    listening = output_listener.set(_ledger(model, job_id, claim.job.attempts))
     try:
         effects = work(claim.job)
         error = None
@@ -194,10 +202,35 @@ def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
         error = traceback.format_exc()
         logger.warning("job %s %s failed (attempt %s):\n%s", model.__name__, job_id, claim.job.attempts, error)
     finally:
+        output_listener.reset(listening)
         heartbeat.stopped.set()
         heartbeat.join()
     return _on_a_live_connection(lambda: _complete(model, job_id, claim, effects if error is None else None,
                                                    error, permanent))
+
+
+def _ledger(model: type[Job], job_id, attempt: int) -> Callable[[str], None]:
+    label = model._meta.label_lower
+
+    def record(prefix: str) -> None:
+        JobOutput.objects.create(job_label=label, job_id=str(job_id), attempt=attempt, prefix=prefix)
+
+    return record
+
+
+def _prefixes_delete(prefixes: list[str]) -> None:
+    for prefix in prefixes:
+        prefix_delete(prefix)
+
+
+def _outputs_settle(model: type[Job], job_id, attempt: int, *, succeeded: bool) -> None:
+    """In the completing transaction: the ledger rows of this attempt and the earlier ones go; their
+    files go once it commits, except this attempt's when it succeeded (they are its results)."""
+    rows = JobOutput.objects.filter(job_label=model._meta.label_lower, job_id=str(job_id), attempt__lte=attempt)
+    stale = [prefix for prefix, n in rows.values_list("prefix", "attempt") if not (succeeded and n == attempt)]
+    rows.delete()
+    if stale:
+        transaction.on_commit(lambda: _prefixes_delete(stale))
 
 
 def _complete(model: type[Job], job_id, claim: Claim, effects: JobEffects | None, error: str | None,
@@ -210,12 +243,15 @@ def _complete(model: type[Job], job_id, claim: Claim, effects: JobEffects | None
                 return JobState.SUCCEEDED  # our own completion committed before the connection was lost
             if error is None and effects is not None:  # the claim was lost (lease expired, taken over)
                 transaction.on_commit(effects.discard)
+            _outputs_settle(model, job_id, claim.job.attempts, succeeded=False)
             return None
         if error is None:
             if effects is not None:
                 effects.apply()
             _finish(job, JobState.SUCCEEDED)
+            _outputs_settle(model, job_id, claim.job.attempts, succeeded=True)
             return JobState.SUCCEEDED
+        _outputs_settle(model, job_id, claim.job.attempts, succeeded=False)
         if permanent or job.attempts >= job.max_attempts:
             _finish(job, JobState.FAILED, error=error)
             return JobState.FAILED
@@ -239,3 +275,22 @@ def jobs_reconcile(*, models: list[type[Job]]) -> int:
             job_send(job)
             sent += 1
     return sent
+
+
+def job_outputs_sweep(*, older_than_seconds: float) -> int:
+    """Remove what attempts left that no completion settled: their process died and no later attempt
+    succeeded (the job failed for good, or is gone). An attempt still running keeps its outputs;
+    returns how many prefixes were removed."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    removed = 0
+    for row in JobOutput.objects.filter(created_at__lt=cutoff).order_by("created_at")[:500]:
+        job = apps.get_model(row.job_label).objects.filter(pk=row.job_id).only("state", "attempts").first()
+        if job is not None and job.attempts == row.attempt and job.state == JobState.RUNNING:
+            continue  # still at work (or its lease will expire and a new attempt settle it)
+        owned = job is not None and job.attempts == row.attempt and job.state == JobState.SUCCEEDED
+        with transaction.atomic():
+            if JobOutput.objects.filter(pk=row.pk).delete()[0] and not owned:
+                transaction.on_commit(lambda prefix=row.prefix: prefix_delete(prefix))
+                removed += 1
+    return removed
+

@@ -8,7 +8,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from dermrelay.storage import prefix_delete
+from dermrelay.storage import output_intend, prefix_delete
 from dermrelay.jobs.services import JobEffects
 
 from dermrelay.analysis.models import AnalysisRun
@@ -28,6 +28,7 @@ def lesion_segmentation_work(run: AnalysisRun) -> JobEffects:
     mask, probability = segment(model.predict, rgb)
     watch.lap("inference_s")
     prefix = f"analysis/{image.case.site_id}/{image.id}/run-{run.id}-{run.attempts}"
+    output_intend(prefix)
     mask_key = default_storage.save(f"{prefix}/lesion.png", ContentFile(png_bytes(mask.astype(np.uint8) * 255)))
     outline = outline_from_mask(mask, image_size=(image.width, image.height))  # drawn and edited; the mask is judged
     watch.lap("outputs_s")

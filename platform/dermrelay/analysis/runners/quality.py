@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.imaging.overlays import colourise, overlay_delete, overlay_write
 from dermrelay.imaging.services import image_local_path
-from dermrelay.storage import prefix_delete
+from dermrelay.storage import output_intend, prefix_delete
 from dermrelay.jobs.services import JobEffects, PermanentJobError
 from inference.serving import quality as quality_analysis
 from inference.serving.preprocessing import read_at_spacing
@@ -50,6 +50,7 @@ def quality_work(run: AnalysisRun) -> JobEffects:
     watch.lap("inference_s")
     labels = masks.labels_from(mask=result.mask, valid=result.valid)
     prefix = f"analysis/{image.case.site_id}/{image.id}/run-{run.id}-{run.attempts}"
+    output_intend(prefix)
     default_storage.save(f"{prefix}/labels.png", ContentFile(png_bytes(labels)))
     default_storage.save(f"{prefix}/probability.png",
                          ContentFile(png_bytes(np.clip(result.probability * 255 + 0.5, 0, 255).astype(np.uint8))))

@@ -1,0 +1,73 @@
+"""What an attempt writes and never commits is removed: the fault runs found a first attempt's
+outputs (`run-<id>-1`, overlay pyramids, a 4.6 MB derived pyramid) left for good after its process
+lost the database or was killed. Outputs are announced before they are written (storage.output_intend,
+folder_publish does it itself); completion and the reconciler's sweep settle them."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from dermrelay.imaging.models import DerivationJob
+from dermrelay.jobs.models import JobOutput, JobState
+from dermrelay.jobs.services import JobEffects, job_outputs_sweep, job_run
+from dermrelay.storage import folder_publish
+
+pytestmark = pytest.mark.django_db
+
+
+class ProcessDied(BaseException):
+    """What SIGKILL does to the work, as far as the job runner can tell: it never comes back."""
+
+
+def _writer(then: str):
+    def work(job) -> JobEffects:
+        folder = Path(tempfile.mkdtemp(dir=default_storage.path("")))
+        (folder / "tile.png").write_bytes(b"pixels")
+        folder_publish(folder, f"derived/test/{job.pk}/attempt-{job.attempts}")
+        if then == "die":
+            raise ProcessDied
+        if then == "fail":
+            raise RuntimeError("the model ran out of memory")
+        return JobEffects(apply=lambda: None)
+    return work
+
+
+def _written(job, attempt: int) -> bool:
+    return Path(default_storage.path(f"derived/test/{job.pk}/attempt-{attempt}/tile.png")).is_file()
+
+
+def test_a_killed_attempts_outputs_go_when_a_later_attempt_succeeds(job, django_capture_on_commit_callbacks):
+    with pytest.raises(ProcessDied):
+        job_run(model=DerivationJob, job_id=job.pk, work=_writer("die"))
+    assert _written(job, 1) and JobOutput.objects.filter(attempt=1).count() == 1
+    DerivationJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_run(model=DerivationJob, job_id=job.pk, work=_writer("ok")) == JobState.SUCCEEDED
+    assert not _written(job, 1) and _written(job, 2)  # the results stay, the killed attempt's go
+    assert not JobOutput.objects.exists()
+
+
+def test_a_failed_attempts_outputs_go_at_once(job, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_run(model=DerivationJob, job_id=job.pk, work=_writer("fail")) == JobState.QUEUED
+    assert not _written(job, 1) and not JobOutput.objects.exists()
+
+
+def test_the_sweep_removes_a_dead_attempts_outputs_and_leaves_a_running_ones(job, django_capture_on_commit_callbacks):
+    with pytest.raises(ProcessDied):
+        job_run(model=DerivationJob, job_id=job.pk, work=_writer("die"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_outputs_sweep(older_than_seconds=0) == 0  # its job is still running that attempt
+    assert _written(job, 1)
+
+    DerivationJob.objects.filter(pk=job.pk).update(state=JobState.FAILED, lease_expires_at=None)  # gave up
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_outputs_sweep(older_than_seconds=0) == 1
+    assert not _written(job, 1) and not JobOutput.objects.exists()
