@@ -1,12 +1,14 @@
 """Fail CI when a suite that must run did not: both suites reported, the services suite ran on
 PostgreSQL with Redis, its PostgreSQL, real-worker and Redis crash tests passed with none skipped,
-and the browser tests passed in both suites."""
+its fault-injection tests reported their recovery times, and the browser tests passed in both suites."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+
+FAULTS_EXPECTED = 7  # tests/faults: each injected fault that the services suite must recover from
 
 
 def main(report_dir: Path) -> int:
@@ -26,6 +28,12 @@ def main(report_dir: Path) -> int:
             counts = services["marked"].get(marker, {})
             if not counts.get("passed") or counts.get("failed") or counts.get("skipped"):
                 problems.append(f"services suite, {marker} tests: {counts or 'none ran'}")
+        faults = report_dir / "faults-services.json"
+        recovered = json.loads(faults.read_text()) if faults.exists() else []
+        if len(recovered) < FAULTS_EXPECTED:
+            problems.append(f"services suite: {len(recovered)} fault-injection tests recovered, {FAULTS_EXPECTED} expected")
+        for row in recovered:
+            print(f"CI: recovered in {row['recovery_seconds']:.1f} s from: {row['fault']}")
     embedded = reports.get("embedded")
     if embedded and not embedded["marked"].get("worker", {}).get("passed"):
         problems.append("embedded suite: no real-worker test passed")

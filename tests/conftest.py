@@ -219,7 +219,8 @@ class WorkerPool:
     def __init__(self, media_root: Path, tmp_dir: Path):
         self.media_root, self.tmp_dir, self.workers, self.count = media_root, tmp_dir, [], 0
 
-    def _env(self) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
+        """The environment of a process on the test database, broker and media folder (workers, a web server)."""
         db = django_settings.DATABASES["default"]
         if _is_postgres():
             auth = db["USER"] or ""
@@ -236,14 +237,14 @@ class WorkerPool:
             "PYTHONPATH": str(REPO_DIR / "platform"),
         }
 
-    def start(self) -> Worker:
+    def start(self, *, queues: str = "default,ingest,inference,control") -> Worker:
         self.count += 1
         log_path = self.tmp_dir / f"worker-{self.count}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dermrelay", "worker", "-B", "-Q", "default,ingest,inference,control", "-c", "2",
+            [sys.executable, "-m", "celery", "-A", "dermrelay", "worker", "-B", "-Q", queues, "-c", "2",
              "-l", "info", "-n", f"pytest-{os.getpid()}-{self.count}@%h",
              "--schedule", str(self.tmp_dir / f"beat-{self.count}")],
-            cwd=REPO_DIR, env=self._env(), stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+            cwd=REPO_DIR, env=self.env(), stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: killpg takes main, pool and beat at once
         )
         worker = Worker(process, log_path)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from dermrelay.imaging.models import DerivationJob
 from dermrelay.jobs.models import JobOutput, JobState
-from dermrelay.jobs.services import JobEffects, job_outputs_sweep, job_run
+from dermrelay.jobs.services import JobEffects, job_outputs_sweep, job_reset, job_run
 from dermrelay.storage import folder_publish
 
 pytestmark = pytest.mark.django_db
@@ -70,4 +70,36 @@ def test_the_sweep_removes_a_dead_attempts_outputs_and_leaves_a_running_ones(job
     DerivationJob.objects.filter(pk=job.pk).update(state=JobState.FAILED, lease_expires_at=None)  # gave up
     with django_capture_on_commit_callbacks(execute=True):
         assert job_outputs_sweep(older_than_seconds=0) == 1
+    assert not _written(job, 1) and not JobOutput.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_that_lost_its_connection_before_writing_starts_again_and_costs_no_attempt(job):
+    from django.db import OperationalError
+
+    job_reset(job)  # its upload's derivation ran when the upload committed: queue it again
+    calls = []
+
+    def work(running) -> JobEffects:
+        calls.append(running.attempts)
+        if len(calls) == 1:
+            raise OperationalError("terminating connection due to administrator command")
+        return _writer("ok")(running)
+
+    assert job_run(model=DerivationJob, job_id=job.pk, work=work) == JobState.SUCCEEDED
+    job.refresh_from_db()
+    assert (calls, job.attempts) == ([1, 1], 1) and _written(job, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_that_lost_its_connection_after_writing_is_a_failed_attempt_and_its_outputs_go(job):
+    from django.db import OperationalError
+
+    job_reset(job)
+
+    def work(running) -> JobEffects:
+        _writer("ok")(running)
+        raise OperationalError("terminating connection due to administrator command")
+
+    assert job_run(model=DerivationJob, job_id=job.pk, work=work) == JobState.QUEUED
     assert not _written(job, 1) and not JobOutput.objects.exists()

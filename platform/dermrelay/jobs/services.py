@@ -13,8 +13,9 @@
   attempt (a killed one, one that failed, one whose claim was lost), and the reconciler's sweep
   removes those of an attempt whose process died when no later attempt came.
 - A lost database connection (a failover, pg_terminate_backend) costs neither: the heartbeat opens a
-  new one at its next beat, and completion is tried again on a new connection, so finished work is
-  recorded instead of running a second time once the lease runs out.
+  new one at its next beat; the ledger's writes and completion are tried again on a new connection,
+  so finished work is recorded instead of running a second time once the lease runs out; work that
+  lost its connection before writing anything is simply started again (no attempt counted).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from datetime import timedelta
 
 from django.apps import apps
@@ -42,6 +44,7 @@ from .models import FINISHED_STATES, Job, JobOutput, JobState
 
 logger = logging.getLogger(__name__)
 HOSTNAME = socket.gethostname()
+T = TypeVar("T")
 
 @dataclass(frozen=True)
 class JobEffects:
@@ -168,19 +171,20 @@ class _Heartbeat(threading.Thread):
 COMPLETION_TRIES = 4
 
 
-def _on_a_live_connection(step: Callable[[], str | None]) -> str | None:
-    """Run the completion step, again on a new connection when the database connection was lost
-    (each try is one transaction, so a lost one left nothing half-done)."""
+def _on_a_live_connection(step: Callable[[], T]) -> T:
+    """Run a step that is one transaction (or one statement), again on a new connection when the
+    database connection was lost: a lost try left nothing half-done. Inside a transaction the loss
+    is the transaction's to handle, so it is raised at once."""
     for attempt in range(1, COMPLETION_TRIES + 1):
         try:
             return step()
         except (OperationalError, InterfaceError) as exc:
-            if attempt == COMPLETION_TRIES:
+            if attempt == COMPLETION_TRIES or connection.in_atomic_block:
                 raise
-            logger.warning("completing a job lost its database connection (%s); try %d", exc, attempt + 1)
+            logger.warning("a job's database step lost its connection (%s); try %d", exc, attempt + 1)
             connection.close()
             time.sleep(0.2 * attempt)  # a failover takes a moment; the lease is far longer
-    return None
+    raise AssertionError("unreachable")
 
 
 def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
@@ -191,9 +195,10 @@ def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
     heartbeat = _Heartbeat(model, claim)
     heartbeat.start()
     permanent = False
-    listening = output_listener.set(_ledger(model, job_id, claim.job.attempts))
+    ledger = _Ledger(model, job_id, claim.job.attempts)
+    listening = output_listener.set(ledger)
     try:
-        effects = work(claim.job)
+        effects = _work_on_a_live_connection(work, claim.job, ledger)
         error = None
     except PermanentJobError as exc:
         error, permanent = str(exc), True
@@ -209,13 +214,31 @@ def job_run(*, model: type[Job], job_id, work: Work) -> str | None:
                                                    error, permanent))
 
 
-def _ledger(model: type[Job], job_id, attempt: int) -> Callable[[str], None]:
-    label = model._meta.label_lower
+class _Ledger:
+    """Records, for one attempt, each output prefix before it is written (storage.output_listener)."""
 
-    def record(prefix: str) -> None:
-        JobOutput.objects.create(job_label=label, job_id=str(job_id), attempt=attempt, prefix=prefix)
+    def __init__(self, model: type[Job], job_id, attempt: int):
+        self.label, self.job_id, self.attempt, self.recorded = model._meta.label_lower, str(job_id), attempt, 0
 
-    return record
+    def __call__(self, prefix: str) -> None:  # mid-work, on the work's connection: a lost one must not cost the work
+        _on_a_live_connection(lambda: JobOutput.objects.create(job_label=self.label, job_id=self.job_id,
+                                                               attempt=self.attempt, prefix=prefix))
+        self.recorded += 1
+
+
+def _work_on_a_live_connection(work: Work, job: Job, ledger: _Ledger) -> JobEffects | None:
+    """The work, again on a new connection when its connection was lost before it wrote anything
+    (its first reads, right after the claim): nothing to undo, so it costs no attempt."""
+    for attempt in range(1, COMPLETION_TRIES + 1):
+        try:
+            return work(job)
+        except (OperationalError, InterfaceError) as exc:
+            if ledger.recorded or attempt == COMPLETION_TRIES or connection.in_atomic_block:
+                raise
+            logger.warning("a job's work lost its database connection before writing (%s); try %d", exc, attempt + 1)
+            connection.close()
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _prefixes_delete(prefixes: list[str]) -> None:
