@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-FAULTS_EXPECTED = 7  # tests/faults: each injected fault that the services suite must recover from
+FAULTS_EXPECTED = 8  # tests/faults: each injected fault that the services suite must recover from
 
 
 def main(report_dir: Path) -> int:

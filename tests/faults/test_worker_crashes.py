@@ -75,6 +75,20 @@ def test_flushall_with_jobs_queued(workers, worker_media_root, big_mosaic, recov
     assert all(job.attempts == 1 for job in finished)
 
 
+def test_flushall_mid_derivation(workers, worker_media_root, big_mosaic, recovery):
+    """The running job's unacknowledged message and the queued ones go with the broker's data: the
+    running one finishes under its lease, the reconciler sends the others again; none runs twice."""
+    workers.ensure_one()
+    jobs = upload_mosaics(3, big_mosaic)
+    running_job(jobs)
+    redis.Redis.from_url(settings.REDIS_URL).flushall()
+    recovery.fault_injected("broker emptied mid-derivation")
+
+    finished = assert_each_completed_exactly_once(jobs, worker_media_root)
+    recovery.recovered()
+    assert all(job.attempts == 1 for job in finished)
+
+
 def test_flushall_with_analyses_queued_runs_each_model_once(workers, worker_media_root, recovery):
     """Derivations done, the models' runs waiting in the inference queue when the broker is emptied:
     the reconciler sends them again, and each model runs once on each image."""
