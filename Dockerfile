@@ -12,11 +12,12 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/app/platform DERMRELAY_VAR_DIR=/var/lib/dermrelay
 WORKDIR /app
 RUN useradd --system --create-home --home-dir /var/lib/dermrelay dermrelay
-COPY pyproject.toml manage.py ./
+COPY pyproject.toml requirements.lock manage.py ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY platform ./platform
 COPY inference ./inference
 COPY --from=frontend /frontend/dist ./frontend/dist
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
  && DERMRELAY_ENV=development python manage.py collectstatic --noinput --verbosity 0
 USER dermrelay
 EXPOSE 8000

@@ -5,13 +5,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check schema frontend api-client bench bench-ingest bench-upload bench-tiles bench-quality bench-e2e bench-dermoscopy train-quality train-lesion train-classifiers evaluate-dermoscopy clean
+.PHONY: run test check lock schema frontend api-client bench bench-ingest bench-upload bench-tiles bench-quality bench-e2e bench-dermoscopy train-quality train-lesion train-classifiers evaluate-dermoscopy clean
 
-$(INSTALLED): pyproject.toml
+# Python packages from the lock (every version pinned, every file's hash checked), then the project itself.
+$(INSTALLED): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(INSTALLED)
+
+## lock: pin every Python dependency with its hashes again after pyproject.toml changed (requirements*.lock)
+LOCK_FLAGS := --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --quiet
+lock:
+	test -x var/lock-tools/bin/pip-compile || { $(PYTHON) -m venv var/lock-tools && var/lock-tools/bin/pip install --quiet pip-tools==7.7.0; }
+	var/lock-tools/bin/pip-compile $(LOCK_FLAGS) --output-file=requirements.lock pyproject.toml
+	var/lock-tools/bin/pip-compile $(LOCK_FLAGS) --extra=test --output-file=requirements-dev.lock pyproject.toml
 
 # The browser app: npm packages from the lock file, then a type-checked Vite build into frontend/dist.
 NPM_INSTALLED := frontend/node_modules/.installed
