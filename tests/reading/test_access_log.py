@@ -69,3 +69,19 @@ def test_only_the_patients_site_admins_may_ask():
     own_site_url = f"{API}/sites/{other_site_admin.memberships.get().site_id}/patients/{case.lesion.patient_id}/access-log/"
     assert api_client(other_site_admin).get(own_site_url).status_code == 404  # not a patient of their site
     assert clinic.admin_client.get(url, {"download": "pdf"}).status_code == 400
+
+
+def test_list_pages_that_showed_the_patients_cases_are_in_the_log_and_others_are_not():
+    """The worklist, the case list and a site's reading queue record the ids they showed: the
+    patient's log has the pages that showed one of theirs, not those that showed only others."""
+    clinic = make_clinic()
+    case, _ = _seen_case(clinic, color=40)
+    other_case, _ = _seen_case(clinic, color=90)
+    assert clinic.reader_client.get(f"{API}/worklist/").status_code == 200  # shows both cases
+    assert clinic.tech_client.get(f"{API}/cases/", {"patient": str(other_case.lesion.patient_id)}).status_code == 200
+    rows = clinic.admin_client.get(f"{API}/sites/{clinic.site.id}/patients/{case.lesion.patient_id}/access-log/").json()["results"]
+    lists = [row for row in rows if row["list_page"]]
+    assert any(row["actor"] == clinic.reader.username and row["action"] == "worklist" for row in lists)
+    other_only = AuditEvent.objects.filter(actor=clinic.tech, action="list", object_type="case").latest("id")
+    assert str(other_case.id) in str(other_only.detail) and str(case.id) not in str(other_only.detail)
+    assert not [row for row in lists if row["actor"] == clinic.tech.username and row["action"] == "list"]

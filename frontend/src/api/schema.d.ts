@@ -1403,6 +1403,8 @@ export interface components {
             /** @description success, denied or failed */
             outcome: string;
             client_address: string | null;
+            /** @description a list page (worklist, case list…) that showed the patient's data among others */
+            readonly list_page: boolean;
         };
         /**
          * @description The reader's fields. A PUT replaces all of them (what is left out is emptied); the quality

@@ -252,9 +252,9 @@ def pdf_patient_identifiers(*, user: User, case: Case) -> dict | None:
 
 def patient_access_events(*, patient) -> QuerySet:
     """Every audit event about one patient's data, newest first: their record, lesions, cases,
-    images, uploads and reports, read, changed, downloaded or refused. What a privacy officer
-    answers "who saw this patient's images?" from. (List pages record the ids they showed in their
-    detail and are not searched here.)"""
+    images, uploads and reports, read, changed, downloaded or refused, and the list pages that
+    showed any of them (worklists, case lists, a lesion's history: their `detail.ids`). What a
+    privacy officer answers "who saw this patient's images?" from."""
     from dermrelay.audit.models import AuditEvent
     from dermrelay.cases.models import Lesion, Upload
 
@@ -275,4 +275,9 @@ def patient_access_events(*, patient) -> QuerySet:
     for object_type, ids in ids_by_type.items():
         if ids:
             about |= Q(object_type=object_type, object_id__in=[str(i) for i in ids])
-    return AuditEvent.objects.filter(about).order_by("-occurred_at", "-id")
+    # A list page names what it showed by id; the record's, lesions', cases' and images' ids are
+    # UUIDs, so their text inside `detail.ids` finds exactly the pages that showed them.
+    listed = Q()
+    for named in {str(i) for key in ("patient", "lesion", "case", "image") for i in ids_by_type[key]}:
+        listed |= Q(detail__ids__icontains=named)
+    return AuditEvent.objects.filter(about | listed).order_by("-occurred_at", "-id")

@@ -57,7 +57,7 @@ export function AccessLogPanel({ siteId }: { siteId: string }) {
             <tbody>{events.rows.map((row, index) => (
               <tr key={index} data-testid="access-event">
                 <td>{dateTimeText(row.occurred_at)}</td><td>{row.actor || "—"}</td><td>{row.action.replace(/_/g, " ")}</td>
-                <td>{row.object_type}</td><td>{row.outcome}</td><td>{row.client_address ?? ""}</td>
+                <td>{row.object_type}{row.list_page ? " (a list page)" : ""}</td><td>{row.outcome}</td><td>{row.client_address ?? ""}</td>
               </tr>))}
             </tbody>
           </table>

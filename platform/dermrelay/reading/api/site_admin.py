@@ -116,9 +116,13 @@ class AccessEventSerializer(serializers.Serializer):
     object_id = serializers.CharField()
     outcome = serializers.CharField(help_text="success, denied or failed")
     client_address = serializers.CharField(allow_null=True)
+    list_page = serializers.SerializerMethodField(help_text="a list page (worklist, case list…) that showed the patient's data among others")
+
+    def get_list_page(self, event) -> bool:
+        return not event.object_id and bool((event.detail or {}).get("ids"))
 
 
-ACCESS_LOG_COLUMNS = ["occurred_at", "actor", "action", "object_type", "object_id", "outcome", "client_address"]
+ACCESS_LOG_COLUMNS = ["occurred_at", "actor", "action", "object_type", "object_id", "list_page", "outcome", "client_address"]
 
 
 class PatientAccessLogView(generics.ListAPIView):
