@@ -168,3 +168,18 @@ def test_a_lost_database_connection_neither_stops_the_lease_nor_loses_finished_w
     assert job_run(model=DerivationJob, job_id=job.pk, work=work) == JobState.SUCCEEDED
     job.refresh_from_db()
     assert (work.calls, work.applied, work.discarded, job.state, job.attempts) == (1, 1, 0, "succeeded", 1)
+
+
+def test_an_expired_lease_is_sent_once_not_on_every_pass(job, settings, monkeypatch):
+    """The fault runs saw one duplicate message per reconciler pass while a job whose lease expired
+    waited its turn in a busy queue: one message per expiry (and per requeue window) is enough."""
+    from dermrelay.jobs import services
+
+    settings.DERMRELAY_JOB_REQUEUE_SECONDS = 60
+    sent = []
+    monkeypatch.setattr(services, "job_send", lambda found: (sent.append(found.pk), _set(found, enqueued_at=timezone.now())))
+    _set(job, state=JobState.RUNNING, attempts=1, claimed_by="gone:1", enqueued_at=timezone.now() - timedelta(minutes=3),
+         lease_expires_at=timezone.now() - timedelta(minutes=1))
+    assert [jobs_reconcile(models=[DerivationJob]) for _ in range(3)] == [1, 0, 0]
+    _set(job, enqueued_at=timezone.now() - timedelta(minutes=2))  # that message too was lost, long ago
+    assert jobs_reconcile(models=[DerivationJob]) == 1 and sent == [job.pk, job.pk]

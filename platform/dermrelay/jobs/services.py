@@ -35,7 +35,7 @@ from datetime import timedelta
 from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from dermrelay.storage import output_listener, prefix_delete
@@ -291,7 +291,11 @@ def jobs_reconcile(*, models: list[type[Job]]) -> int:
     stale_queue = now - timedelta(seconds=settings.DERMRELAY_JOB_REQUEUE_SECONDS)
     sent = 0
     for model in models:
-        expired = Q(state=JobState.RUNNING, lease_expires_at__lt=now)
+        # One message per expired lease (and one more per requeue window, should that one be lost),
+        # not one per pass while the job waits its turn in a busy queue.
+        unsent_since_expiry = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("lease_expires_at")) | \
+            Q(enqueued_at__lt=stale_queue)
+        expired = Q(state=JobState.RUNNING, lease_expires_at__lt=now) & unsent_since_expiry
         forgotten = Q(state=JobState.QUEUED) & (Q(enqueued_at__lt=stale_queue) | Q(enqueued_at__isnull=True))
         for job in model.objects.filter(expired | forgotten).order_by("created_at")[:500]:
             logger.info("reconciler: sending %s %s again (state %s)", model.__name__, job.pk, job.state)
