@@ -103,3 +103,32 @@ def test_work_that_lost_its_connection_after_writing_is_a_failed_attempt_and_its
 
     assert job_run(model=DerivationJob, job_id=job.pk, work=work) == JobState.QUEUED
     assert not _written(job, 1) and not JobOutput.objects.exists()
+
+
+def test_a_lost_commit_callback_leaves_rows_the_sweep_finishes(job, django_capture_on_commit_callbacks):
+    """The commit landed but its reply was lost: its on-commit removals never ran. The ledger rows
+    are removed only after their files, so the sweep still finds and removes them."""
+    with pytest.raises(ProcessDied):
+        job_run(model=DerivationJob, job_id=job.pk, work=_writer("die"))
+    DerivationJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=False) as lost:  # as a commit whose reply never came
+        assert job_run(model=DerivationJob, job_id=job.pk, work=_writer("ok")) == JobState.SUCCEEDED
+    assert lost and _written(job, 1) and list(JobOutput.objects.values_list("attempt", flat=True)) == [1]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_outputs_sweep(older_than_seconds=0) == 1
+    assert not _written(job, 1) and _written(job, 2) and not JobOutput.objects.exists()
+
+
+def test_a_replaced_pyramid_is_retired_through_the_ledger(job, django_capture_on_commit_callbacks):
+    from dermrelay.jobs.services import job_output_retire
+
+    old = Path(default_storage.path("derived/test/old-pyramid/tile.png"))
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"pixels")
+    with django_capture_on_commit_callbacks(execute=False):  # the removal after the commit is lost
+        job_output_retire(job=job, prefix="derived/test/old-pyramid")
+    assert old.exists()
+    DerivationJob.objects.filter(pk=job.pk).update(state=JobState.SUCCEEDED, attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert job_outputs_sweep(older_than_seconds=0) == 1
+    assert not old.exists() and not JobOutput.objects.exists()

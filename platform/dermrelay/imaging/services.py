@@ -24,7 +24,7 @@ from dermrelay.audit.services import audit_record
 from dermrelay.cases.models import RCM_KINDS, CaseStatus, Image, ImageKind, ImageStatus
 from dermrelay.cases.selectors import case_annotatable
 from dermrelay.cases.services import CaseLocked, ImageConflict
-from dermrelay.jobs.services import JobEffects, job_enqueue, job_reset, job_run
+from dermrelay.jobs.services import JobEffects, job_enqueue, job_output_retire, job_reset, job_run
 from dermrelay.storage import folder_publish, prefix_delete, work_dir
 from inference.serving.image_source import open_image
 from inference.serving.preprocessing import apply_window, display_window
@@ -126,7 +126,7 @@ def derivation_run(job: DerivationJob) -> JobEffects:
         Image.objects.filter(pk=image.pk).update(thumbnail=thumbnail_key, status=ImageStatus.READY, status_detail="")
         image.status = ImageStatus.READY
         if previous is not None and previous.prefix != prefix:
-            transaction.on_commit(lambda: prefix_delete(previous.prefix))
+            job_output_retire(job=job, prefix=previous.prefix)
 
     return JobEffects(apply=apply, discard=lambda: prefix_delete(prefix))
 

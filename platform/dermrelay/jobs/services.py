@@ -11,7 +11,9 @@
 - Outputs are announced before they are written (storage.output_intend) into a ledger (JobOutput):
   completion drops the rows of the attempt that succeeded and removes the files of every other
   attempt (a killed one, one that failed, one whose claim was lost), and the reconciler's sweep
-  removes those of an attempt whose process died when no later attempt came.
+  removes those of an attempt whose process died when no later attempt came. A row goes only after
+  its files, so removals lost with a commit's reply (on-commit callbacks that never ran) are found
+  by the sweep too; so is a pyramid a new derivation replaced (job_output_retire).
 - A lost database connection (a failover, pg_terminate_backend) costs neither: the heartbeat opens a
   new one at its next beat; the ledger's writes and completion are tried again on a new connection,
   so finished work is recorded instead of running a second time once the lease runs out; work that
@@ -241,19 +243,32 @@ def _work_on_a_live_connection(work: Work, job: Job, ledger: _Ledger) -> JobEffe
     raise AssertionError("unreachable")
 
 
-def _prefixes_delete(prefixes: list[str]) -> None:
-    for prefix in prefixes:
+def _outputs_remove(rows: list[tuple[int, str]]) -> None:
+    """The files first, then the ledger rows: should this be cut short, the rows left make the
+    reconciler's sweep finish it."""
+    for pk, prefix in rows:
         prefix_delete(prefix)
+        JobOutput.objects.filter(pk=pk).delete()
 
 
 def _outputs_settle(model: type[Job], job_id, attempt: int, *, succeeded: bool) -> None:
-    """In the completing transaction: the ledger rows of this attempt and the earlier ones go; their
-    files go once it commits, except this attempt's when it succeeded (they are its results)."""
+    """In the completing transaction: a succeeding attempt's own rows go (its files are its results
+    now); the files of every other attempt recorded so far go once it commits, then their rows."""
     rows = JobOutput.objects.filter(job_label=model._meta.label_lower, job_id=str(job_id), attempt__lte=attempt)
-    stale = [prefix for prefix, n in rows.values_list("prefix", "attempt") if not (succeeded and n == attempt)]
-    rows.delete()
+    if succeeded:
+        rows.filter(attempt=attempt).delete()
+        rows = rows.exclude(attempt=attempt)
+    stale = list(rows.values_list("pk", "prefix"))
     if stale:
-        transaction.on_commit(lambda: _prefixes_delete(stale))
+        transaction.on_commit(lambda: _outputs_remove(stale))
+
+
+def job_output_retire(*, job: Job, prefix: str) -> None:
+    """In the transaction of a job's success: a prefix that success makes obsolete (the pyramid a
+    new derivation replaces) is removed once it commits, and by the reconciler's sweep should that
+    moment be lost (a commit that landed while its reply did not)."""
+    row = JobOutput.objects.create(job_label=type(job)._meta.label_lower, job_id=str(job.pk), attempt=0, prefix=prefix)
+    transaction.on_commit(lambda: _outputs_remove([(row.pk, prefix)]))
 
 
 def _complete(model: type[Job], job_id, claim: Claim, effects: JobEffects | None, error: str | None,
@@ -314,10 +329,10 @@ def job_outputs_sweep(*, older_than_seconds: float) -> int:
         job = apps.get_model(row.job_label).objects.filter(pk=row.job_id).only("state", "attempts").first()
         if job is not None and job.attempts == row.attempt and job.state == JobState.RUNNING:
             continue  # still at work (or its lease will expire and a new attempt settle it)
-        owned = job is not None and job.attempts == row.attempt and job.state == JobState.SUCCEEDED
-        with transaction.atomic():
-            if JobOutput.objects.filter(pk=row.pk).delete()[0] and not owned:
-                transaction.on_commit(lambda prefix=row.prefix: prefix_delete(prefix))
-                removed += 1
+        if job is not None and job.attempts == row.attempt and job.state == JobState.SUCCEEDED:
+            JobOutput.objects.filter(pk=row.pk).delete()  # the job's results: only the row goes
+            continue
+        _outputs_remove([(row.pk, row.prefix)])
+        removed += 1
     return removed
 
