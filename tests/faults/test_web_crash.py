@@ -107,6 +107,8 @@ def test_web_server_killed_mid_upload(workers, worker_media_root, tmp_path, reco
         recovery.recovered()
         assert Image.objects.filter(case=case).count() == 1 and len(stored_files(originals)) == 1
         assert list(staging.glob("upload-*")) == []  # a finished upload removes its own staging file
+        for log in (tmp_path / "gunicorn.log", tmp_path / "gunicorn-2.log"):
+            assert "Internal Server Error" not in log.read_text(errors="replace")  # no request answered 500
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
