@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import metrics
+from .calibration import Calibration, percent_interval, temperature_scaled, without_small_regions
 from .preprocessing import WorkingImage, estimate_valid, normalise, read_at_spacing
 from .registry import LoadedModel
 from .tiling import sliding_window
@@ -25,24 +26,34 @@ class QualityResult:
     percent_uninformative_lesion: float | None
     confidence: float
     regions: list[dict] = field(default_factory=list)
+    percent_interval: tuple[float, float] | None = None  # at the card's coverage (serving.calibration)
+    percent_interval_lesion: tuple[float, float] | None = None
 
 
 def analyse_pixels(model: LoadedModel, pixels: np.ndarray, *, scale: float = 1.0, lesion: np.ndarray | None = None,
                    source_spacing_um: float | None = None, valid: np.ndarray | None = None) -> QualityResult:
-    """Quality of an image already at the model's working spacing (uint8 H x W)."""
+    """Quality of an image already at the model's working spacing (uint8 H x W), with the card's
+    calibration applied (temperature, minimum region area, interval of the %)."""
     spec = model.card.input
+    calibration = Calibration.from_card(model.card.data)
     valid = estimate_valid(pixels) if valid is None else valid.astype(bool)
-    probability = sliding_window(model.predict, normalise(pixels), tile=spec["tile"], overlap=spec["overlap"],
-                                 batch_size=spec.get("batch_size", 4))
-    mask = (probability >= THRESHOLD) & valid
+    raw = sliding_window(model.predict, normalise(pixels), tile=spec["tile"], overlap=spec["overlap"],
+                         batch_size=spec.get("batch_size", 4))
+    probability = temperature_scaled(raw, calibration.temperature)
     spacing = spec["pixel_spacing_um"]
+    mask = without_small_regions((probability >= THRESHOLD) & valid,
+                                 min_area_px=calibration.min_region_um2 / spacing ** 2)
+    whole = metrics.percent_uninformative(mask, valid)
+    in_lesion = None if lesion is None else metrics.percent_uninformative_in_lesion(mask, valid, lesion)
     return QualityResult(
         probability=probability, mask=mask, valid=valid, scale=scale, working_spacing_um=spacing,
-        percent_uninformative=metrics.percent_uninformative(mask, valid),
-        percent_uninformative_lesion=None if lesion is None else metrics.percent_uninformative_in_lesion(mask, valid, lesion),
+        percent_uninformative=whole, percent_uninformative_lesion=in_lesion,
         confidence=metrics.confidence(probability, valid),
         regions=metrics.regions_as_dicts(metrics.regions(
             mask, scale=scale, pixel_spacing_um=source_spacing_um, min_area_px=4)),
+        percent_interval=percent_interval(probability, valid, estimate_percent=whole, calibration=calibration),
+        percent_interval_lesion=None if in_lesion is None else percent_interval(
+            probability, valid & lesion, estimate_percent=in_lesion, calibration=calibration),
     )
 
 

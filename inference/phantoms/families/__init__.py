@@ -44,3 +44,16 @@ class FamilyPhantom:
 
 Generator = Callable[..., FamilyPhantom]
 FAMILIES: dict[str, Generator] = {}  # filled as the family modules are added
+
+
+def _original(*, seed: int, size_px: int = 1024, pixel_spacing_um: float = 2.0) -> FamilyPhantom:
+    """The first generator (`inference.phantoms.generator`) seen through the family interface."""
+    from ..generator import generate_phantom
+
+    p = generate_phantom(seed=seed, size_px=size_px, pixel_spacing_um=pixel_spacing_um)
+    return FamilyPhantom(image=p.image, uninformative=p.uninformative & p.valid, artifact_labels=p.artifact_labels,
+                         valid=p.valid, pixel_spacing_um=p.pixel_spacing_um, seed=int(seed), family="original")
+
+
+FAMILIES["original"] = _original
+from . import collagen, honeycomb, papillae  # noqa: E402,F401  (each registers itself in FAMILIES)
