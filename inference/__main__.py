@@ -51,7 +51,7 @@ def cmd_train(args) -> None:
     config = TrainConfig(data=data[0] if len(data) == 1 else data, weights_out=weights, working_spacing_um=args.spacing,
                          default_spacing_um=args.source_spacing, steps=args.steps, batch=args.batch, patch=args.patch,
                          width=args.width, levels=args.levels, depth=args.depth, seed=args.seed,
-                         max_minutes=args.max_minutes, threads=args.threads)
+                         max_minutes=args.max_minutes, threads=args.threads, augmentation=args.augmentation)
     log = train(config)
     card = quality_card(config=config, log=log, name=args.name, version=args.version,
                         command="python -m inference " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
@@ -190,7 +190,7 @@ def cmd_quality_families(args) -> None:
     prepare_families(root=Path(args.root), families=families)
     if args.lofo:
         base = TrainConfig(data=(), weights_out=Path(), steps=args.steps, width=args.width, seed=args.seed,
-                           max_minutes=args.max_minutes, threads=args.threads)
+                           max_minutes=args.max_minutes, threads=args.threads, augmentation="heavy")
         plan = FoldPlan(root=Path(args.root), families=tuple(families), out_dir=Path(args.out), base=base)
         command = "python -m inference " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         print(json.dumps(leave_one_family_out(plan=plan, command=command)["mean_over_left_out_families"], indent=2))
@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--seed", type=int, default=20201)
     train.add_argument("--threads", type=int, default=None)
     train.add_argument("--max-minutes", type=float, default=None)
+    train.add_argument("--augmentation", choices=["basic", "heavy"], default="basic")
     train.set_defaults(run=cmd_train)
 
     evaluate = commands.add_parser("evaluate-quality", help="metrics JSON on labelled folders")

@@ -37,12 +37,15 @@ class TrainConfig:
     seed: int = 20201
     threads: int | None = None
     max_minutes: float | None = None
+    # "basic": turns, flips, gain/offset/gamma (the recipe of the shipped 0.1.0 weights, reproduced by
+    # make train-quality); "heavy": also scale jitter, blur, speckle, noise and illumination ramps
+    augmentation: str = "basic"
 
 
-def _crop(sample: Sample, patch: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """A random patch, turned and flipped, at a random scale (0.75-1.33x: cell sizes differ)."""
+def _crop(sample: Sample, patch: int, rng: np.random.Generator, *, heavy: bool) -> tuple[np.ndarray, ...]:
+    """A random patch, turned and flipped; heavy: at a random scale (0.75-1.33x: cell sizes differ)."""
     arrays = [sample.image, sample.mask, sample.valid]
-    zoom = float(np.exp(rng.uniform(np.log(0.75), np.log(1.33))))
+    zoom = float(np.exp(rng.uniform(np.log(0.75), np.log(1.33)))) if heavy else 1.0
     size = max(32, round(patch / zoom))
     crops = _plain_crop(arrays, size, rng)
     if size != patch:
@@ -64,11 +67,13 @@ def _plain_crop(arrays: list[np.ndarray], patch: int, rng: np.random.Generator) 
     return [a[y:y + patch, x:x + patch] for a in arrays]
 
 
-def _augment_intensity(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _augment_intensity(pixels: np.ndarray, rng: np.random.Generator, *, heavy: bool) -> np.ndarray:
     """Devices and sites differ in gain, contrast, focus, noise and illumination: teach the model
     not to care (each mild enough to leave informative tissue readable)."""
     gain, offset, gamma = rng.uniform(0.75, 1.3), rng.uniform(-15, 15), rng.uniform(0.8, 1.25)
     scaled = 255.0 * (pixels.astype(np.float32) / 255.0) ** gamma * gain + offset
+    if not heavy:
+        return np.clip(scaled, 0, 255).astype(np.uint8)
     if rng.random() < 0.3:
         scaled = ndimage.gaussian_filter(scaled, rng.uniform(0.3, 1.2))
     if rng.random() < 0.3:  # multiplicative speckle
@@ -86,8 +91,9 @@ def batches(samples: list[Sample], config: TrainConfig, rng: np.random.Generator
     while True:
         images, masks, valids = [], [], []
         for _ in range(config.batch):
-            image, mask, valid = _crop(samples[int(rng.integers(len(samples)))], config.patch, rng)
-            images.append(normalise(_augment_intensity(image, rng)))
+            heavy = config.augmentation == "heavy"
+            image, mask, valid = _crop(samples[int(rng.integers(len(samples)))], config.patch, rng, heavy=heavy)
+            images.append(normalise(_augment_intensity(image, rng, heavy=heavy)))
             masks.append(mask.astype(np.float32))
             valids.append(valid.astype(np.float32))
         yield tuple(torch.from_numpy(np.ascontiguousarray(np.stack(a)[:, None])) for a in (images, masks, valids))
@@ -153,7 +159,7 @@ def quality_card(*, config: TrainConfig, log: dict, name: str, version: str, com
         "training": {
             "data": f"{data_note}, {log['images']} images", "data_hashes": manifests, "seed": config.seed,
             "command": command, "steps": config.steps, "batch": config.batch, "patch": config.patch,
-            "learning_rate": config.learning_rate, "log": log,
+            "learning_rate": config.learning_rate, "augmentation": config.augmentation, "log": log,
         },
         "metrics": {},
         "intended_use": "DEMONSTRATION ONLY. Shows how DermRelay flags uninformative areas of RCM mosaics "
