@@ -177,6 +177,10 @@ def test_a_clinic_case_from_an_empty_site_to_a_signed_report(page, live_worker, 
     assert abs(lesional() - truth_lesion) < 3, (lesional(), truth_lesion)
     row = page.locator("[data-testid=mosaic-verdict]", has_text="Dermal-epidermal junction")
     expect(row).to_contain_text(f"{lesional():.1f}%")
+    (judged,) = [m for m in case_quality(case=case)["mosaics"] if m["image"] == str(dej.id)]
+    interval = judged["interval_lesion"]  # the calibrated interval beside the figure, holding the truth
+    assert interval["low"] <= truth_lesion <= interval["high"], (interval, truth_lesion)
+    expect(row).to_contain_text(f"{lesional():.1f}% ({interval['low']:.1f}–{interval['high']:.1f})")
     expect(page.get_by_test_id("basis-help")).to_contain_text("Judged within the lesion")
 
     # Submit: the status follows without a reload.

@@ -37,6 +37,13 @@ def test_no_contact_inside_the_lesion_is_recommended_for_reimaging(clinic):
     assert mosaic["percent_whole"] == pytest.approx(100 * phantom.uninformative_fraction, abs=5)
     assert mosaic["verdict"] == body["verdict"] == "reimage"
     assert mosaic["model"]["name"] == "rcm-quality-mednet"
+    # the card's calibrated interval, around each figure, holding the phantom's true %
+    assert mosaic["interval_coverage"] == 0.95
+    for share, truth in (("whole", phantom.uninformative_fraction), ("lesion", phantom.lesional_uninformative_fraction)):
+        interval = mosaic[f"interval_{share}"]
+        assert interval["low"] <= mosaic[f"percent_{share}"] <= interval["high"]
+        assert interval["low"] <= 100 * truth <= interval["high"]
+        assert interval["high"] - interval["low"] < 100  # informative: never the whole range
     assert AnalysisRun.objects.filter(image_id=ids["mosaic"]).count() == 1
     kinds = sorted(Overlay.objects.values_list("kind", flat=True))
     assert kinds == ["projection", "quality"]

@@ -57,6 +57,9 @@ def test_the_assigned_reader_annotates_a_mosaic_and_gets_the_agreement_figures_a
     agreement = body["agreement"]
     assert agreement["expert"] == str(reader.id) and agreement["dice"] > 0.6, agreement
     assert agreement["expert_name"] == (reader.get_full_name() or reader.username)  # a name to show, not an id
+    # the expert's own % and the model's signed error against it (what model monitoring reads)
+    assert 0 < agreement["expert_percent_whole"] <= 100
+    assert agreement["percent_signed_error"] == pytest.approx(the_mosaic(client, case)["percent_whole"] - agreement["expert_percent_whole"], abs=0.02)
     for figure in ("sensitivity", "specificity", "dice"):
         assert 0.0 <= agreement[figure] <= 1.0, agreement
     assert body["overlay"]["kind"] == "agreement" and body["overlay"]["source_image"] == ids["mosaic"]

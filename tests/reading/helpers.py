@@ -3,11 +3,13 @@ ready_for_reading through the real flow (upload, derivation, submit, advance; ta
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 import zlib
 from dataclasses import dataclass
 
+from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from dermrelay.accounts.models import Role, Site, User
@@ -81,6 +83,12 @@ def pdf_text(data: bytes) -> bytes:
         except zlib.error:
             pass
     return b"\n".join(parts)
+
+
+def pdf_words(data: bytes) -> str:
+    """Every page's text as a reader sees it, whitespace runs made single spaces (a cell may wrap anywhere)."""
+    reader = PdfReader(io.BytesIO(data))
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in reader.pages))
 
 
 def pdf_page_count(data: bytes) -> int:

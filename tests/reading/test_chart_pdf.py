@@ -6,12 +6,9 @@ read back with a PDF parser. And the report's signing times in the API."""
 from __future__ import annotations
 
 import datetime
-import io
-import re
 from unittest import mock
 
 import pytest
-from pypdf import PdfReader
 
 from dermrelay.accounts.models import Role
 from dermrelay.audit.models import AuditEvent
@@ -20,19 +17,13 @@ from dermrelay.cases.models import Case, ImageKind
 from dermrelay.reading.models import ReportPolicy, ReportVersion
 from dermrelay.reading.pdf.tables import finding_row
 from tests.factories import PASSWORD, api_client, make_lesion, make_site, make_user, png_bytes, upload
-from tests.reading.helpers import API, COMPLETE_REPORT, Clinic, assign, make_clinic, submit
+from tests.reading.helpers import API, COMPLETE_REPORT, Clinic, assign, make_clinic, pdf_words, submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUESTION = "melanoma? please assess the junction"
 FIRST_SIGNED = datetime.datetime(2026, 11, 2, 9, 15, 7, tzinfo=datetime.UTC)
 AMENDED = datetime.datetime(2026, 11, 5, 14, 2, 33, tzinfo=datetime.UTC)
-
-
-def pdf_text(data: bytes) -> str:
-    """Every page's text, whitespace runs made single spaces (a cell may wrap anywhere)."""
-    reader = PdfReader(io.BytesIO(data))
-    return re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in reader.pages))
 
 
 def signed_and_amended(clinic: Clinic) -> Case:
@@ -84,14 +75,14 @@ def test_the_chart_pdf_names_the_patient_asks_the_question_gives_depths_and_each
     for client in (clinic.reader_client, clinic.tech_client):  # identifiers by default, for readers too
         response = client.get(f"{API}/cases/{case.id}/report/pdf/")
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-        text = pdf_text(response.content)
+        text = pdf_words(response.content)
         for expected in ("Hopperfield, Grace", "MRN-PDF-4411", "1961-12-09", "Female", "64 years", QUESTION,
                          "Dermal-epidermal junction", "60 µm", "Papillary dermis", "95.5 µm",
                          "2026-11-02 09:15:07 UTC", "2026-11-05 14:02:33 UTC", "Atypical network on review",
                          "Melanoma (mel)"):
             assert expected in text, (expected, text)
         assert "Superseded" not in text  # this is the latest version
-    first = pdf_text(clinic.tech_client.get(f"{API}/cases/{case.id}/report/pdf/?version=1").content)
+    first = pdf_words(clinic.tech_client.get(f"{API}/cases/{case.id}/report/pdf/?version=1").content)
     assert "Melanocytic nevus (nv)" in first and "Superseded by version 2, signed 2026-11-05 14:02:33 UTC" in first
     assert "Signed at 2026-11-02 09:15:07 UTC" in first
     assert AuditEvent.objects.filter(actor=clinic.reader, action="download_report",
@@ -110,7 +101,7 @@ def test_the_site_policy_leaves_the_identifiers_out_of_its_readers_pdfs_only():
     assert AuditEvent.objects.filter(actor=clinic.admin, action="update_report_policy",
                                      object_id=str(clinic.site.id)).count() == 1
 
-    reader_copy = pdf_text(clinic.reader_client.get(f"{API}/cases/{case.id}/report/pdf/").content)
+    reader_copy = pdf_words(clinic.reader_client.get(f"{API}/cases/{case.id}/report/pdf/").content)
     for identifier in ("MRN-PDF-4411", "Hopperfield", "Grace", "1961-12-09"):
         assert identifier not in reader_copy, identifier
     for kept in ("Left out of this copy by the site's report policy", QUESTION, "64 years", "Female", "95.5 µm",
@@ -118,11 +109,11 @@ def test_the_site_policy_leaves_the_identifiers_out_of_its_readers_pdfs_only():
         assert kept in reader_copy, kept
     assert AuditEvent.objects.filter(actor=clinic.reader, action="download_report",
                                      detail__patient_identifiers=False).exists()
-    clinic_copy = pdf_text(clinic.admin_client.get(f"{API}/cases/{case.id}/report/pdf/").content)
+    clinic_copy = pdf_words(clinic.admin_client.get(f"{API}/cases/{case.id}/report/pdf/").content)
     assert "MRN-PDF-4411" in clinic_copy and "Hopperfield, Grace" in clinic_copy  # the clinic's own chart
 
     assert clinic.admin_client.put(url, {"patient_identifiers_for_readers": True}, format="json").status_code == 200
-    assert "MRN-PDF-4411" in pdf_text(clinic.reader_client.get(f"{API}/cases/{case.id}/report/pdf/").content)
+    assert "MRN-PDF-4411" in pdf_words(clinic.reader_client.get(f"{API}/cases/{case.id}/report/pdf/").content)
 
 
 def test_only_the_sites_administrators_set_the_report_policy():

@@ -20,7 +20,7 @@ from dermrelay.reading.pdf.key_images import for_paper, key_image
 from inference.phantoms.generator import gate_phantom
 from tests.gate.gate_cases import models_sync_quality_model_only, upload_phantom_case
 from tests.factories import PASSWORD, make_case, make_queued_analysis_run
-from tests.reading.helpers import (API, COMPLETE_REPORT, assign, claimed_case, make_clinic, pdf_page_count, pdf_text,
+from tests.reading.helpers import (API, COMPLETE_REPORT, assign, claimed_case, make_clinic, pdf_page_count, pdf_text, pdf_words,
                                    ready_case, submit)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -243,6 +243,9 @@ def test_a_phantom_case_signs_with_its_quality_block_and_gives_a_pdf_with_the_ha
     frozen = version["content"]["quality"]
     assert frozen["verdict"] == "reimage" and frozen["mosaics"][0]["percent_lesion"] == mosaic["percent_lesion"]
     assert frozen["mosaics"][0]["model"] == mosaic["model"]
+    interval = frozen["mosaics"][0]["interval_lesion"]  # the calibrated interval travels with the figure
+    assert interval == live["mosaics"][0]["interval_lesion"] and interval["low"] <= mosaic["percent_lesion"] <= interval["high"]
+    assert frozen["mosaics"][0]["interval_coverage"] == 0.95
 
     response = client.get(f"{API}/cases/{case.id}/report/pdf/")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
@@ -252,6 +255,9 @@ def test_a_phantom_case_signs_with_its_quality_block_and_gives_a_pdf_with_the_ha
     text = pdf_text(data)
     assert version["content_sha256"].encode() in text
     assert str(case.id).encode() in text
+    words = pdf_words(data)
+    assert f"{mosaic['percent_lesion']:.1f} % ({interval['low']:.1f}–{interval['high']:.1f})" in words, words
+    assert "In brackets: where the true % lies for 95% of mosaics" in words
     assert data.count(b"/Subtype /Image") >= 2  # the dermoscopy and the mosaic thumbnails
     assert AuditEvent.objects.filter(actor=clinic.reader, action="download_report", object_type="report").exists()
     # the key images carry their overlays: uninformative areas on the mosaic, the projection on the dermoscopy

@@ -1576,6 +1576,10 @@ export interface components {
             percent_whole?: number | null;
             /** Format: double */
             percent_lesion?: number | null;
+            interval_whole?: components["schemas"]["PercentInterval"] | null;
+            interval_lesion?: components["schemas"]["PercentInterval"] | null;
+            /** Format: double */
+            interval_coverage?: number | null;
             basis?: (components["schemas"]["BasisEnum"] | components["schemas"]["NullEnum"]) | null;
             lesion_source?: (components["schemas"]["LesionSourceEnum"] | components["schemas"]["NullEnum"]) | null;
             /** @description the model that judged it */
@@ -1835,6 +1839,16 @@ export interface components {
             specificity: number | null;
             /** Format: double */
             dice: number | null;
+            /**
+             * Format: double
+             * @description % uninformative of the whole mosaic by the expert's drawing (absent from judgements made before it was kept)
+             */
+            expert_percent_whole?: number | null;
+            /**
+             * Format: double
+             * @description model % - expert %, over the whole mosaic: > 0 when the model over-calls
+             */
+            percent_signed_error?: number | null;
             /** @description the annotating user's id */
             expert: string;
             expert_name?: string | null;
@@ -2278,6 +2292,11 @@ export interface components {
             lesion_source?: (components["schemas"]["LesionSourceEnum"] | components["schemas"]["NullEnum"]) | null;
             /** Format: double */
             lesion_imaged_percent?: number | null;
+            /** @description where the true % over the whole mosaic lies, at `interval_coverage`; null when the model has no fitted interval */
+            interval_whole?: components["schemas"]["PercentInterval"] | null;
+            interval_lesion?: components["schemas"]["PercentInterval"] | null;
+            /** Format: double */
+            interval_coverage?: number | null;
             /** @description those the verdict was judged against */
             thresholds?: components["schemas"]["Thresholds"];
             agreement?: components["schemas"]["ExpertAgreement"] | null;
@@ -2591,6 +2610,12 @@ export interface components {
             /** Format: date */
             birth_date?: string | null;
             sex?: components["schemas"]["SexEnum"];
+        };
+        PercentInterval: {
+            /** Format: double */
+            low: number;
+            /** Format: double */
+            high: number;
         };
         Person: {
             id: number;

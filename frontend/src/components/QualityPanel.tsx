@@ -2,7 +2,7 @@
  * the mosaic and within the lesion, expert agreement) with the model's identity beside it. */
 import type { CaseQuality } from "../api/types";
 import { mosaicLabels } from "../lib/depth";
-import { agreementText, modelText, percent } from "../lib/format";
+import { agreementText, intervalTitle, modelText, percentRange } from "../lib/format";
 import { VerdictBadge } from "./VerdictBadge";
 
 export function QualityPanel({ quality, selectedImage }: { quality: CaseQuality | null; selectedImage: string | null }) {
@@ -26,8 +26,8 @@ export function QualityPanel({ quality, selectedImage }: { quality: CaseQuality 
               <td title={names[mosaic.image]} data-testid="quality-mosaic-name">{shortNames[mosaic.image]}</td>
               {mosaic.state === "done" ? (
                 <>
-                  <td className="num">{percent(mosaic.percent_whole)}</td>
-                  <td className="num">{percent(mosaic.percent_lesion)}</td>
+                  <td className="num" title={intervalTitle(mosaic.interval_coverage)} data-testid="quality-percent-whole">{percentRange(mosaic.percent_whole, mosaic.interval_whole)}</td>
+                  <td className="num" title={intervalTitle(mosaic.interval_coverage)}>{percentRange(mosaic.percent_lesion, mosaic.interval_lesion)}</td>
                   <td><VerdictBadge verdict={mosaic.verdict} /></td>
                 </>
               ) : (

@@ -4,7 +4,7 @@ import { forwardRef, useEffect, useImperativeHandle, useState, type FormEvent } 
 import { api, errorMessage } from "../api/client";
 import type { QualityBlock, Report } from "../api/types";
 import { DEPTH_TEXT } from "../lib/depth";
-import { percent, shortHash, verdictText } from "../lib/format";
+import { percentRange, shortHash, verdictText } from "../lib/format";
 import { DIAGNOSES, MANAGEMENTS, draftBody, emptyFields, signingProblems, type ReportFields } from "../lib/report";
 
 export interface ReportHandle {
@@ -41,7 +41,7 @@ function QualityBlockView({ quality, frozen }: { quality: QualityBlock | null; f
       <b>Quality block</b> <span className="muted">filled by the platform{frozen ? ", frozen at signing" : ""}</span>
       <div>Verdict: <b>{verdictText(quality?.verdict ?? null)}</b>{quality?.state === "pending" ? " (analysis still running: signing waits)" : ""}</div>
       {judged.map((m) => (
-        <div key={m.image}>{DEPTH_TEXT[m.depth_level ?? ""] ?? m.depth_level ?? "Mosaic"}: {percent(m.percent_whole)} whole, {percent(m.percent_lesion)} lesional
+        <div key={m.image}>{DEPTH_TEXT[m.depth_level ?? ""] ?? m.depth_level ?? "Mosaic"}: {percentRange(m.percent_whole, m.interval_whole)} whole, {percentRange(m.percent_lesion, m.interval_lesion)} lesional
           {m.model ? ` · ${m.model.name} ${m.model.version}` : ""}</div>
       ))}
     </div>

@@ -34,6 +34,17 @@ export function percent(value: number | null | undefined, digits = 1): string {
   return value == null ? "—" : `${value.toFixed(digits)}%`;
 }
 
+/** "12.3%" and, where the model has a calibrated interval, the range the true % lies in. */
+export function percentRange(value: number | null | undefined, interval: { low: number; high: number } | null | undefined): string {
+  if (value == null) return "—";
+  return interval ? `${percent(value)} (${interval.low.toFixed(1)}–${interval.high.toFixed(1)})` : percent(value);
+}
+
+/** The tooltip that says what the bracketed range means. */
+export function intervalTitle(coverage: number | null | undefined): string | undefined {
+  return coverage ? `In brackets: where the true % lies for ${Math.round(coverage * 100)}% of mosaics (calibrated on phantom mosaics the model was not trained on)` : undefined;
+}
+
 export function shortHash(sha256: string | null | undefined): string {
   return sha256 ? `${sha256.slice(0, 12)}…` : "—";
 }

@@ -17,6 +17,8 @@ interface Card {
   metrics?: Record<string, Record<string, number | string | null | object>>;
   training?: { data?: string | Record<string, unknown>; command?: string; seed?: number };
   input?: Record<string, unknown>;
+  calibration?: { temperature?: number; min_region_um2?: number; fitted_on?: string; ece_before?: number; ece_after?: number;
+    interval?: { coverage?: number; mosaics?: number } };
 }
 
 const KIND_TEXT: Record<string, string> = { rcm_mosaic: "RCM mosaic", rcm_stack: "RCM stack", dermoscopy: "Dermoscopy", clinical: "Clinical photo" };
@@ -28,16 +30,48 @@ function metricText(value: unknown): string {
   return String(value ?? "—");
 }
 
+function isScalar(value: unknown): boolean {
+  return typeof value !== "object" || value === null || "value" in (value as object);
+}
+
+/** One row per split; where several splits share their figures (e.g. one per phantom family), a
+ * table of splits by figure, so they read side by side. */
 function Metrics({ metrics }: { metrics: Card["metrics"] }) {
   if (!metrics || !Object.keys(metrics).length) return <p className="muted small">No metrics on the card.</p>;
+  const splits = Object.entries(metrics);
+  const counts = new Map<string, number>();
+  splits.forEach(([, values]) => Object.entries(values ?? {}).forEach(([name, value]) => {
+    if (isScalar(value) && name !== "how") counts.set(name, (counts.get(name) ?? 0) + 1);
+  }));
+  const shared = [...counts.entries()].filter(([, n]) => n >= 2).map(([name]) => name).slice(0, 9);
+  if (splits.length >= 2 && shared.length >= 3) {
+    return (
+      <table className="compact" data-testid="metrics-matrix"><thead><tr><th />{shared.map((name) => <th key={name} className="small">{name.replace(/_/g, " ")}</th>)}</tr></thead>
+        <tbody>{splits.map(([split, values]) => (
+          <tr key={split}><td className="muted">{split}</td>{shared.map((name) => <td key={name} className="num">{metricText((values ?? {})[name])}</td>)}</tr>
+        ))}</tbody></table>
+    );
+  }
   return (
     <table className="compact"><tbody>
-      {Object.entries(metrics).flatMap(([split, values]) =>
-        Object.entries(values ?? {}).filter(([, value]) => typeof value !== "object" || value === null || "value" in (value as object))
+      {splits.flatMap(([split, values]) =>
+        Object.entries(values ?? {}).filter(([, value]) => isScalar(value))
           .slice(0, 12).map(([name, value]) => (
             <tr key={`${split}-${name}`}><td className="muted">{split}</td><td>{name.replace(/_/g, " ")}</td><td className="num">{metricText(value)}</td></tr>
           )))}
     </tbody></table>
+  );
+}
+
+function CalibrationNote({ calibration }: { calibration: Card["calibration"] }) {
+  if (!calibration) return null;
+  const coverage = calibration.interval?.coverage;
+  return (
+    <p className="small" data-testid="calibration-note"><strong>Calibration.</strong> Temperature {calibration.temperature ?? 1}
+      {calibration.min_region_um2 ? `, regions under ${calibration.min_region_um2} µm² dropped` : ", no minimum region"}
+      {coverage ? `; ${Math.round(coverage * 100)}% interval of the % uninformative from ${calibration.interval?.mosaics ?? "?"} mosaics` : ""}
+      {calibration.ece_after != null ? `; ECE ${calibration.ece_before} before, ${calibration.ece_after} after` : ""}.
+      {calibration.fitted_on ? <span className="muted"> Fitted on: {calibration.fitted_on}</span> : null}</p>
   );
 }
 
@@ -84,6 +118,7 @@ export function ModelsPage() {
               {model.status !== "ready" ? <p className="error small">{model.status_detail}</p> : null}
               {stepsOf(model).length ? <p className="small">Runs in: {stepsOf(model).map((s) => `${KIND_TEXT[s.image_kind] ?? s.image_kind} → ${s.step}`).join(", ")}</p> : null}
               <Metrics metrics={card.metrics} />
+              <CalibrationNote calibration={card.calibration} />
               {card.intended_use ? <p className="small"><strong>Intended use.</strong> {card.intended_use}</p> : null}
               {limitations ? <p className="small muted"><strong>Limitations.</strong> {limitations}</p> : null}
               <p className="small muted">Licence: {card.license ?? "—"} · weights {shortHash(model.weights_sha256)}</p>

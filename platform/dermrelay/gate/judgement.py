@@ -21,6 +21,8 @@ from dermrelay.cases.models import LOCKED_STATUSES, Image, ImageKind
 from dermrelay.imaging import selectors as imaging_selectors
 from dermrelay.imaging.overlays import colourise, level_size, overlay_delete, overlay_write
 from dermrelay.jobs.models import JobState
+from inference.serving import metrics
+from inference.serving.calibration import Calibration, percent_interval
 from dermrelay.notifications.models import NotificationKind
 from dermrelay.notifications.services import notification_send
 
@@ -135,6 +137,28 @@ def _problem_region(labels, *, lesion, on_lesion: bool, percent: float, run: Ana
     return {**found.as_dict(), "dermoscopy_image": str(dermoscopy.id) if dermoscopy is not None else None}
 
 
+def _intervals(run: AnalysisRun, labels: np.ndarray, lesion: np.ndarray | None, found: geometry.Shares) -> dict:
+    """Each %'s interval at the card's coverage, from the run's probability map; nulls when the
+    card has no fitted interval or the run kept no map."""
+    calibration = Calibration.from_card(run.model_version.card)
+    fields = dict.fromkeys(("percent_whole_low", "percent_whole_high", "percent_lesion_low", "percent_lesion_high",
+                            "interval_coverage"))
+    key = run.outputs.get("files", {}).get("probability")
+    if not calibration.has_interval or not key:
+        return fields
+    probability = _read_png(key).astype(np.float32) / 255.0
+    valid = labels != masks.NOT_IMAGED
+    whole = percent_interval(probability, valid, estimate_percent=found.percent_whole, calibration=calibration)
+    lesional = None if found.percent_lesion is None or lesion is None else percent_interval(
+        probability, valid & lesion, estimate_percent=found.percent_lesion, calibration=calibration)
+    fields.update(interval_coverage=calibration.coverage)
+    if whole is not None:
+        fields.update(percent_whole_low=whole[0], percent_whole_high=whole[1])
+    if lesional is not None:
+        fields.update(percent_lesion_low=lesional[0], percent_lesion_high=lesional[1])
+    return fields
+
+
 def judgement_of(image: Image, inputs: GateInputs) -> Judgement:
     """The judgement of a mosaic from these inputs; overlays whose inputs changed are drawn (as files
     only: nothing is recorded yet)."""
@@ -159,6 +183,7 @@ def judgement_of(image: Image, inputs: GateInputs) -> Judgement:
         "lesion_source": outline.source if outline else "", "lesion_imaged_percent": found.lesion_imaged_percent,
         "basis": basis, "basis_note": note, "verdict": verdict,
         "review_at_percent": review_at, "reimage_at_percent": reimage_at, "agreement": None,
+        **_intervals(run, labels, lesion, found),
         "problem_region": None if verdict == Verdict.ACCEPTABLE else _problem_region(
             labels, lesion=lesion, on_lesion=basis == VerdictBasis.LESION, percent=percent, run=run,
             registration=registration)})
@@ -167,8 +192,12 @@ def judgement_of(image: Image, inputs: GateInputs) -> Judgement:
         expert_mask = geometry.polygons_raster(expert.polygons, shape=labels.shape,
                                            transform=lambda pts: geometry.working_from_mosaic(pts, scale))
         agreement_map, figures = geometry.agreement_labels(labels, expert_mask)
+        imaged = labels != masks.NOT_IMAGED
+        expert_percent = metrics.percent_uninformative(expert_mask & imaged, imaged)  # on the model's imaged area
         judgement.fields["agreement"] = {
             "sensitivity": figures.sensitivity, "specificity": figures.specificity, "dice": figures.dice,
+            "expert_percent_whole": round(expert_percent, 3),
+            "percent_signed_error": round(found.percent_whole - expert_percent, 3),
             "expert": str(expert.created_by_id), "annotated_at": expert.updated_at.isoformat()}
         key = inputs_key(run.id, expert.id, expert.updated_at)
         if not Overlay.objects.filter(image=image, source_image=image, kind=OverlayKind.AGREEMENT, inputs_key=key).exists():

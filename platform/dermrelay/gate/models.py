@@ -97,6 +97,13 @@ class MosaicQuality(models.Model):
     percent_lesion = models.FloatField(null=True, blank=True)
     lesion_source = models.CharField(max_length=8, choices=LesionSource.choices, blank=True)
     lesion_imaged_percent = models.FloatField(null=True, blank=True, help_text="share of the lesion's footprint on this mosaic that was imaged")
+    # The interval of each % at the model card's coverage (inference.serving.calibration); null when
+    # the card has no fitted interval.
+    percent_whole_low = models.FloatField(null=True, blank=True)
+    percent_whole_high = models.FloatField(null=True, blank=True)
+    percent_lesion_low = models.FloatField(null=True, blank=True)
+    percent_lesion_high = models.FloatField(null=True, blank=True)
+    interval_coverage = models.FloatField(null=True, blank=True, help_text="e.g. 0.95: how often the interval holds the true %")
     basis = models.CharField(max_length=14, choices=VerdictBasis.choices)
     basis_note = models.CharField(max_length=300, blank=True)
     verdict = models.CharField(max_length=10, choices=Verdict.choices)

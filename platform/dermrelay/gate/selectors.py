@@ -51,6 +51,10 @@ def case_verdict_expression() -> db.Subquery:
     return db.Subquery(worst, output_field=db.CharField())
 
 
+def _interval(low: float | None, high: float | None) -> dict | None:
+    return None if low is None or high is None else {"low": round(low, 2), "high": round(high, 2)}
+
+
 def _problem_region_entry(stored: dict | None) -> dict | None:
     """The documented shape (description, dermoscopy_image, bbox, mosaic_bbox, share_percent) plus
     the centroids and what the pixels were counted within."""
@@ -95,6 +99,9 @@ def _mosaic_entry(image: Image, runs: list[AnalysisRun], judged: MosaicQuality |
             "percent_lesion": round(judged.percent_lesion, 2) if judged.percent_lesion is not None else None,
             "lesion_source": judged.lesion_source or None,
             "lesion_imaged_percent": round(judged.lesion_imaged_percent, 1) if judged.lesion_imaged_percent is not None else None,
+            "interval_whole": _interval(judged.percent_whole_low, judged.percent_whole_high),
+            "interval_lesion": _interval(judged.percent_lesion_low, judged.percent_lesion_high),
+            "interval_coverage": judged.interval_coverage,
             "thresholds": {"review_at_percent": judged.review_at_percent, "reimage_at_percent": judged.reimage_at_percent},
             "agreement": judged.agreement, "model": model_identity(judged.run.model_version),
             "problem_region": _problem_region_entry(judged.problem_region),

@@ -40,6 +40,10 @@ class ExpertAgreementSerializer(serializers.Serializer):
     sensitivity = serializers.FloatField(allow_null=True)
     specificity = serializers.FloatField(allow_null=True)
     dice = serializers.FloatField(allow_null=True)
+    expert_percent_whole = serializers.FloatField(required=False, allow_null=True, help_text=(
+        "% uninformative of the whole mosaic by the expert's drawing (absent from judgements made before it was kept)"))
+    percent_signed_error = serializers.FloatField(required=False, allow_null=True, help_text=(
+        "model % - expert %, over the whole mosaic: > 0 when the model over-calls"))
     expert = serializers.CharField(help_text="the annotating user's id")
     expert_name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     annotated_at = serializers.DateTimeField()
@@ -60,6 +64,11 @@ class ProblemRegionSerializer(serializers.Serializer):
     mosaic_centroid = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2, allow_null=True)
 
 
+class PercentIntervalSerializer(serializers.Serializer):
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+
+
 class MosaicQualitySerializer(serializers.Serializer):
     """One mosaic's part of the answer: where its analysis stands and, once judged, its verdict."""
 
@@ -78,6 +87,10 @@ class MosaicQualitySerializer(serializers.Serializer):
     percent_lesion = serializers.FloatField(required=False, allow_null=True, help_text="% uninformative within the lesion")
     lesion_source = serializers.ChoiceField(choices=LesionSource.choices, required=False, allow_null=True)
     lesion_imaged_percent = serializers.FloatField(required=False, allow_null=True)
+    interval_whole = PercentIntervalSerializer(required=False, allow_null=True, help_text=(
+        "where the true % over the whole mosaic lies, at `interval_coverage`; null when the model has no fitted interval"))
+    interval_lesion = PercentIntervalSerializer(required=False, allow_null=True)
+    interval_coverage = serializers.FloatField(required=False, allow_null=True)
     thresholds = ThresholdsSerializer(required=False, help_text="those the verdict was judged against")
     agreement = ExpertAgreementSerializer(required=False, allow_null=True)
     model = ModelIdentitySerializer(required=False)

@@ -83,8 +83,8 @@ def version_verifies(*, version: ReportVersion) -> bool:
 
 def quality_block(*, case: Case) -> dict:
     """The report's quality block, filled by the platform from the case's quality runs: the case
-    verdict and, per mosaic, % uninformative over the whole mosaic and within the lesion, with the
-    model that judged it. Readers cannot edit it; it is frozen into each signed version."""
+    verdict and, per mosaic, % uninformative over the whole mosaic and within the lesion (each with
+    its interval where the model has one), with the model that judged it. Readers cannot edit it; it is frozen into each signed version."""
     quality = case_quality(case=case)
     mosaics = []
     for entry in quality["mosaics"]:
@@ -93,6 +93,8 @@ def quality_block(*, case: Case) -> dict:
             "image": entry["image"], "depth_level": entry["depth_level"], "depth_um": entry["depth_um"],
             "state": entry["state"], "verdict": entry["verdict"],
             "percent_whole": entry.get("percent_whole"), "percent_lesion": entry.get("percent_lesion"),
+            "interval_whole": entry.get("interval_whole"), "interval_lesion": entry.get("interval_lesion"),
+            "interval_coverage": entry.get("interval_coverage"),
             "basis": entry.get("basis"), "lesion_source": entry.get("lesion_source"),
             "model": {"name": model["name"], "version": model["version"]} if model else None,
             "error": entry.get("error"),

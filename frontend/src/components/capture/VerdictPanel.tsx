@@ -4,7 +4,7 @@
 import type { CaseQuality, LesionOutline, MosaicQuality, Registration } from "../../api/types";
 import type { BasisGuidance } from "../../lib/captureView";
 import { DEPTH_TEXT } from "../../lib/depth";
-import { VERDICT_TEXT, percent } from "../../lib/format";
+import { VERDICT_TEXT, intervalTitle, percentRange } from "../../lib/format";
 import { VerdictBadge } from "../VerdictBadge";
 import { ProblemNote } from "./ProblemNote";
 
@@ -46,8 +46,8 @@ export function VerdictPanel({ quality, shownMosaicId, shownQuality, guidance, r
                 data-testid="mosaic-verdict" data-verdict={mosaic.verdict ?? ""}>
                 <td>{DEPTH_TEXT[mosaic.depth_level] ?? mosaic.depth_level}{mosaic.depth_um != null ? ` · ${mosaic.depth_um} µm` : ""}</td>
                 <td className="small">{mosaic.state === "done" ? "judged" : mosaic.state.replace("_", " ")}</td>
-                <td className="num strong">{percent(mosaic.percent_lesion)}</td>
-                <td className="num">{percent(mosaic.percent_whole)}</td>
+                <td className="num strong" title={intervalTitle(mosaic.interval_coverage)}>{percentRange(mosaic.percent_lesion, mosaic.interval_lesion)}</td>
+                <td className="num" title={intervalTitle(mosaic.interval_coverage)} data-testid="mosaic-percent-whole">{percentRange(mosaic.percent_whole, mosaic.interval_whole)}</td>
                 <td>{mosaic.verdict ? <VerdictBadge verdict={mosaic.verdict} /> : mosaic.state === "not_applicable" ? <span className="muted small">not judged at this depth</span> : "…"}</td>
                 <td className="small">{mosaic.problem_region?.description ?? ""}</td>
                 <td>{editable && mosaic.verdict && mosaic.verdict !== "acceptable" ? (

@@ -16,7 +16,8 @@ from dermrelay.audit.services import audit_record
 from dermrelay.cases import selectors as case_selectors
 from dermrelay.cases.models import Case
 from dermrelay.gate.models import LesionSource, Verdict, VerdictBasis
-from dermrelay.gate.serializers import CASE_QUALITY_STATES, MOSAIC_QUALITY_STATES, ThresholdsSerializer
+from dermrelay.gate.serializers import (CASE_QUALITY_STATES, MOSAIC_QUALITY_STATES, PercentIntervalSerializer,
+                                        ThresholdsSerializer)
 from dermrelay.params import whole_number
 
 from .. import selectors, services
@@ -69,6 +70,9 @@ class BlockMosaicSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices, allow_null=True)
     percent_whole = serializers.FloatField(required=False, allow_null=True)
     percent_lesion = serializers.FloatField(required=False, allow_null=True)
+    interval_whole = PercentIntervalSerializer(required=False, allow_null=True)
+    interval_lesion = PercentIntervalSerializer(required=False, allow_null=True)
+    interval_coverage = serializers.FloatField(required=False, allow_null=True)
     basis = serializers.ChoiceField(choices=VerdictBasis.choices, required=False, allow_null=True)
     lesion_source = serializers.ChoiceField(choices=LesionSource.choices, required=False, allow_null=True)
     model = BlockModelSerializer(required=False, allow_null=True, help_text="the model that judged it")

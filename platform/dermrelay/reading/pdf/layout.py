@@ -62,8 +62,11 @@ def field(pdf: ReportPDF, label: str, value, *, mono: bool = False) -> None:
                    align="L", wrapmode="CHAR" if mono else "WORD")
 
 
-def percent_text(value) -> str:
-    return "—" if value is None else f"{value:.1f} %"
+def percent_text(value, interval: dict | None = None) -> str:
+    """12.3 %, or 12.3 % (9.8-14.9) with its interval."""
+    if value is None:
+        return "—"
+    return f"{value:.1f} %" if not interval else f"{value:.1f} % ({interval['low']:.1f}–{interval['high']:.1f})"
 
 
 def when_text(value) -> str:

@@ -110,6 +110,12 @@ def report_pdf(*, version: ReportVersion, case: Case, patient: dict | None = Non
                               f"{thresholds.get('reimage_at_percent')} % uninformative")
     if quality["mosaics"]:
         quality_table(pdf, quality["mosaics"])
+        coverage = next((m.get("interval_coverage") for m in quality["mosaics"] if m.get("interval_coverage")), None)
+        if coverage:
+            pdf.set_font(pdf.family, "", 7.5)
+            pdf.multi_cell(0, 3.6, pdf.safe(
+                f"In brackets: where the true % lies for {coverage:.0%} of mosaics (the model card's calibrated "
+                "interval, measured on phantom mosaics it was not trained on)."), new_x="LMARGIN", new_y="NEXT", align="L")
 
     heading(pdf, "Model findings", keep=16)
     findings = content["model_findings"].get("findings") or []

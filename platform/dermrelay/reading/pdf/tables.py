@@ -99,7 +99,7 @@ def quality_table(pdf: ReportPDF, mosaics: list) -> None:
     pdf.set_font(pdf.family, "", 8)
     headings = FontFace(emphasis="BOLD", fill_color=(232, 238, 244))
     # white body cells said explicitly: fpdf2 otherwise fills them with the headings' colour
-    with pdf.table(col_widths=(7, 40, 17, 30, 15, 15, 24, 42), text_align="LEFT", line_height=4.2, padding=1,
+    with pdf.table(col_widths=(7, 30, 17, 30, 20, 20, 24, 42), text_align="LEFT", line_height=4.2, padding=1,
                    headings_style=headings, cell_fill_color=255, cell_fill_mode="ALL", first_row_as_headings=True,
                    repeat_headings=1) as table:
         row = table.row()
@@ -111,6 +111,7 @@ def quality_table(pdf: ReportPDF, mosaics: list) -> None:
             level = choice_label(DepthLevel, mosaic["depth_level"]) if mosaic["depth_level"] else "Not given"
             row = table.row()
             for value in (str(number), level, depth_um_text(mosaic["depth_um"]), _mosaic_verdict(mosaic),
-                          percent_text(mosaic["percent_whole"]), percent_text(mosaic["percent_lesion"]), basis or "—",
+                          percent_text(mosaic["percent_whole"], mosaic.get("interval_whole")),
+                          percent_text(mosaic["percent_lesion"], mosaic.get("interval_lesion")), basis or "—",
                           f"{model['name']} {model['version']}" if model else "—"):
                 row.cell(pdf.safe(value))
