@@ -17,6 +17,7 @@ interface Card {
   metrics?: Record<string, Record<string, number | string | null | object>>;
   training?: { data?: string | Record<string, unknown>; command?: string; seed?: number };
   input?: Record<string, unknown>;
+  generalisation?: { predicts_new_data?: string; met?: boolean };
   calibration?: { temperature?: number; min_region_um2?: number; fitted_on?: string; ece_before?: number; ece_after?: number;
     interval?: { coverage?: number; mosaics?: number } };
 }
@@ -29,6 +30,12 @@ function metricText(value: unknown): string {
   if (value && typeof value === "object") return JSON.stringify(value).slice(0, 60);
   return String(value ?? "—");
 }
+
+const SHORT_NAMES: Record<string, string> = {
+  pixel_sensitivity: "sens.", pixel_specificity: "spec.", percent_uninformative_mae: "% MAE",
+  percent_uninformative_mean_signed_error: "% signed err.", percent_uninformative_max_error: "% max err.",
+  percent_uninformative_lesion_mae: "lesion % MAE", interval_coverage: "interval cov.",
+};
 
 function isScalar(value: unknown): boolean {
   return typeof value !== "object" || value === null || "value" in (value as object);
@@ -46,10 +53,13 @@ function Metrics({ metrics }: { metrics: Card["metrics"] }) {
   const shared = [...counts.entries()].filter(([, n]) => n >= 2).map(([name]) => name).slice(0, 9);
   if (splits.length >= 2 && shared.length >= 3) {
     return (
-      <table className="compact" data-testid="metrics-matrix"><thead><tr><th />{shared.map((name) => <th key={name} className="small">{name.replace(/_/g, " ")}</th>)}</tr></thead>
-        <tbody>{splits.map(([split, values]) => (
-          <tr key={split}><td className="muted">{split}</td>{shared.map((name) => <td key={name} className="num">{metricText((values ?? {})[name])}</td>)}</tr>
-        ))}</tbody></table>
+      <div style={{ overflowX: "auto" }}>
+        <table className="compact" data-testid="metrics-matrix"><thead><tr><th />{shared.map((name) => (
+          <th key={name} className="small" title={name.replace(/_/g, " ")}>{SHORT_NAMES[name] ?? name.replace(/_/g, " ")}</th>))}</tr></thead>
+          <tbody>{splits.map(([split, values]) => (
+            <tr key={split}><td className="muted">{split.replace(/^family_/, "family ")}</td>{shared.map((name) => <td key={name} className="num">{metricText((values ?? {})[name])}</td>)}</tr>
+          ))}</tbody></table>
+      </div>
     );
   }
   return (
@@ -118,6 +128,9 @@ export function ModelsPage() {
               {model.status !== "ready" ? <p className="error small">{model.status_detail}</p> : null}
               {stepsOf(model).length ? <p className="small">Runs in: {stepsOf(model).map((s) => `${KIND_TEXT[s.image_kind] ?? s.image_kind} → ${s.step}`).join(", ")}</p> : null}
               <Metrics metrics={card.metrics} />
+              {card.generalisation?.predicts_new_data ? (
+                <p className="small" data-testid="generalisation-note"><strong>What predicts new data.</strong> {card.generalisation.predicts_new_data}
+                  {card.generalisation.met === false ? " The goals on an unseen family are not met." : ""}</p>) : null}
               <CalibrationNote calibration={card.calibration} />
               {card.intended_use ? <p className="small"><strong>Intended use.</strong> {card.intended_use}</p> : null}
               {limitations ? <p className="small muted"><strong>Limitations.</strong> {limitations}</p> : null}
